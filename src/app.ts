@@ -1,0 +1,59 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppContext } from './context.js';
+import { deviceRoutes } from './devices/routes.js';
+import { flowRoutes } from './flows/routes.js';
+import { installErrorHandling } from './http/errors-plugin.js';
+import { operationsRoutes } from './ops/routes.js';
+import { oauthRoutes } from './oauth/routes.js';
+import { TOKEN_PATH } from './oauth/token-endpoint.js';
+import { randomBytes } from 'node:crypto';
+
+/** Builds the HTTP application from the domain plugins. No I/O of its own: the caller owns the context. */
+export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: ctx.config.bodyLimitBytes,
+    trustProxy: ctx.config.trustProxy,
+    genReqId: () => randomBytes(16).toString('hex'),
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'ReuseID server',
+        version: '1.0.0',
+        description: 'Reusable identity: onboarding and step-up (ReuseID Onboarding API), device API, OAuth 2.0 client credentials.',
+      },
+      servers: [{ url: ctx.config.publicUrl }],
+      components: {
+        securitySchemes: {
+          oauth2: {
+            type: 'oauth2',
+            flows: { clientCredentials: { tokenUrl: `${ctx.config.publicUrl}${TOKEN_PATH}`, scopes: { 'reuseid-onboarding': 'Onboarding and step-up', 'reuseid-users': 'Users and devices', events: 'Webhook subscriptions', audit: 'Audit log' } } },
+          },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/reuseid/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register((scope) => oauthRoutes(scope, ctx));
+  await app.register((scope) => flowRoutes(scope, ctx), { prefix: '/reuseid' });
+  await app.register((scope) => deviceRoutes(scope, ctx), { prefix: '/device/v1' });
+  await app.register((scope) => operationsRoutes(scope, ctx));
+  return app;
+}

@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { registerClientCommands } from './clients.js';
+import { registerDeviceCommands } from './device.js';
+import { registerServerCommands } from './server.js';
+
+/** The `reuseid` command: one program, commands registered by domain. */
+export function buildProgram(): Command {
+  const program = new Command('reuseid')
+    .description('Self-hostable reusable identity server (ReuseID Onboarding API)')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  registerServerCommands(program);
+  registerClientCommands(program);
+  registerDeviceCommands(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    console.error(`reuseid: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/**
+ * One typed configuration object, read from the environment (and CLI flags that override it) and validated at
+ * start, so that a bad setting stops the process with a clear message instead of misbehaving later.
+ */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = (fallback: number, max = 31 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  REUSEID_DATABASE_URL: z.string().default('sqlite:./data/reuseid.db'),
+  REUSEID_PUBLIC_URL: z.url().optional(),
+  REUSEID_MASTER_KEY: z.string().optional(),
+  REUSEID_MASTER_KEY_FILE: z.string().optional(),
+  REUSEID_SANDBOX: booleanFromEnv.default(false),
+  REUSEID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REUSEID_TRUST_PROXY: booleanFromEnv.default(false),
+  REUSEID_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  REUSEID_ACTIVATION_CODE_LENGTH: z.coerce.number().int().min(8).max(20).default(10),
+  REUSEID_ACTIVATION_CODE_TTL_SECONDS: seconds(900),
+  REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: seconds(900),
+  REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: z.coerce.number().int().min(1).default(200),
+  REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: z.coerce.number().int().min(1).default(10),
+  REUSEID_TRANSACTION_TTL_SECONDS: seconds(3600),
+  REUSEID_STEPUP_APPROVAL_TTL_SECONDS: seconds(300),
+  REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS: seconds(60, 600),
+  REUSEID_SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  REUSEID_SWEEP_INTERVAL_SECONDS: seconds(30),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  /** Base URL under which RPs and devices reach this server; the OAuth issuer and the token audience. */
+  publicUrl: string;
+  masterKey?: string;
+  masterKeyFile?: string;
+  sandbox: boolean;
+  logLevel: string;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  activation: {
+    codeLength: number;
+    codeTtlSeconds: number;
+    failureWindowSeconds: number;
+    maxFailuresGlobal: number;
+    maxFailuresPerSource: number;
+  };
+  transactionTtlSeconds: number;
+  stepUpApprovalTtlSeconds: number;
+  deviceProofMaxAgeSeconds: number;
+  signingKeyRotationDays: number;
+  sweepIntervalSeconds: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Record<keyof z.input<typeof ConfigSchema>, string>> = {}): Config {
+  const merged = { ...pickDefined(env), ...pickDefined(overrides) };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  const publicUrl = (c.REUSEID_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.REUSEID_DATABASE_URL,
+    publicUrl,
+    masterKey: c.REUSEID_MASTER_KEY,
+    masterKeyFile: c.REUSEID_MASTER_KEY_FILE,
+    sandbox: c.REUSEID_SANDBOX,
+    logLevel: c.REUSEID_LOG_LEVEL,
+    trustProxy: c.REUSEID_TRUST_PROXY,
+    bodyLimitBytes: c.REUSEID_BODY_LIMIT_BYTES,
+    activation: {
+      codeLength: c.REUSEID_ACTIVATION_CODE_LENGTH,
+      codeTtlSeconds: c.REUSEID_ACTIVATION_CODE_TTL_SECONDS,
+      failureWindowSeconds: c.REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS,
+      maxFailuresGlobal: c.REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL,
+      maxFailuresPerSource: c.REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE,
+    },
+    transactionTtlSeconds: c.REUSEID_TRANSACTION_TTL_SECONDS,
+    stepUpApprovalTtlSeconds: c.REUSEID_STEPUP_APPROVAL_TTL_SECONDS,
+    deviceProofMaxAgeSeconds: c.REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS,
+    signingKeyRotationDays: c.REUSEID_SIGNING_KEY_ROTATION_DAYS,
+    sweepIntervalSeconds: c.REUSEID_SWEEP_INTERVAL_SECONDS,
+  };
+}
+
+function pickDefined(source: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}

@@ -1,0 +1,70 @@
+import { AuditLog } from './audit/log.js';
+import type { Config } from './config.js';
+import { DeviceOperations } from './devices/operations.js';
+import { EvidenceStore } from './dossier/evidence.js';
+import { Outbox } from './events/outbox.js';
+import { FlowLifecycle } from './flows/lifecycle.js';
+import { UserStore } from './identity/users.js';
+import { ClientStore } from './oauth/clients.js';
+import { SigningKeys } from './oauth/signing-keys.js';
+import { AccessTokens } from './oauth/tokens.js';
+import { sandboxProvider } from './proofing/providers/sandbox/index.js';
+import { ProviderRegistry } from './proofing/registry.js';
+import { ProofingService } from './proofing/service.js';
+import { Keyring } from './security/keyring.js';
+import type { Store } from './store/database.js';
+import { cryptoRandom, systemClock, type Clock, type RandomSource } from './shared/runtime.js';
+
+/** Everything a request handler or worker needs, built once per process: the composition root. */
+export interface AppContext {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  random: RandomSource;
+  keyring: Keyring;
+  audit: AuditLog;
+  outbox: Outbox;
+  clients: ClientStore;
+  keys: SigningKeys;
+  tokens: AccessTokens;
+  users: UserStore;
+  evidence: EvidenceStore;
+  lifecycle: FlowLifecycle;
+  proofing: ProofingService;
+  providers: ProviderRegistry;
+  deviceOperations: DeviceOperations;
+}
+
+export function createContext(options: { config: Config; store: Store; masterKey: Buffer; clock?: Clock; random?: RandomSource }): AppContext {
+  const { config, store } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const keyring = new Keyring(options.masterKey);
+  const audit = new AuditLog({ clock, random, dialect: store.dialect });
+  const outbox = new Outbox({ clock, random, cipher: keyring.serverCipher() });
+  const keys = new SigningKeys({ clock, cipher: keyring.serverCipher(), rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
+  const users = new UserStore({ clock, random, keyring });
+  const evidence = new EvidenceStore({ clock, random });
+  const lifecycle = new FlowLifecycle({ clock, audit, outbox, users });
+  const ctx: AppContext = {
+    config,
+    store,
+    clock,
+    random,
+    keyring,
+    audit,
+    outbox,
+    clients: new ClientStore({ clock }),
+    keys,
+    tokens: new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl }),
+    users,
+    evidence,
+    lifecycle,
+    proofing: new ProofingService({ db: store.db, clock, users, evidence, lifecycle, audit }),
+    providers: new ProviderRegistry(config.sandbox),
+    deviceOperations: undefined as unknown as DeviceOperations,
+  };
+  ctx.deviceOperations = new DeviceOperations(ctx);
+  if (config.sandbox) ctx.providers.register(sandboxProvider(ctx));
+  return ctx;
+}

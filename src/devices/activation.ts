@@ -1,0 +1,154 @@
+import type { AppContext } from '../context.js';
+import { ApiError, errors } from '../http/errors.js';
+import type { RequestMeta } from '../flows/lifecycle.js';
+import { findTransaction } from '../flows/transaction.js';
+import { isUniqueViolation } from '../store/database.js';
+import { WindowCounters } from '../security/counters.js';
+import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
+import type { OperationContext } from './contexts.js';
+import { postOperationContext } from './transaction-access.js';
+import { insertDevice } from './device-store.js';
+import { ACTIVATION_TYP, checkFreshness, ProofRejected, validateDeviceJwk, verifyDeviceJws } from './proofs.js';
+
+export interface ActivationResult {
+  deviceId: string;
+  userId: string;
+  transactionId: string;
+  post_operation_context: OperationContext;
+}
+
+const GLOBAL_FAILURES = 'activation-failures:global';
+const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;
+
+/**
+ * Device activation: the single-use activation code plus proof of possession of the device's P-256 key.
+ *
+ * Guessing is bounded by failure counters in the database, one global and one per source address. A slot is taken
+ * before the code is checked and given back on success, so the bound is exact even under concurrent guesses, and a
+ * guess counts the same whichever transaction it aims at and whichever connection or instance carries it.
+ */
+export class ActivationService {
+  private readonly counters: WindowCounters;
+
+  constructor(private readonly ctx: AppContext) {
+    this.counters = new WindowCounters(ctx.config.activation.failureWindowSeconds * 1000);
+  }
+
+  async activate(input: { activationCode: string; proof: string }, meta: RequestMeta & { ipAddress: string }): Promise<ActivationResult> {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    await this.reserveFailureSlot(meta.ipAddress, now);
+    try {
+      const result = await this.tryActivate(input, meta, now);
+      await this.releaseFailureSlot(meta.ipAddress, now);
+      return result;
+    } catch (error) {
+      await ctx.store.db.transaction().execute((trx) =>
+        ctx.audit.append(trx, {
+          accountId: null,
+          eventType: 'device.activation.failed',
+          message: 'Device activation refused',
+          traceId: meta.traceId,
+          ipAddress: meta.ipAddress,
+          data: { reason: error instanceof Error ? error.message : 'unknown' },
+        }),
+      );
+      throw error;
+    }
+  }
+
+  private async tryActivate(input: { activationCode: string; proof: string }, meta: RequestMeta, now: number): Promise<ActivationResult> {
+    const { ctx } = this;
+    const { header } = await this.verifyProof(input, now);
+    const key = await validateDeviceJwk(header.jwk);
+    const codeHash = hashActivationCode(ctx.keyring, input.activationCode);
+    const found = await ctx.store.db
+      .selectFrom('transactions')
+      .select(['id', 'activation_code_expires_at'])
+      .where('activation_code_hash', '=', codeHash)
+      .executeTakeFirst();
+    const codeValid = found?.activation_code_expires_at != null && now < found.activation_code_expires_at;
+    const tx = found && codeValid ? await findTransaction(ctx.store.db, found.id) : null;
+    if (!tx || tx.status !== 'Pending' || tx.stage !== 'activation' || now >= tx.expiresAt) throw invalidCode();
+
+    const deviceId = ctx.random.uuid();
+    const proofingId = ctx.random.uuid();
+    const activated = await ctx.store.db.transaction().execute(async (trx) => {
+      // Single use: only the request that clears the code's hash moves the transaction on.
+      const won = await trx
+        .updateTable('transactions')
+        .set({ activation_code_hash: null, device_id: deviceId, proofing_id: proofingId, stage: 'proofing', updated_at: now })
+        .where('id', '=', tx.id)
+        .where('activation_code_hash', '=', codeHash)
+        .where('status', '=', 'Pending')
+        .where('stage', '=', 'activation')
+        .where('activation_code_expires_at', '>', now)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (Number(won.numUpdatedRows) !== 1) throw invalidCode();
+      try {
+        await insertDevice(trx, { id: deviceId, accountId: tx.accountId, userId: tx.userId, key, now });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw errors.conflict('device_key_in_use', 'Device key already registered', 'This device key is already registered; generate a new key pair for a new activation.');
+        throw error;
+      }
+      const updated = { ...tx, deviceId, proofingId, stage: 'proofing' as const };
+      await ctx.proofing.start(trx, updated, proofingId);
+      await ctx.audit.append(trx, {
+        accountId: tx.accountId,
+        eventType: 'device.activated',
+        message: 'Device activated',
+        traceId: meta.traceId,
+        ipAddress: meta.ipAddress,
+        userId: tx.userId,
+        referenceId: tx.id,
+        data: { deviceId, keyThumbprint: key.thumbprint },
+      });
+      await ctx.outbox.enqueue(trx, tx.accountId, 'device.activated', { deviceId, userId: tx.userId, transactionId: tx.id, state: 'ACTIVE' });
+      return updated;
+    });
+    return {
+      deviceId,
+      userId: tx.userId,
+      transactionId: tx.id,
+      post_operation_context: await postOperationContext(ctx, activated),
+    };
+  }
+
+  private async verifyProof(input: { activationCode: string; proof: string }, now: number) {
+    try {
+      const verified = await verifyDeviceJws(input.proof, ACTIVATION_TYP, 'embedded');
+      checkFreshness(verified.payload.iat, now, this.ctx.config.deviceProofMaxAgeSeconds);
+      if (verified.payload.aud !== this.ctx.config.publicUrl) throw new ProofRejected('aud must be the server URL');
+      if (typeof verified.payload.activationCode !== 'string' || normalizeActivationCode(verified.payload.activationCode) !== normalizeActivationCode(input.activationCode)) {
+        throw new ProofRejected('the proof must sign the activation code');
+      }
+      return verified;
+    } catch (error) {
+      if (error instanceof ProofRejected) {
+        throw errors.invalidParameters([{ name: 'proof', reason: error.message }], 'The proof of possession of the device key was rejected.');
+      }
+      throw error;
+    }
+  }
+
+  private async reserveFailureSlot(ip: string, now: number): Promise<void> {
+    const { maxFailuresGlobal, maxFailuresPerSource } = this.ctx.config.activation;
+    const db = this.ctx.store.db;
+    const global = await this.counters.increment(db, GLOBAL_FAILURES, now);
+    const source = await this.counters.increment(db, sourceFailures(ip), now);
+    if (global > maxFailuresGlobal || source > maxFailuresPerSource) {
+      throw errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed activation attempts; retry later.');
+    }
+  }
+
+  private async releaseFailureSlot(ip: string, now: number): Promise<void> {
+    const db = this.ctx.store.db;
+    await this.counters.decrement(db, GLOBAL_FAILURES, now);
+    await this.counters.decrement(db, sourceFailures(ip), now);
+  }
+}
+
+/** One answer for unknown, used and expired codes: a guesser learns nothing about which codes exist. */
+const invalidCode = () =>
+  new ApiError(400, 'invalid_activation_code', 'Invalid activation code', 'The activation code is unknown, already used or expired.');

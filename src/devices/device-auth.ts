@@ -1,0 +1,71 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { errors } from '../http/errors.js';
+import { isUniqueViolation } from '../store/database.js';
+import { devicePublicKey, findDevice, type Device } from './device-store.js';
+import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws } from './proofs.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    device?: Device;
+    rawBody?: Buffer;
+  }
+}
+
+export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
+
+/**
+ * Authenticates a signed device request: `Authorization: ReuseID-Device <JWS>` whose header names the device
+ * (`kid`) and whose payload binds the method (`htm`), the full URL (`htu`), the body hash (`bh`), the time (`iat`)
+ * and a single-use `jti`. The jti is recorded in the database, so a replay is refused by every instance.
+ */
+export function authenticateDevice(ctx: AppContext) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    const prefix = `${DEVICE_AUTH_SCHEME} `;
+    if (!header.startsWith(prefix)) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
+    const jws = header.slice(prefix.length).trim();
+    try {
+      const kid = kidOf(jws);
+      const device = kid ? await findDevice(ctx.store.db, kid) : null;
+      if (!device) throw new ProofRejected('unknown device');
+      const { payload } = await verifyDeviceJws(jws, REQUEST_TYP, await devicePublicKey(device));
+      const now = ctx.clock.now();
+      const iat = checkFreshness(payload.iat, now, ctx.config.deviceProofMaxAgeSeconds);
+      if (payload.htm !== request.method) throw new ProofRejected('htm does not match the request method');
+      if (payload.htu !== `${ctx.config.publicUrl}${request.url}`) throw new ProofRejected('htu does not match the request URL');
+      if (payload.bh !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
+      if (typeof payload.jti !== 'string' || payload.jti.length < 16 || payload.jti.length > 128) throw new ProofRejected('a jti of 16–128 characters is required');
+      await recordNonce(ctx, device.id, payload.jti, (iat + ctx.config.deviceProofMaxAgeSeconds) * 1000 + 1000);
+      if (device.state !== 'ACTIVE') throw new ProofRejected(`the device is ${device.state.toLowerCase()}`);
+      request.device = device;
+    } catch (error) {
+      if (error instanceof ProofRejected) throw errors.deviceUnauthenticated(`Device authentication failed: ${error.message}.`);
+      throw error;
+    }
+  };
+}
+
+function kidOf(jws: string): string | undefined {
+  try {
+    const [encoded] = jws.split('.');
+    const header = JSON.parse(Buffer.from(encoded ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function recordNonce(ctx: AppContext, deviceId: string, jti: string, expiresAt: number): Promise<void> {
+  try {
+    await ctx.store.db.insertInto('device_request_nonces').values({ device_id: deviceId, jti, expires_at: expiresAt }).execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ProofRejected('the request was already used (replay)');
+    throw error;
+  }
+}
+
+export function deviceOf(request: FastifyRequest): Device {
+  if (!request.device) throw new Error('route used without authenticateDevice');
+  return request.device;
+}

@@ -1,0 +1,129 @@
+import type { AppContext } from '../context.js';
+import { ApiError, errors } from '../http/errors.js';
+import type { RequestMeta } from '../flows/lifecycle.js';
+import { advanceStage, findTransaction, type Transaction } from '../flows/transaction.js';
+import type { Tx } from '../store/database.js';
+import { isoTime } from '../shared/runtime.js';
+import { encodeContext, preOperation, type OperationContext } from './contexts.js';
+import { devicePublicKey, type Device } from './device-store.js';
+import { APPROVAL_TYP, ProofRejected, verifyDeviceJws } from './proofs.js';
+
+/**
+ * Pending device operations: a step-up waits for the registered device to approve a fresh random challenge by
+ * signing it with the device key. Approval releases the post-operation context; refusal fails the step-up.
+ */
+export interface PendingOperation {
+  operationId: string;
+  transactionId: string;
+  operation: 'stepup';
+  challenge: string;
+  expiresAt: string;
+  pre_operation_context: OperationContext;
+}
+
+export class DeviceOperations {
+  constructor(private readonly ctx: AppContext) {}
+
+  async create(trx: Tx, tx: Transaction, deviceId: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    await trx
+      .insertInto('device_operations')
+      .values({
+        id: this.ctx.random.uuid(),
+        transaction_id: tx.id,
+        device_id: deviceId,
+        kind: 'stepup',
+        challenge: this.ctx.random.bytes(32).toString('base64url'),
+        status: 'pending',
+        created_at: now,
+        expires_at: Math.min(now + this.ctx.config.stepUpApprovalTtlSeconds * 1000, tx.expiresAt),
+        decided_at: null,
+      })
+      .execute();
+  }
+
+  async listPending(device: Device): Promise<PendingOperation[]> {
+    const now = this.ctx.clock.now();
+    const rows = await this.ctx.store.db
+      .selectFrom('device_operations')
+      .innerJoin('transactions', 'transactions.id', 'device_operations.transaction_id')
+      .selectAll('device_operations')
+      .where('device_operations.device_id', '=', device.id)
+      .where('device_operations.status', '=', 'pending')
+      .where('device_operations.expires_at', '>', now)
+      .where('transactions.status', '=', 'Pending')
+      .orderBy('device_operations.created_at')
+      .limit(20)
+      .execute();
+    const operations: PendingOperation[] = [];
+    for (const row of rows) {
+      const tx = (await findTransaction(this.ctx.store.db, row.transaction_id))!;
+      const provider = this.ctx.providers.forTransaction(tx);
+      operations.push({
+        operationId: row.id,
+        transactionId: row.transaction_id,
+        operation: 'stepup',
+        challenge: row.challenge,
+        expiresAt: isoTime(row.expires_at),
+        pre_operation_context: encodeContext(preOperation(tx, provider.processType)),
+      });
+    }
+    return operations;
+  }
+
+  /** Verifies the signed decision and applies it; returns the transaction as it stands afterwards. */
+  async decide(device: Device, operationId: string, signature: string, meta: RequestMeta): Promise<Transaction> {
+    const now = this.ctx.clock.now();
+    const operation = await this.ctx.store.db.selectFrom('device_operations').selectAll().where('id', '=', operationId).executeTakeFirst();
+    if (!operation || operation.device_id !== device.id) throw operationNotFound(operationId);
+    const decision = await this.verifyDecision(device, operation, signature);
+    const tx = await findTransaction(this.ctx.store.db, operation.transaction_id);
+    if (!tx) throw operationNotFound(operationId);
+    return this.ctx.store.db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .updateTable('device_operations')
+        .set({ status: decision === 'approve' ? 'approved' : 'rejected', decided_at: now })
+        .where('id', '=', operationId)
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) throw operationClosed();
+      await this.ctx.audit.append(trx, {
+        accountId: tx.accountId,
+        eventType: decision === 'approve' ? 'device.authenticated' : 'device.authentication.rejected',
+        message: decision === 'approve' ? 'Device approved the step-up challenge' : 'Device refused the step-up',
+        traceId: meta.traceId,
+        ipAddress: meta.ipAddress,
+        userId: tx.userId,
+        referenceId: tx.id,
+        data: { deviceId: device.id, operationId },
+      });
+      if (decision === 'reject') {
+        const ended = await this.ctx.lifecycle.end(trx, tx, { status: 'Failed', reason: 'device_rejected' }, meta);
+        if (!ended) throw operationClosed();
+        return ended;
+      }
+      const proofingId = this.ctx.random.uuid();
+      if (!(await advanceStage(trx, tx.id, 'authentication', 'proofing', now, { proofing_id: proofingId }))) throw operationClosed();
+      const advanced: Transaction = { ...tx, stage: 'proofing', proofingId };
+      await this.ctx.proofing.start(trx, advanced, proofingId);
+      return advanced;
+    });
+  }
+
+  private async verifyDecision(device: Device, operation: { id: string; challenge: string }, signature: string): Promise<'approve' | 'reject'> {
+    try {
+      const { payload } = await verifyDeviceJws(signature, APPROVAL_TYP, await devicePublicKey(device));
+      if (payload.operationId !== operation.id || payload.challenge !== operation.challenge) throw new ProofRejected('the signature is not over this operation\'s challenge');
+      if (payload.decision !== 'approve' && payload.decision !== 'reject') throw new ProofRejected('decision must be approve or reject');
+      return payload.decision;
+    } catch (error) {
+      if (error instanceof ProofRejected) throw errors.invalidParameters([{ name: 'signature', reason: error.message }], 'The signed decision was rejected.');
+      throw error;
+    }
+  }
+}
+
+const operationNotFound = (id: string) => new ApiError(404, 'operation_not_found', 'Operation not found', `No pending operation ${id} exists for this device.`);
+const operationClosed = () =>
+  errors.conflict('operation_not_pending', 'Operation is not pending', 'The operation was already decided, has expired, or its transaction has ended.');

@@ -1,0 +1,41 @@
+import type { DataCipher } from '../security/keyring.js';
+import type { Executor } from '../store/database.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+
+/**
+ * Evidence in the user's dossier (chip files, images, submitted outcomes), sealed with the user's data key: it is
+ * personal, often biometric, data.
+ */
+export interface EvidenceItem {
+  kind: string;
+  mediaType: string;
+  content: Buffer;
+}
+
+export class EvidenceStore {
+  constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
+
+  async store(executor: Executor, cipher: DataCipher, where: { dossierId: string; proofingId: string }, item: EvidenceItem): Promise<string> {
+    const id = this.deps.random.uuid();
+    await executor
+      .insertInto('evidence')
+      .values({
+        id,
+        dossier_id: where.dossierId,
+        proofing_id: where.proofingId,
+        kind: item.kind,
+        media_type: item.mediaType,
+        content_sealed: cipher.seal(item.content, evidenceContext(id)),
+        created_at: this.deps.clock.now(),
+      })
+      .execute();
+    return id;
+  }
+
+  async list(executor: Executor, cipher: DataCipher, proofingId: string): Promise<(EvidenceItem & { id: string })[]> {
+    const rows = await executor.selectFrom('evidence').selectAll().where('proofing_id', '=', proofingId).orderBy('created_at').execute();
+    return rows.map((row) => ({ id: row.id, kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) }));
+  }
+}
+
+const evidenceContext = (id: string) => `evidence:${id}`;

@@ -1,0 +1,54 @@
+import type { Executor } from '../store/database.js';
+import type { DataCipher } from '../security/keyring.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import { isoTime } from '../shared/runtime.js';
+
+/**
+ * Events in the Signicat envelope, written to the outbox inside the same database transaction as the change that
+ * caused them: no change without its event, no event without its change. Delivery reads the outbox. Event data
+ * holds personal data (the same object the Get endpoints return), so the stored envelope is sealed.
+ */
+export interface EventEnvelope<T = unknown> {
+  id: string;
+  timestamp: string;
+  sender: 'reuseid';
+  eventName: string;
+  eventData: T;
+  accountId: string;
+  organizationId: string | null;
+  expiresAt: string;
+  tags: string[];
+}
+
+/** How long delivery is retried: Standard Webhooks' example schedule spans about three days. */
+export const EVENT_RETENTION_MS = 3 * 24 * 3600 * 1000;
+
+export class Outbox {
+  constructor(private readonly deps: { clock: Clock; random: RandomSource; cipher: DataCipher }) {}
+
+  async enqueue<T>(executor: Executor, accountId: string, eventName: string, eventData: T, tags: string[] = []): Promise<EventEnvelope<T>> {
+    const now = this.deps.clock.now();
+    const envelope: EventEnvelope<T> = {
+      id: this.deps.random.uuid().replace(/-/g, ''),
+      timestamp: isoTime(now),
+      sender: 'reuseid',
+      eventName,
+      eventData,
+      accountId,
+      organizationId: null,
+      expiresAt: isoTime(now + EVENT_RETENTION_MS),
+      tags,
+    };
+    await executor
+      .insertInto('outbox_events')
+      .values({ id: envelope.id, account_id: accountId, event_name: eventName, envelope: this.deps.cipher.sealJson(envelope, envelopeContext(envelope.id)), created_at: now, expires_at: now + EVENT_RETENTION_MS, dispatched_at: null })
+      .execute();
+    return envelope;
+  }
+}
+
+export const envelopeContext = (eventId: string): string => `outbox:${eventId}`;
+
+export function openEnvelope(cipher: DataCipher, eventId: string, sealed: string): EventEnvelope {
+  return cipher.openJson<EventEnvelope>(sealed, envelopeContext(eventId));
+}

@@ -1,0 +1,49 @@
+import type { AppContext } from '../context.js';
+import { findTransaction, type Transaction } from './transaction.js';
+
+/**
+ * Ends Pending transactions whose time is up. Reads already show them Expired (see effectiveStatus); this records
+ * it, with its audit item and event, exactly once even when several instances sweep at the same time.
+ */
+export async function expireTransaction(ctx: AppContext, tx: Transaction): Promise<Transaction> {
+  const ended = await ctx.store.db.transaction().execute((trx) => ctx.lifecycle.end(trx, tx, { status: 'Expired', reason: 'expired' }));
+  return ended ?? (await findTransaction(ctx.store.db, tx.id)) ?? tx;
+}
+
+export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<number> {
+  const now = ctx.clock.now();
+  const rows = await ctx.store.db
+    .selectFrom('transactions')
+    .selectAll()
+    .where('status', '=', 'Pending')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(batchSize)
+    .execute();
+  let expired = 0;
+  for (const row of rows) {
+    const tx = (await findTransaction(ctx.store.db, row.id))!;
+    if ((await expireTransaction(ctx, tx)).status === 'Expired' && tx.status === 'Pending') expired++;
+  }
+  await ctx.store.db.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
+  await ctx.store.db
+    .updateTable('device_operations')
+    .set({ status: 'expired' })
+    .where('status', '=', 'pending')
+    .where('expires_at', '<=', now)
+    .execute();
+  return expired;
+}
+
+/** Runs the sweeper on an interval until stopped; failures are logged and retried on the next tick. */
+export function startSweeper(ctx: AppContext, log: { error: (obj: unknown, msg: string) => void }): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = sweepExpired(ctx).catch((err: unknown) => log.error({ err }, 'expiry sweep failed'));
+  }, ctx.config.sweepIntervalSeconds * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { errors, ErrorObjectSchema } from '../http/errors.js';
+import { principalOf, requirePermission } from '../http/auth.js';
+import { expireTransaction } from './expiry.js';
+import type { RequestMeta } from './lifecycle.js';
+import { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from './schemas.js';
+import { FlowStarter } from './start.js';
+import { effectiveStatus, findAccountTransaction, type FlowKind } from './transaction.js';
+import { transactionData } from './view.js';
+
+const TransactionParams = z.object({ transactionId: z.string().max(100) });
+const security = [{ oauth2: ['reuseid-onboarding'] }];
+const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
+
+export const requestMeta = (request: FastifyRequest): RequestMeta => ({
+  traceId: request.id,
+  ipAddress: request.ip,
+  clientId: request.principal?.clientId ?? null,
+});
+
+/** The ReuseID Onboarding API (contract §3), under /reuseid. */
+export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const starter = new FlowStarter(ctx);
+  const available = (id: string) => ctx.providers.isAvailable(id);
+  const guard = requirePermission(ctx, 'reuseid-onboarding');
+
+  app.post('/onboarding', {
+    preHandler: guard,
+    schema: {
+      tags: ['Onboarding'], summary: 'Start onboarding', security,
+      description: 'Creates a user, hands out an activation code for the user\'s device, and prepares identity proofing.',
+      body: onboardingBodySchema(available),
+      response: { 200: StartOnboardingResponse, ...errorResponses },
+    },
+  }, async (request) => ({ data: await starter.startOnboarding(principalOf(request), request.body, requestMeta(request)) }));
+
+  app.post('/step-up', {
+    preHandler: guard,
+    schema: {
+      tags: ['Step-up'], summary: 'Start step-up', security,
+      description: 'Asks the user\'s registered device to approve a challenge, then runs identity proofing again.',
+      body: stepUpBodySchema(available),
+      response: { 200: StartStepUpResponse, 409: ErrorObjectSchema, ...errorResponses },
+    },
+  }, async (request) => ({ data: await starter.startStepUp(principalOf(request), request.body, requestMeta(request)) }));
+
+  for (const [path, kind, tag] of [['/onboarding/:transactionId', 'onboarding', 'Onboarding'], ['/step-up/:transactionId', 'stepup', 'Step-up']] as const) {
+    app.get(path, {
+      preHandler: guard,
+      schema: {
+        tags: [tag], summary: `Get ${kind === 'onboarding' ? 'onboarding' : 'step-up'}`, security,
+        params: TransactionParams,
+        response: { 200: z.object({ data: TransactionDataSchema }), ...errorResponses },
+      },
+    }, async (request) => ({ data: await readTransaction(ctx, principalOf(request).accountId, kind, request.params.transactionId) }));
+  }
+}
+
+async function readTransaction(ctx: AppContext, accountId: string, kind: FlowKind, transactionId: string) {
+  let tx = await findAccountTransaction(ctx.store.db, accountId, kind, transactionId);
+  if (!tx) throw errors.transactionNotFound(transactionId);
+  if (tx.status === 'Pending' && effectiveStatus(tx, ctx.clock.now()) === 'Expired') tx = await expireTransaction(ctx, tx);
+  return transactionData(tx, ctx.clock.now(), await ctx.lifecycle.readUserData(ctx.store.db, tx));
+}

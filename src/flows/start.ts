@@ -1,0 +1,148 @@
+import type { AppContext } from '../context.js';
+import { errors } from '../http/errors.js';
+import { findAccountDevice } from '../devices/device-store.js';
+import { hashActivationCode, newActivationCode } from '../devices/activation-codes.js';
+import type { Principal } from '../oauth/tokens.js';
+import type { User } from '../identity/users.js';
+import { isUniqueViolation, type Tx } from '../store/database.js';
+import { isoTime } from '../shared/runtime.js';
+import type { RequestMeta } from './lifecycle.js';
+import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
+import { findTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';
+
+/**
+ * The two entry points of the flow. Onboarding creates the user and hands out an activation code; step-up starts
+ * from an existing user and one of their active devices. Both write the transaction and its audit item atomically.
+ */
+export class FlowStarter {
+  constructor(private readonly ctx: AppContext) {}
+
+  async startOnboarding(principal: Principal, body: OnboardingBody, meta: RequestMeta) {
+    const { ctx } = this;
+    // A fresh code collides with a pending one about once in 10^10 / pending; retry the whole unit of work then.
+    for (let attempt = 1; ; attempt++) {
+      const activationCode = newActivationCode(ctx.random, ctx.config.activation.codeLength);
+      try {
+        return await ctx.store.db.transaction().execute(async (trx) => {
+          const now = ctx.clock.now();
+          const user = await ctx.users.create(trx, principal.accountId, body.externalRef);
+          const dossierId = await this.createDossier(trx, user, now);
+          const codeExpiresAt = now + ctx.config.activation.codeTtlSeconds * 1000;
+          const tx = await this.insertTransaction(trx, principal, body, {
+            kind: 'onboarding', stage: 'activation', user, dossierId, deviceId: null, now,
+            activationCodeHash: hashActivationCode(ctx.keyring, activationCode),
+            activationCodeExpiresAt: codeExpiresAt,
+          });
+          await this.auditStart(trx, tx, meta);
+          return {
+            status: 'Pending' as const,
+            transactionId: tx.id,
+            userId: user.id,
+            activationCode,
+            dossierId,
+            processId: tx.processId,
+            expiresAt: isoTime(tx.expiresAt),
+            activationCodeExpiresAt: isoTime(Math.min(codeExpiresAt, tx.expiresAt)),
+          };
+        });
+      } catch (error) {
+        if (attempt < 3 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  async startStepUp(principal: Principal, body: StepUpBody, meta: RequestMeta) {
+    const { ctx } = this;
+    const user = await ctx.users.find(ctx.store.db, principal.accountId, body.userId);
+    if (!user) throw errors.userNotFound(body.userId);
+    const device = await findAccountDevice(ctx.store.db, principal.accountId, body.deviceId);
+    if (!device || device.userId !== user.id) {
+      throw errors.deviceNotFound(`No device with ID ${body.deviceId} is registered to user ${body.userId}.`);
+    }
+    if (device.state !== 'ACTIVE') {
+      throw errors.conflict('device_not_active', 'Device is not active', `The device is ${device.state.toLowerCase()} and cannot approve a step-up.`);
+    }
+    return ctx.store.db.transaction().execute(async (trx) => {
+      const now = ctx.clock.now();
+      const dossierId = (await this.findDossier(trx, user)) ?? (await this.createDossier(trx, user, now));
+      const tx = await this.insertTransaction(trx, principal, body, { kind: 'stepup', stage: 'authentication', user, dossierId, deviceId: device.id, now });
+      await ctx.deviceOperations.create(trx, tx, device.id);
+      await this.auditStart(trx, tx, meta);
+      return {
+        status: 'Pending' as const,
+        transactionId: tx.id,
+        userId: user.id,
+        deviceId: device.id,
+        dossierId,
+        processId: tx.processId,
+        expiresAt: isoTime(tx.expiresAt),
+      };
+    });
+  }
+
+  private async insertTransaction(
+    trx: Tx,
+    principal: Principal,
+    body: OnboardingBody | StepUpBody,
+    t: { kind: FlowKind; stage: Stage; user: User; dossierId: string; deviceId: string | null; now: number; activationCodeHash?: string; activationCodeExpiresAt?: number },
+  ): Promise<Transaction> {
+    const { ctx } = this;
+    const { provider, options } = resolveProofingRequest(body);
+    const id = ctx.random.uuid();
+    await trx
+      .insertInto('transactions')
+      .values({
+        id,
+        account_id: principal.accountId,
+        client_id: principal.clientId,
+        kind: t.kind,
+        user_id: t.user.id,
+        device_id: t.deviceId,
+        status: 'Pending',
+        stage: t.stage,
+        provider,
+        provider_options: JSON.stringify(options),
+        external_ref_sealed: body.externalRef === undefined ? null : ctx.users.cipher(t.user).sealJson(body.externalRef, `transaction:${id}:externalRef`),
+        activation_code_hash: t.activationCodeHash ?? null,
+        activation_code_expires_at: t.activationCodeExpiresAt ?? null,
+        dossier_id: t.dossierId,
+        process_id: ctx.random.uuid(),
+        proofing_id: null,
+        user_data_sealed: null,
+        failure_reason: null,
+        created_at: t.now,
+        updated_at: t.now,
+        expires_at: t.now + ctx.config.transactionTtlSeconds * 1000,
+        ended_at: null,
+      })
+      .execute();
+    return (await findTransaction(trx, id))!;
+  }
+
+  private async createDossier(trx: Tx, user: User, now: number): Promise<string> {
+    const id = this.ctx.random.uuid();
+    await trx.insertInto('dossiers').values({ id, account_id: user.accountId, user_id: user.id, created_at: now }).execute();
+    return id;
+  }
+
+  /** One dossier per user: step-ups add their evidence to the dossier onboarding created. */
+  private async findDossier(trx: Tx, user: User): Promise<string | undefined> {
+    const row = await trx.selectFrom('dossiers').select('id').where('user_id', '=', user.id).orderBy('created_at').limit(1).executeTakeFirst();
+    return row?.id;
+  }
+
+  private async auditStart(trx: Tx, tx: Transaction, meta: RequestMeta): Promise<void> {
+    await this.ctx.audit.append(trx, {
+      accountId: tx.accountId,
+      eventType: `${tx.kind}.started`,
+      message: `${tx.kind === 'onboarding' ? 'Onboarding' : 'Step-up'} started`,
+      clientId: tx.clientId,
+      traceId: meta.traceId,
+      ipAddress: meta.ipAddress,
+      userId: tx.userId,
+      referenceId: tx.id,
+      data: { provider: tx.provider, ...(tx.deviceId ? { deviceId: tx.deviceId } : {}), dossierId: tx.dossierId, processId: tx.processId },
+    });
+  }
+}

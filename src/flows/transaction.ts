@@ -1,0 +1,101 @@
+import type { Executor } from '../store/database.js';
+import type { TransactionsTable } from '../store/schema.js';
+
+/**
+ * One transaction type for onboarding and step-up: the same state machine with different first steps (activation
+ * vs device authentication). `status` leaves Pending exactly once; `stage` says where a Pending one stands.
+ */
+export type FlowKind = 'onboarding' | 'stepup';
+export type Status = 'Pending' | 'Completed' | 'Failed' | 'Expired';
+export type Stage = 'activation' | 'authentication' | 'proofing' | 'review' | 'done';
+
+export interface ProviderOptions {
+  docType?: number;
+  docTypes?: number[];
+  defaultId?: number;
+}
+
+export interface Transaction {
+  id: string;
+  accountId: string;
+  clientId: string;
+  kind: FlowKind;
+  userId: string;
+  deviceId: string | null;
+  status: Status;
+  stage: Stage;
+  provider: string;
+  providerOptions: ProviderOptions;
+  dossierId: string;
+  processId: string;
+  proofingId: string | null;
+  userDataSealed: string | null;
+  failureReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+}
+
+export function toTransaction(row: TransactionsTable): Transaction {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    clientId: row.client_id,
+    kind: row.kind as FlowKind,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    status: row.status as Status,
+    stage: row.stage as Stage,
+    provider: row.provider,
+    providerOptions: JSON.parse(row.provider_options) as ProviderOptions,
+    dossierId: row.dossier_id,
+    processId: row.process_id,
+    proofingId: row.proofing_id,
+    userDataSealed: row.user_data_sealed,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+  };
+}
+
+/** A Pending transaction past its expiry reads as Expired even before the sweeper has recorded it. */
+export function effectiveStatus(tx: Transaction, now: number): Status {
+  return tx.status === 'Pending' && now >= tx.expiresAt ? 'Expired' : tx.status;
+}
+
+export async function findTransaction(executor: Executor, id: string): Promise<Transaction | null> {
+  const row = await executor.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toTransaction(row) : null;
+}
+
+/** The transaction when it belongs to the account and is of the kind asked for; otherwise null, never a hint. */
+export async function findAccountTransaction(executor: Executor, accountId: string, kind: FlowKind, id: string): Promise<Transaction | null> {
+  const tx = await findTransaction(executor, id);
+  return tx && tx.accountId === accountId && tx.kind === kind ? tx : null;
+}
+
+/**
+ * Moves a Pending, unexpired transaction from one stage to the next. Returns false when another request got there
+ * first (or the transaction ended or expired meanwhile): the conditional update is what makes races safe.
+ */
+export async function advanceStage(
+  executor: Executor,
+  id: string,
+  from: Stage,
+  to: Stage,
+  now: number,
+  extra: Partial<Pick<TransactionsTable, 'device_id' | 'proofing_id' | 'activation_code_hash'>> = {},
+): Promise<boolean> {
+  const result = await executor
+    .updateTable('transactions')
+    .set({ stage: to, updated_at: now, ...extra })
+    .where('id', '=', id)
+    .where('status', '=', 'Pending')
+    .where('stage', '=', from)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

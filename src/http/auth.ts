@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import type { Permission } from '../oauth/permissions.js';
+import { TokenRejected, type Principal } from '../oauth/tokens.js';
+import { errors } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** A preHandler that admits only a valid bearer token holding the permission. */
+export function requirePermission(ctx: AppContext, permission: Permission) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim()) : null;
+    if (!match?.[1]) throw errors.invalidToken('A bearer access token is required.');
+    try {
+      request.principal = await ctx.tokens.verify(ctx.store.db, match[1]);
+    } catch (error) {
+      if (error instanceof TokenRejected) throw errors.invalidToken(`The access token was rejected: ${error.message}.`);
+      throw error;
+    }
+    if (!request.principal.permissions.includes(permission)) throw errors.insufficientPermissions(permission);
+  };
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route used without requirePermission');
+  return request.principal;
+}

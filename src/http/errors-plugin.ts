@@ -1,0 +1,76 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, errors, toErrorObject, type InvalidParam } from './errors.js';
+
+/** Maps every failure to the Signicat error object and puts X-TRACE-ID on every response. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-TRACE-ID', request.id);
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(request, reply, apiError);
+  });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.status(error.status).type('application/problem+json').send(toErrorObject(error, request.id));
+}
+
+function toApiError(error: FastifyError): ApiError {
+  if (error instanceof ApiError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) return errors.invalidParameters(validationToParams(error.validation));
+  if (isDatabaseUnavailable(error)) return errors.serviceUnavailable();
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge('The request body is larger than this endpoint accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType('This endpoint does not accept that Content-Type.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.invalidRequest('The request body is not valid JSON.');
+  }
+  if (error.statusCode === 400 && error.validation) {
+    return errors.invalidParameters(error.validation.map((v) => ({ name: pathName(v.instancePath) || 'request', reason: v.message ?? 'invalid' })));
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError(error.statusCode, 'invalid_request', 'Invalid request', 'The request could not be processed.');
+  }
+  return errors.internal();
+}
+
+type ValidationIssue = { instancePath: string; message?: string; keyword?: string; params?: Record<string, unknown> };
+
+/** One entry per bad field, named by its dotted path; unknown fields are named one by one. */
+export function validationToParams(issues: ValidationIssue[]): InvalidParam[] {
+  const params: InvalidParam[] = [];
+  for (const issue of issues) {
+    const base = pathName(issue.instancePath);
+    const keys = issue.keyword === 'unrecognized_keys' ? (issue.params?.keys as string[] | undefined) : undefined;
+    if (keys?.length) {
+      for (const key of keys) params.push({ name: base ? `${base}.${key}` : key, reason: 'unknown field' });
+      continue;
+    }
+    const name = base || 'body';
+    if (!params.some((p) => p.name === name)) params.push({ name, reason: issue.message ?? 'invalid value' });
+  }
+  return params;
+}
+
+function pathName(instancePath: string): string {
+  return instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
+}
+
+/** Connection-level database failures (PostgreSQL down or restarting) answer 503 rather than 500. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  if (!e) return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004', 'SQLITE_BUSY'].includes(e.code ?? '')) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(e.message ?? '');
+}

@@ -1,0 +1,86 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Executor } from '../store/database.js';
+import type { DataCipher } from '../security/keyring.js';
+import type { Clock } from '../shared/runtime.js';
+
+/**
+ * Asymmetric token-signing keys kept in the database (private halves sealed), so that every instance signs with
+ * the same key and verifies every other instance's tokens. The newest key signs; a key older than the rotation
+ * period is replaced by a new one, and old keys stay published until every token they signed has expired.
+ */
+export const TOKEN_ALG = 'ES256';
+const MAX_TOKEN_LIFETIME_MS = 3600 * 1000;
+const CACHE_MS = 60 * 1000;
+
+interface ActiveKey {
+  kid: string;
+  privateKey: CryptoKey;
+  createdAt: number;
+}
+
+export class SigningKeys {
+  private active?: ActiveKey;
+  private activeLoadedAt = 0;
+  private readonly publicKeys = new Map<string, CryptoKey>();
+
+  constructor(private readonly deps: { clock: Clock; cipher: DataCipher; rotationMs: number }) {}
+
+  /** The key that signs new tokens, creating or rotating it when due. */
+  async signingKey(executor: Executor): Promise<ActiveKey> {
+    const now = this.deps.clock.now();
+    if (this.active && now - this.activeLoadedAt < CACHE_MS && now - this.active.createdAt < this.deps.rotationMs) return this.active;
+    const newest = await executor
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (newest && now - newest.created_at < this.deps.rotationMs) {
+      const jwk = this.deps.cipher.openJson<JWK>(newest.private_jwk_sealed, `signing-key:${newest.kid}`);
+      this.active = { kid: newest.kid, privateKey: (await importJWK(jwk, TOKEN_ALG)) as CryptoKey, createdAt: newest.created_at };
+    } else {
+      this.active = await this.createKey(executor, now);
+    }
+    this.activeLoadedAt = now;
+    return this.active;
+  }
+
+  /** The public key for a kid, or null when the kid is unknown or long retired. */
+  async verificationKey(executor: Executor, kid: string): Promise<CryptoKey | null> {
+    const cached = this.publicKeys.get(kid);
+    if (cached) return cached;
+    if (kid.length > 100) return null;
+    const row = await executor.selectFrom('signing_keys').select(['public_jwk', 'created_at']).where('kid', '=', kid).executeTakeFirst();
+    if (!row) return null;
+    const key = (await importJWK(JSON.parse(row.public_jwk) as JWK, TOKEN_ALG)) as CryptoKey;
+    this.publicKeys.set(kid, key);
+    return key;
+  }
+
+  /** Published keys: every key that may still have unexpired tokens. */
+  async jwks(executor: Executor): Promise<{ keys: JWK[] }> {
+    const cutoff = this.deps.clock.now() - this.deps.rotationMs - MAX_TOKEN_LIFETIME_MS;
+    const rows = await executor.selectFrom('signing_keys').select('public_jwk').where('created_at', '>', cutoff).orderBy('created_at', 'desc').execute();
+    return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
+  }
+
+  private async createKey(executor: Executor, now: number): Promise<ActiveKey> {
+    const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const published: JWK = { ...publicJwk, kid, alg: TOKEN_ALG, use: 'sig' };
+    await executor
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        alg: TOKEN_ALG,
+        public_jwk: JSON.stringify(published),
+        private_jwk_sealed: this.deps.cipher.sealJson(await exportJWK(privateKey), `signing-key:${kid}`),
+        created_at: now,
+        retired_at: null,
+      })
+      .execute();
+    return { kid, privateKey, createdAt: now };
+  }
+}

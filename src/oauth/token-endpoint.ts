@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import type { ApiClient } from './clients.js';
+import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
+
+/**
+ * POST /auth/open/connect/token: OAuth 2.0 client credentials (RFC 6749 §4.4), with client_secret_basic or
+ * client_secret_post. Errors follow RFC 6749 §5.2. Every issuance and refusal is audited.
+ */
+export const TOKEN_PATH = '/auth/open/connect/token';
+
+class OAuthError extends Error {
+  constructor(readonly status: number, readonly error: string, readonly description: string, readonly basicChallenge = false) {
+    super(description);
+  }
+}
+
+interface Credentials {
+  clientId: string;
+  clientSecret: string;
+  method: 'client_secret_basic' | 'client_secret_post';
+}
+
+export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): void {
+  app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    let credentials: Credentials | undefined;
+    try {
+      if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+        throw new OAuthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
+      }
+      credentials = readCredentials(request, body);
+      const grantType = single(body, 'grant_type');
+      if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
+      if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'Only client_credentials is supported');
+      const client = await ctx.clients.authenticate(ctx.store.db, credentials.clientId, credentials.clientSecret);
+      if (!client) throw new OAuthError(401, 'invalid_client', 'Client authentication failed', credentials.method === 'client_secret_basic');
+      const permissions = grantedPermissions(client, single(body, 'scope'));
+      const issued = await ctx.store.db.transaction().execute(async (trx) => {
+        const token = await ctx.tokens.issue(trx, client, permissions);
+        await ctx.audit.append(trx, {
+          accountId: client.accountId,
+          eventType: 'token.issued',
+          message: 'Access token issued',
+          clientId: client.clientId,
+          traceId: request.id,
+          ipAddress: request.ip,
+          data: { scope: token.scope, expiresIn: token.expiresIn },
+        });
+        return token;
+      });
+      return reply
+        .header('Cache-Control', 'no-store')
+        .header('Pragma', 'no-cache')
+        .send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope });
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      await auditRefusal(ctx, request, credentials?.clientId, error);
+      return sendOAuthError(reply, error);
+    }
+  });
+}
+
+function readCredentials(request: FastifyRequest, body: Record<string, unknown>): Credentials {
+  const authorization = request.headers.authorization;
+  const postId = single(body, 'client_id');
+  const postSecret = single(body, 'client_secret');
+  if (authorization?.toLowerCase().startsWith('basic ')) {
+    if (postSecret) throw new OAuthError(400, 'invalid_request', 'Use one client authentication method, not two');
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const separator = decoded.indexOf(':');
+    if (separator < 1) throw new OAuthError(401, 'invalid_client', 'Malformed Basic credentials', true);
+    try {
+      // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+      const clientId = decodeURIComponent(decoded.slice(0, separator).replace(/\+/g, ' '));
+      const clientSecret = decodeURIComponent(decoded.slice(separator + 1).replace(/\+/g, ' '));
+      return { clientId, clientSecret, method: 'client_secret_basic' };
+    } catch {
+      throw new OAuthError(401, 'invalid_client', 'Malformed Basic credentials', true);
+    }
+  }
+  if (postId && postSecret) return { clientId: postId, clientSecret: postSecret, method: 'client_secret_post' };
+  throw new OAuthError(401, 'invalid_client', 'Client authentication is required', true);
+}
+
+/** "signicat-api" (or no scope) grants every permission of the client; named permissions must all be held. */
+function grantedPermissions(client: ApiClient, scope: string | undefined): Permission[] {
+  const requested = (scope ?? '').split(' ').filter(Boolean);
+  if (requested.length === 0 || requested.every((s) => s === SIGNICAT_API_SCOPE)) return client.permissions;
+  const named = requested.filter((s) => s !== SIGNICAT_API_SCOPE);
+  const refused = named.filter((s) => !isPermission(s) || !client.permissions.includes(s));
+  if (refused.length) throw new OAuthError(400, 'invalid_scope', `Scope not allowed for this client: ${refused.join(' ')}`);
+  return named as Permission[];
+}
+
+function single(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new OAuthError(400, 'invalid_request', `${name} must be given once`);
+  return value;
+}
+
+async function auditRefusal(ctx: AppContext, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
+  const known = clientId && clientId.length <= 200
+    ? await ctx.store.db.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst()
+    : undefined;
+  await ctx.store.db.transaction().execute((trx) =>
+    ctx.audit.append(trx, {
+      accountId: known?.account_id ?? null,
+      eventType: 'token.refused',
+      message: `Token request refused: ${error.error}`,
+      clientId: known ? clientId : null,
+      traceId: request.id,
+      ipAddress: request.ip,
+      data: { error: error.error, reason: error.description },
+    }),
+  );
+}
+
+function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  if (error.basicChallenge) reply.header('WWW-Authenticate', 'Basic realm="reuseid", charset="UTF-8"');
+  return reply
+    .status(error.status)
+    .header('Cache-Control', 'no-store')
+    .send({ error: error.error, error_description: error.description });
+}

@@ -1,0 +1,73 @@
+import { decodeProtectedHeader, jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import type { Executor } from '../store/database.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { ApiClient } from './clients.js';
+import { isPermission, type Permission } from './permissions.js';
+import { TOKEN_ALG, type SigningKeys } from './signing-keys.js';
+
+/** The caller of an RP API request, established from its access token. */
+export interface Principal {
+  clientId: string;
+  accountId: string;
+  permissions: Permission[];
+  tokenId: string;
+}
+
+export class TokenRejected extends Error {}
+
+/**
+ * JWT access tokens in the RFC 9068 profile. The account travels in the token, so that a resource request needs no
+ * database read to know its tenant; a disabled client's tokens live at most their (short) lifetime.
+ */
+export class AccessTokens {
+  constructor(private readonly deps: { clock: Clock; random: RandomSource; keys: SigningKeys; issuer: string; audience: string }) {}
+
+  async issue(executor: Executor, client: ApiClient, permissions: Permission[]): Promise<{ token: string; expiresIn: number; scope: string }> {
+    const key = await this.deps.keys.signingKey(executor);
+    const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
+    const scope = permissions.join(' ');
+    const token = await new SignJWT({ client_id: client.clientId, scope, account_id: client.accountId })
+      .setProtectedHeader({ alg: TOKEN_ALG, typ: 'at+jwt', kid: key.kid })
+      .setIssuer(this.deps.issuer)
+      .setAudience(this.deps.audience)
+      .setSubject(client.clientId)
+      .setJti(this.deps.random.uuid())
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + client.tokenTtlSeconds)
+      .sign(key.privateKey);
+    return { token, expiresIn: client.tokenTtlSeconds, scope };
+  }
+
+  async verify(executor: Executor, token: string): Promise<Principal> {
+    let kid: string | undefined;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg !== TOKEN_ALG || header.typ !== 'at+jwt') throw new TokenRejected('unexpected token type or algorithm');
+      kid = header.kid;
+    } catch (error) {
+      if (error instanceof TokenRejected) throw error;
+      throw new TokenRejected('malformed token');
+    }
+    const key = kid ? await this.deps.keys.verificationKey(executor, kid) : null;
+    if (!key) throw new TokenRejected('unknown signing key');
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        issuer: this.deps.issuer,
+        audience: this.deps.audience,
+        algorithms: [TOKEN_ALG],
+        typ: 'at+jwt',
+        currentDate: new Date(this.deps.clock.now()),
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      });
+      const accountId = payload.account_id;
+      const scope = payload.scope;
+      if (typeof accountId !== 'string' || typeof scope !== 'string' || typeof payload.client_id !== 'string') throw new TokenRejected('missing claims');
+      return { clientId: payload.client_id, accountId, permissions: scope.split(' ').filter(isPermission), tokenId: payload.jti! };
+    } catch (error) {
+      if (error instanceof TokenRejected) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new TokenRejected('token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw new TokenRejected(`claim ${error.claim} rejected`);
+      throw new TokenRejected('signature or format invalid');
+    }
+  }
+}

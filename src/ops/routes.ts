@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { errors } from '../http/errors.js';
+import { sendError } from '../http/errors-plugin.js';
+
+/** Liveness (the process answers) and readiness (the database answers within a bound). */
+export async function operationsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
+    try {
+      await withTimeout(ctx.store.ping(), 2000);
+      return { status: 'ready', database: ctx.store.dialect };
+    } catch {
+      return sendError(request, reply, errors.serviceUnavailable('The database is not reachable.'));
+    }
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

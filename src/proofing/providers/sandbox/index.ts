@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../../context.js';
+import { deviceOf } from '../../../devices/device-auth.js';
+import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { requestMeta } from '../../../flows/routes.js';
+import { UserDataSchema } from '../../../identity/user-data.js';
+import type { ProofingProvider } from '../../provider.js';
+
+/**
+ * The sandbox provider, present only in sandbox mode: the device states the outcome, with the identity to record
+ * when accepted. It exists so that RPs and app developers can run whole flows without a document.
+ */
+const SandboxSubmission = z.discriminatedUnion('outcome', [
+  z.strictObject({ outcome: z.literal('accepted'), identity: UserDataSchema }),
+  z.strictObject({ outcome: z.literal('rejected'), reason: z.string().min(1).max(200).regex(/^[a-z0-9_]+$/, 'a snake_case reason code').default('sandbox_rejected') }),
+]);
+
+export function sandboxProvider(ctx: AppContext): ProofingProvider {
+  return {
+    id: 'sandbox',
+    processType: 'sandbox',
+    deviceInstructions: async () => ({ sandboxOutcomes: ['accepted', 'rejected'] }),
+    registerDeviceRoutes(base: FastifyInstance) {
+      const app = base.withTypeProvider<ZodTypeProvider>();
+      app.post('/transactions/:transactionId/proofing/sandbox', {
+        schema: {
+          tags: ['Device'], summary: 'Submit a sandbox proofing outcome (sandbox mode only)',
+          params: DeviceTransactionParams,
+          body: SandboxSubmission,
+          response: { 200: DeviceTransactionResponse },
+        },
+      }, async (request) => {
+        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        const submission = request.body;
+        const evidence = [{ kind: 'sandbox-submission', mediaType: 'application/json', content: Buffer.from(JSON.stringify(submission)) }];
+        const ended = await ctx.proofing.decide(
+          tx.id,
+          'sandbox',
+          submission.outcome === 'accepted'
+            ? { outcome: 'accepted', userData: submission.identity, evidence }
+            : { outcome: 'rejected', reason: submission.reason, evidence },
+          requestMeta(request),
+        );
+        return deviceTransactionView(ctx, ended);
+      });
+    },
+  };
+}

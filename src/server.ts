@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createContext, type AppContext } from './context.js';
+import { startSweeper } from './flows/expiry.js';
+import { createLogger } from './ops/logger.js';
+import { loadMasterKey } from './security/keyring.js';
+import { migrateToLatest, openStore, redactUrl } from './store/database.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: AppContext;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** config → database → migrations → context → app → listen, plus the background sweeper and graceful shutdown. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const store = openStore(config.databaseUrl);
+  await migrateToLatest(store.db);
+  const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
+  const app = await buildApp(ctx, logger);
+  const url = await app.listen({ port: config.port, host: config.host });
+  logger.info({ url, publicUrl: config.publicUrl, database: redactUrl(config.databaseUrl), sandbox: config.sandbox }, 'reuseid server listening');
+  const stopSweeper = startSweeper(ctx, logger);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('shutting down: draining requests');
+      await stopSweeper();
+      await app.close();
+      await store.close();
+      logger.info('stopped');
+    })());
+  return { app, ctx, url, stop };
+}
+
+/** Stops cleanly on SIGTERM/SIGINT: in-flight requests finish, new ones get 503, then the database closes. */
+export function stopOnSignals(server: RunningServer): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      const hardStop = setTimeout(() => process.exit(1), 25_000);
+      hardStop.unref();
+      server.stop().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+}

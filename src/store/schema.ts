@@ -1,0 +1,159 @@
+/** Row types of every table, shared by both dialects (see migrations/001_core.ts for the why of each type). */
+export interface AccountsTable { id: string; name: string; created_at: number }
+
+export interface ApiClientsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  secret_hash: string;
+  permissions: string;
+  token_ttl_seconds: number;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_sealed: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  state: string;
+  data_key_sealed: string;
+  external_ref_sealed: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserAttributesTable {
+  user_id: string;
+  name: string;
+  value_sealed: string;
+  provider: string;
+  transaction_id: string;
+  proofing_id: string;
+  verified_at: number;
+}
+
+export interface DevicesTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  public_jwk: string;
+  key_thumbprint: string;
+  state: string;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface DossiersTable { id: string; account_id: string; user_id: string; created_at: number }
+
+export interface TransactionsTable {
+  id: string;
+  account_id: string;
+  client_id: string;
+  kind: string;
+  user_id: string;
+  device_id: string | null;
+  status: string;
+  stage: string;
+  provider: string;
+  provider_options: string;
+  external_ref_sealed: string | null;
+  activation_code_hash: string | null;
+  activation_code_expires_at: number | null;
+  dossier_id: string;
+  process_id: string;
+  proofing_id: string | null;
+  user_data_sealed: string | null;
+  failure_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+export interface DeviceOperationsTable {
+  id: string;
+  transaction_id: string;
+  device_id: string;
+  kind: string;
+  challenge: string;
+  status: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
+export interface ProofingsTable {
+  id: string;
+  transaction_id: string;
+  dossier_id: string;
+  provider: string;
+  status: string;
+  decision_sealed: string | null;
+  created_at: number;
+  decided_at: number | null;
+}
+
+export interface EvidenceTable {
+  id: string;
+  dossier_id: string;
+  proofing_id: string;
+  kind: string;
+  media_type: string;
+  content_sealed: string;
+  created_at: number;
+}
+
+export interface DeviceRequestNoncesTable { device_id: string; jti: string; expires_at: number }
+export interface RateCountersTable { counter_key: string; window_start: number; count: number }
+
+export interface AuditItemsTable {
+  cursor: string;
+  account_id: string;
+  sequence: number;
+  timestamp: number;
+  event_type: string;
+  body: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainHeadsTable { account_id: string; sequence: number; hash: string }
+
+export interface OutboxEventsTable {
+  id: string;
+  account_id: string;
+  event_name: string;
+  envelope: string;
+  created_at: number;
+  expires_at: number;
+  dispatched_at: number | null;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_clients: ApiClientsTable;
+  signing_keys: SigningKeysTable;
+  users: UsersTable;
+  user_attributes: UserAttributesTable;
+  devices: DevicesTable;
+  dossiers: DossiersTable;
+  transactions: TransactionsTable;
+  device_operations: DeviceOperationsTable;
+  proofings: ProofingsTable;
+  evidence: EvidenceTable;
+  device_request_nonces: DeviceRequestNoncesTable;
+  rate_counters: RateCountersTable;
+  audit_items: AuditItemsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  outbox_events: OutboxEventsTable;
+}
