@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type Transaction } from 'kysely';
 import pg from 'pg';
-import * as m001 from './migrations/001_core.js';
+import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,9 +23,7 @@ export interface Store {
 // node-postgres returns int8 as strings; every bigint we store is epoch milliseconds or a counter, far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
 
-const migrations: MigrationProvider = {
-  getMigrations: async () => ({ '001_core': m001 }),
-};
+const migrations: MigrationProvider = { getMigrations: async () => allMigrations };
 
 export function openStore(databaseUrl: string): Store {
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl);
