@@ -43,7 +43,7 @@ export async function createHarness(database: TestDatabase, env: Record<string, 
 
   const inject = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
     const response = await app.inject({ method: method as 'GET', url: path, headers, ...(body === undefined ? {} : { payload: body as string }) });
-    return { status: response.statusCode, body: response.body ? safeJson(response.body) : undefined, headers: response.headers as Record<string, unknown> };
+    return { status: response.statusCode, body: (response.body ? safeJson(response.body) : undefined) as any, headers: response.headers as Record<string, unknown> };
   };
 
   return {
