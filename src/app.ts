@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from './context.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
+import { identityRoutes } from './identity/routes.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
@@ -53,6 +54,7 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
 
   await app.register((scope) => oauthRoutes(scope, ctx));
   await app.register((scope) => flowRoutes(scope, ctx), { prefix: '/reuseid' });
+  await app.register((scope) => identityRoutes(scope, ctx), { prefix: '/reuseid' });
   await app.register((scope) => deviceRoutes(scope, ctx), { prefix: '/device/v1' });
   await app.register((scope) => operationsRoutes(scope, ctx));
   return app;

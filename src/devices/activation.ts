@@ -132,14 +132,13 @@ export class ActivationService {
     }
   }
 
+  /** Takes a failure slot from the source's budget, then from the global one; a source over its bound spends none of the global. */
   private async reserveFailureSlot(ip: string, now: number): Promise<void> {
     const { maxFailuresGlobal, maxFailuresPerSource } = this.ctx.config.activation;
     const db = this.ctx.store.db;
-    const global = await this.counters.increment(db, GLOBAL_FAILURES, now);
-    const source = await this.counters.increment(db, sourceFailures(ip), now);
-    if (global > maxFailuresGlobal || source > maxFailuresPerSource) {
-      throw errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed activation attempts; retry later.');
-    }
+    const refuse = () => errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed activation attempts; retry later.');
+    if ((await this.counters.increment(db, sourceFailures(ip), now)) > maxFailuresPerSource) throw refuse();
+    if ((await this.counters.increment(db, GLOBAL_FAILURES, now)) > maxFailuresGlobal) throw refuse();
   }
 
   private async releaseFailureSlot(ip: string, now: number): Promise<void> {
