@@ -1,0 +1,133 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../support/databases.js';
+
+/**
+ * End to end: the real server process (`reuseid serve`, as `npm start` runs it), an RP over HTTP, and a device
+ * through the simulator CLI — each a separate process, as in production.
+ */
+const BIN = join(import.meta.dirname, '../../bin/reuseid.js');
+const run = promisify(execFile);
+const SEED_BODY = { externalRef: 'Empl10300469', provider: 'signicatvideoid', videoidProviderOptions: { docType: 138, docTypes: [138, 123], defaultId: 138 } };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+for (const database of testDatabases) {
+  describe(`end to end with the server process (${database.name})`, () => {
+    let server: ChildProcess;
+    let baseUrl: string;
+    let env: NodeJS.ProcessEnv;
+    let dir: string;
+    let dropDatabase: () => Promise<void>;
+    let output = '';
+
+    const cli = async (...args: string[]) => JSON.parse((await run('node', [BIN, ...args, '--json'], { env })).stdout) as Record<string, any>;
+    const rpToken = async (clientId: string, secret: string) => {
+      const res = await fetch(`${baseUrl}/auth/open/connect/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&scope=signicat-api',
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'reuseid-e2e-'));
+      const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
+      dropDatabase = created.drop;
+      const port = await freePort();
+      baseUrl = `http://127.0.0.1:${port}`;
+      env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: created.url, REUSEID_PUBLIC_URL: baseUrl, REUSEID_SANDBOX: 'true', REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'), REUSEID_LOG_LEVEL: 'info' };
+      server = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      for (let i = 0; i < 100; i++) {
+        const ready = await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false);
+        if (ready) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`server did not become ready:\n${output}`);
+    });
+
+    afterAll(async () => {
+      if (server.exitCode === null) {
+        server.kill('SIGTERM');
+        await new Promise((resolve) => server.once('exit', resolve));
+      }
+      await dropDatabase();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('onboards with the seed body, steps up on the device, and fails a rejected proof', async () => {
+      const client = await cli('clients', 'create', '--name', 'e2e rp', '--account', 'e2e-bank', '--permission', 'reuseid-onboarding');
+      expect(client).toMatchObject({ accountId: 'e2e-bank', permissions: ['reuseid-onboarding'] });
+      const token = await rpToken(client.clientId, client.clientSecret);
+      const rp = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+        expect(res.headers.get('x-trace-id')).toBeTruthy();
+        return { status: res.status, body: (await res.json()) as any };
+      };
+
+      const start = await rp('POST', '/reuseid/onboarding', SEED_BODY);
+      expect(start.status).toBe(200);
+      const { transactionId, userId, activationCode } = start.body.data;
+      const stateFile = join(dir, 'device.json');
+      const activated = await cli('device', 'activate', '--server', baseUrl, '--activation-code', activationCode, '--state', stateFile);
+      expect(activated.postOperationContext.signicatOperation).toMatchObject({ operation: 'onboarding', provider: 'signicatvideoid', transactionId });
+      const proofed = await cli('device', 'proof', '--server', baseUrl, '--state', stateFile, '--provider', 'sandbox', '--outcome', 'accepted', '--first-name', 'JANE', '--last-name', 'SMITH', '--date-of-birth', '1990-01-01', '--gender', 'F', '--nationality', 'NOR');
+      expect(proofed.status).toBe('Completed');
+      const onboarding = await rp('GET', `/reuseid/onboarding/${transactionId}`);
+      expect(onboarding.body.data).toMatchObject({
+        status: 'Completed', transactionId, userId, deviceId: activated.deviceId,
+        userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
+      });
+      expect(onboarding.body.data.proofingId).toBeTruthy();
+
+      const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
+      expect(stepUp.status).toBe(200);
+      const approved = await cli('device', 'approve', '--server', baseUrl, '--state', stateFile);
+      expect(approved.preOperation).toEqual({ operation: 'stepup', provider: 'readid', processType: 'ready' });
+      expect(approved.postOperationContext.signicatOperation).toMatchObject({ operation: 'stepup', transactionId: stepUp.body.data.transactionId });
+      await cli('device', 'proof', '--state', stateFile, '--provider', 'sandbox', '--last-name', 'SMITH-NORDMANN');
+      const stepUpResult = await rp('GET', `/reuseid/step-up/${stepUp.body.data.transactionId}`);
+      expect(stepUpResult.body.data).toMatchObject({ status: 'Completed', deviceId: activated.deviceId, userData: { lastName: 'SMITH-NORDMANN' } });
+
+      const second = await rp('POST', '/reuseid/onboarding', {});
+      const otherState = join(dir, 'device2.json');
+      await cli('device', 'activate', '--server', baseUrl, '--activation-code', second.body.data.activationCode, '--state', otherState);
+      const rejected = await cli('device', 'proof', '--state', otherState, '--provider', 'sandbox', '--outcome', 'rejected');
+      expect(rejected.status).toBe('Failed');
+      expect((await rp('GET', `/reuseid/onboarding/${second.body.data.transactionId}`)).body.data.status).toBe('Failed');
+    });
+
+    it('serves the OpenAPI document and its rendering, health and readiness', async () => {
+      const openapi = (await (await fetch(`${baseUrl}/reuseid/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(openapi.openapi).toBe('3.1.0');
+      expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/reuseid/onboarding', '/reuseid/onboarding/{transactionId}', '/reuseid/step-up', '/reuseid/step-up/{transactionId}', '/device/v1/activations']));
+      expect((await fetch(`${baseUrl}/docs/`)).status).toBe(200);
+      expect(await (await fetch(`${baseUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    });
+
+    it('keeps secrets and personal data out of the logs, and stops gracefully on SIGTERM', async () => {
+      expect(output).toContain('reuseid server listening');
+      for (const secret of ['JANE', 'SMITH', '1990-01-01', 'rsec_', 'Bearer ey']) expect(output).not.toContain(secret);
+      server.kill('SIGTERM');
+      const code = await new Promise((resolve) => server.once('exit', resolve));
+      expect(code).toBe(0);
+      expect(output).toContain('stopped');
+    });
+  });
+}
