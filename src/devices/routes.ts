@@ -47,7 +47,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
 
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
-    authed.addHook('preHandler', authenticateDevice(ctx));
+    authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
 
     authed.get('/operations', {
       schema: {

@@ -7,7 +7,8 @@ import { principalOf, requirePermission } from '../http/auth.js';
 import { expireTransaction } from './expiry.js';
 import type { RequestMeta } from './lifecycle.js';
 import { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from './schemas.js';
-import { FlowStarter } from './start.js';
+import { FlowStarter, type StoredStart } from './start.js';
+import { idempotency, storeIdempotentResponse } from '../http/idempotency.js';
 import { effectiveStatus, findAccountTransaction, type FlowKind } from './transaction.js';
 import { transactionData } from './view.js';
 
@@ -28,8 +29,13 @@ export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promis
   const available = (id: string) => ctx.providers.isAvailable(id);
   const guard = requirePermission(ctx, 'reuseid-onboarding');
 
+  // Replaying a Start onboarding hands out a fresh activation code: codes exist only as hashes once answered.
+  const onboardingIdempotency = idempotency(ctx, (stored) => starter.reissueActivationCode(stored as StoredStart));
+  app.addHook('onSend', storeIdempotentResponse(ctx, withoutActivationCode));
+
   app.post('/onboarding', {
-    preHandler: guard,
+    onRequest: guard,
+    preHandler: onboardingIdempotency,
     schema: {
       tags: ['Onboarding'], summary: 'Start onboarding', security,
       description: 'Creates a user, hands out an activation code for the user\'s device, and prepares identity proofing.',
@@ -39,7 +45,8 @@ export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promis
   }, async (request) => ({ data: await starter.startOnboarding(principalOf(request), request.body, requestMeta(request)) }));
 
   app.post('/step-up', {
-    preHandler: guard,
+    onRequest: guard,
+    preHandler: idempotency(ctx),
     schema: {
       tags: ['Step-up'], summary: 'Start step-up', security,
       description: 'Asks the user\'s registered device to approve a challenge, then runs identity proofing again.',
@@ -50,7 +57,7 @@ export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promis
 
   for (const [path, kind, tag] of [['/onboarding/:transactionId', 'onboarding', 'Onboarding'], ['/step-up/:transactionId', 'stepup', 'Step-up']] as const) {
     app.get(path, {
-      preHandler: guard,
+      onRequest: guard,
       schema: {
         tags: [tag], summary: `Get ${kind === 'onboarding' ? 'onboarding' : 'step-up'}`, security,
         params: TransactionParams,
@@ -65,4 +72,12 @@ async function readTransaction(ctx: AppContext, accountId: string, kind: FlowKin
   if (!tx) throw errors.transactionNotFound(transactionId);
   if (tx.status === 'Pending' && effectiveStatus(tx, ctx.clock.now()) === 'Expired') tx = await expireTransaction(ctx, tx);
   return transactionData(tx, ctx.clock.now(), await ctx.lifecycle.readUserData(ctx.store.db, tx));
+}
+
+/** What is kept of a Start onboarding answer for idempotent replays: everything but the one-time code. */
+function withoutActivationCode(body: unknown): unknown {
+  const data = (body as { data?: Record<string, unknown> })?.data;
+  if (!data || !('activationCode' in data)) return body;
+  const { activationCode: _omitted, ...rest } = data;
+  return { data: rest };
 }

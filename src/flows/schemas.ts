@@ -110,11 +110,11 @@ export const StartOnboardingResponse = z.object({
     status: z.literal('Pending'),
     transactionId: z.string(),
     userId: z.string(),
-    activationCode: z.string().describe('Shown once: give it to the user (or as a QR code) for device activation.'),
+    activationCode: z.string().optional().describe('Give it to the user (or as a QR code) for device activation. An idempotent replay hands out a fresh one while the device has not activated, and none after.'),
     dossierId: z.string(),
     processId: z.string(),
     expiresAt: z.string(),
-    activationCodeExpiresAt: z.string(),
+    activationCodeExpiresAt: z.string().optional(),
   }),
 });
 

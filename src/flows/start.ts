@@ -10,6 +10,10 @@ import type { RequestMeta } from './lifecycle.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
 import { findTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';
 
+export interface StoredStart {
+  data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
+}
+
 /**
  * The two entry points of the flow. Onboarding creates the user and hands out an activation code; step-up starts
  * from an existing user and one of their active devices. Both write the transaction and its audit item atomically.
@@ -50,6 +54,28 @@ export class FlowStarter {
         throw error;
       }
     }
+  }
+
+  /**
+   * For an idempotent replay of Start onboarding: while the device has not activated yet, a fresh code replaces the
+   * old one (which stops working) and is returned with the stored answer; afterwards the answer has no code.
+   */
+  async reissueActivationCode(stored: StoredStart): Promise<StoredStart> {
+    const { ctx } = this;
+    const data = stored.data;
+    const now = ctx.clock.now();
+    const activationCode = newActivationCode(ctx.random, ctx.config.activation.codeLength);
+    const codeExpiresAt = now + ctx.config.activation.codeTtlSeconds * 1000;
+    const reissued = await ctx.store.db
+      .updateTable('transactions')
+      .set({ activation_code_hash: hashActivationCode(ctx.keyring, activationCode), activation_code_expires_at: codeExpiresAt, updated_at: now })
+      .where('id', '=', data.transactionId)
+      .where('status', '=', 'Pending')
+      .where('stage', '=', 'activation')
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(reissued.numUpdatedRows) !== 1) return stored;
+    return { data: { ...data, activationCode, activationCodeExpiresAt: isoTime(codeExpiresAt) } };
   }
 
   async startStepUp(principal: Principal, body: StepUpBody, meta: RequestMeta) {

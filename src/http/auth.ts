@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-/** A preHandler that admits only a valid bearer token holding the permission. */
+/** An onRequest hook that admits only a valid bearer token holding the permission (before any body is read). */
 export function requirePermission(ctx: AppContext, permission: Permission) {
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;

@@ -26,7 +26,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   const guard = requirePermission(ctx, 'reuseid-users');
 
   app.get('/users/:userId', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags: ['Users'], summary: 'Get a user with verified attributes and devices', security, params: UserParams,
       response: { 200: z.object({ data: z.object({ userId: z.string(), state: z.string(), createdAt: z.string(), attributes: z.record(z.string(), AttributeView), devices: z.array(DeviceView) }) }), 404: ErrorObjectSchema },
@@ -41,7 +41,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   });
 
   app.patch('/users/:userId/devices/:deviceId', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', security, params: DeviceParams,
       body: z.strictObject({ state: z.enum(['ACTIVE', 'LOCKED', 'DEACTIVATED']) }),

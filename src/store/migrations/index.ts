@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_core.js';
+import * as m004 from './004_idempotency.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -7,4 +8,5 @@ import * as m001 from './001_core.js';
  */
 export const migrations: Record<string, Migration> = {
   '001_core': m001,
+  '004_idempotency': m004,
 };
