@@ -1,4 +1,6 @@
 import type { AppContext } from '../context.js';
+import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
+import { WindowCounters } from '../security/counters.js';
 import { findTransaction, type Transaction } from './transaction.js';
 
 /**
@@ -25,14 +27,17 @@ export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<nu
     const tx = (await findTransaction(ctx.store.db, row.id))!;
     if ((await expireTransaction(ctx, tx)).status === 'Expired' && tx.status === 'Pending') expired++;
   }
-  await ctx.store.db.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
-  await ctx.store.db
-    .updateTable('device_operations')
-    .set({ status: 'expired' })
-    .where('status', '=', 'pending')
-    .where('expires_at', '<=', now)
-    .execute();
+  await purgeSpentRecords(ctx, now);
   return expired;
+}
+
+/** Forgets what only mattered for a while: used request nonces, old counters and idempotency records. */
+async function purgeSpentRecords(ctx: AppContext, now: number): Promise<void> {
+  const db = ctx.store.db;
+  await db.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
+  await db.updateTable('device_operations').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
+  await WindowCounters.purge(db, now - 24 * 3600 * 1000);
+  await purgeExpiredIdempotencyRecords(ctx);
 }
 
 /** Runs the sweeper on an interval until stopped; failures are logged and retried on the next tick. */
