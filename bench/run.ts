@@ -1,0 +1,149 @@
+/**
+ * `npm run bench [-- --json] [--seconds N] [--connections N] [--large N] [--database postgres://…]`
+ *
+ * Measures, side by side in one run on loopback, each against its reference:
+ * - startOnboarding / getOnboarding: the real server vs a bare Fastify route doing the same token verification and
+ *   the same inserts or select (bench/baseline-server.ts);
+ * - token: our client-credentials endpoint vs node-oidc-provider issuing the same ES256 JWT access tokens;
+ * - growth: getOnboarding latency with 10,000 and with 1,000,000 stored transactions;
+ * - rssMb: the server's peak resident memory under all of that.
+ * Benchmarks print; they never fail on numbers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ClientStore } from '../src/oauth/clients.js';
+import { migrateToLatest, openStore } from '../src/store/database.js';
+import { systemClock } from '../src/shared/runtime.js';
+import { fillTransactions } from './fill.js';
+import { load, sequentialP50Ms, type LoadResult } from './load.js';
+import { freePort, startProcess, type ServerProcess } from './processes.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    small: { type: 'string', default: '10000' },
+    large: { type: 'string', default: '1000000' },
+    database: { type: 'string' },
+  },
+});
+const seconds = Number(args.seconds);
+const connections = Number(args.connections);
+const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
+const BIN = join(import.meta.dirname, '../bin/reuseid.js');
+const TSX = ['--import', 'tsx'];
+
+const dir = mkdtempSync(join(tmpdir(), 'reuseid-bench-'));
+const databaseUrl = (name: string) => args.database ?? `sqlite:${join(dir, `${name}.db`)}`;
+const processes: ServerProcess[] = [];
+
+try {
+  const serverDb = databaseUrl('server');
+  const client = await createClient(serverDb);
+  const port = await freePort();
+  const server = await startProcess([BIN, 'serve'], {
+    PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: serverDb, REUSEID_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    REUSEID_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), REUSEID_LOG_LEVEL: 'warn',
+  }, '/readyz', port);
+  processes.push(server);
+  const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
+  const token = await issueToken(server.url, basic);
+
+  const baselinePort = await freePort();
+  const baseline = await startProcess([...TSX, join(import.meta.dirname, 'baseline-server.ts')], {
+    PORT: String(baselinePort), BENCH_ISSUER: server.url, REUSEID_DATABASE_URL: args.database ? serverDb : databaseUrl('baseline'),
+  }, '/healthz', baselinePort);
+  processes.push(baseline);
+
+  const peerPort = await freePort();
+  const peer = await startProcess([...TSX, join(import.meta.dirname, 'oidc-peer.ts')], { PORT: String(peerPort) }, '/.well-known/openid-configuration', peerPort);
+  processes.push(peer);
+
+  const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  log(`${seconds} s per measurement, ${connections} connections, database ${args.database ? 'postgres' : 'sqlite'}`);
+
+  const startOnboarding = await sideBySide('startOnboarding',
+    () => load({ url: `${server.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
+    () => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }));
+
+  const ours = await created(server.url, json);
+  const theirs = await created(baseline.url, json);
+  const getOnboarding = await sideBySide('getOnboarding',
+    () => load({ url: `${server.url}/reuseid/onboarding/${ours}`, headers: json, seconds, connections }),
+    () => load({ url: `${baseline.url}/reuseid/onboarding/${theirs}`, headers: json, seconds, connections }));
+
+  const tokenBody = 'grant_type=client_credentials';
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const ourToken = await load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections });
+  const peerToken = await load({ url: `${peer.url}/token`, method: 'POST', headers: { ...form, authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` }, body: tokenBody, seconds, connections });
+  checkClean('token', ourToken);
+  checkClean('token (oidc-provider)', peerToken);
+  const tokenResult = { rps: ourToken.rps, peerRps: peerToken.rps, ratio: round(ourToken.rps / peerToken.rps) };
+  log(`token            ours ${ourToken.rps} rps   oidc-provider ${peerToken.rps} rps   ratio ${tokenResult.ratio}`);
+
+  const growth = await measureGrowth(serverDb, server.url, json, ours);
+  const result = { startOnboarding, getOnboarding, token: tokenResult, growth, rssMb: server.peakRssMb() };
+  log(`rss              peak ${result.rssMb} MB (server process)`);
+  if (args.json) console.log(JSON.stringify(result));
+} finally {
+  await Promise.all(processes.map((p) => p.stop()));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function sideBySide(name: string, ours: () => Promise<LoadResult>, baseline: () => Promise<LoadResult>) {
+  const a = await ours();
+  const b = await baseline();
+  checkClean(name, a);
+  checkClean(`${name} (baseline)`, b);
+  const out = { rps: a.rps, p50Ms: a.p50Ms, p99Ms: a.p99Ms, baselineRps: b.rps, ratio: round(a.rps / b.rps) };
+  log(`${name.padEnd(16)} ours ${a.rps} rps (p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms)   baseline ${b.rps} rps   ratio ${out.ratio}`);
+  return out;
+}
+
+async function measureGrowth(serverDb: string, url: string, headers: Record<string, string>, transactionId: string) {
+  const small = Number(args.small);
+  const large = Number(args.large);
+  const measure = async () => {
+    await sequentialP50Ms(`${url}/reuseid/onboarding/${transactionId}`, headers, 200); // warm caches
+    return sequentialP50Ms(`${url}/reuseid/onboarding/${transactionId}`, headers, 2000);
+  };
+  const t0 = Date.now();
+  await fillTransactions(serverDb, small);
+  const p50Small = await measure();
+  await fillTransactions(serverDb, large);
+  const p50Large = await measure();
+  const out = { p50Small, p50Large, ratio: round(p50Large / p50Small) };
+  log(`growth           p50 ${p50Small} ms at ${small} rows, ${p50Large} ms at ${large} rows   ratio ${out.ratio}   (filling took ${Math.round((Date.now() - t0) / 1000)} s)`);
+  return out;
+}
+
+async function createClient(url: string) {
+  const store = openStore(url);
+  try {
+    await migrateToLatest(store.db);
+    return await new ClientStore({ clock: systemClock }).create(store.db, { name: 'bench', permissions: ['reuseid-onboarding'], tokenTtlSeconds: 3600 });
+  } finally {
+    await store.close();
+  }
+}
+
+async function issueToken(url: string, basic: string): Promise<string> {
+  const res = await fetch(`${url}/auth/open/connect/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function created(url: string, headers: Record<string, string>): Promise<string> {
+  const res = await fetch(`${url}/reuseid/onboarding`, { method: 'POST', headers, body: '{}' });
+  return ((await res.json()) as { data: { transactionId: string } }).data.transactionId;
+}
+
+function checkClean(name: string, result: LoadResult): void {
+  if (result.errors || result.non2xx) log(`  warning: ${name} had ${result.errors} errors and ${result.non2xx} non-2xx answers`);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
