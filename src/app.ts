@@ -4,7 +4,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { FastifyBaseLogger } from 'fastify';
+import { auditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
+import { eventsRoutes } from './events/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
@@ -56,6 +58,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   await app.register((scope) => flowRoutes(scope, ctx), { prefix: '/reuseid' });
   await app.register((scope) => identityRoutes(scope, ctx), { prefix: '/reuseid' });
   await app.register((scope) => deviceRoutes(scope, ctx), { prefix: '/device/v1' });
+  await app.register((scope) => eventsRoutes(scope, ctx));
+  await app.register((scope) => auditRoutes(scope, ctx));
   await app.register((scope) => operationsRoutes(scope, ctx));
   return app;
 }

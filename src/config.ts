@@ -31,6 +31,10 @@ const ConfigSchema = z.object({
   REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS: seconds(60, 600),
   REUSEID_SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   REUSEID_SWEEP_INTERVAL_SECONDS: seconds(30),
+  // Webhook targets must be public https URLs; true admits http and private/loopback addresses (tests, local demos).
+  REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
+  REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(24 * 3600, 7 * 24 * 3600),
+  REUSEID_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 
 export type Config = {
@@ -57,6 +61,13 @@ export type Config = {
   deviceProofMaxAgeSeconds: number;
   signingKeyRotationDays: number;
   sweepIntervalSeconds: number;
+  webhooks: {
+    /** Admit http and non-public addresses as webhook targets (never in production). */
+    allowPrivate: boolean;
+    /** How long the previous secret keeps signing after a rotation. */
+    secretOverlapSeconds: number;
+    pollIntervalMs: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -93,6 +104,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deviceProofMaxAgeSeconds: c.REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS,
     signingKeyRotationDays: c.REUSEID_SIGNING_KEY_ROTATION_DAYS,
     sweepIntervalSeconds: c.REUSEID_SWEEP_INTERVAL_SECONDS,
+    webhooks: {
+      allowPrivate: c.REUSEID_WEBHOOK_ALLOW_PRIVATE,
+      secretOverlapSeconds: c.REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS,
+      pollIntervalMs: c.REUSEID_WEBHOOK_POLL_INTERVAL_MS,
+    },
   };
 }
 

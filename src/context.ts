@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { DeviceOperations } from './devices/operations.js';
 import { EvidenceStore } from './dossier/evidence.js';
 import { Outbox } from './events/outbox.js';
+import { createWebhooks, type Webhooks } from './events/webhooks.js';
 import { FlowLifecycle } from './flows/lifecycle.js';
 import { UserStore } from './identity/users.js';
 import { ClientStore } from './oauth/clients.js';
@@ -24,6 +25,7 @@ export interface AppContext {
   keyring: Keyring;
   audit: AuditLog;
   outbox: Outbox;
+  webhooks: Webhooks;
   clients: ClientStore;
   keys: SigningKeys;
   tokens: AccessTokens;
@@ -54,6 +56,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     keyring,
     audit,
     outbox,
+    webhooks: createWebhooks({ store, clock, random, cipher: keyring.serverCipher(), audit, outbox, config: config.webhooks }),
     clients: new ClientStore({ clock }),
     keys,
     tokens: new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl }),

@@ -24,12 +24,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, publicUrl: config.publicUrl, database: redactUrl(config.databaseUrl), sandbox: config.sandbox }, 'reuseid server listening');
   const stopSweeper = startSweeper(ctx, logger);
+  const stopWebhooks = ctx.webhooks.worker.start(logger);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: draining requests');
       await stopSweeper();
+      await stopWebhooks();
       await app.close();
       await store.close();
       logger.info('stopped');

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { clientCreatedAudit } from '../audit/entries.js';
+import { AuditLog } from '../audit/log.js';
 import { ClientStore } from '../oauth/clients.js';
 import { PERMISSIONS } from '../oauth/permissions.js';
-import { systemClock } from '../shared/runtime.js';
+import { cryptoRandom, systemClock } from '../shared/runtime.js';
 import { configFrom, print, withStore } from './options.js';
 
 export function registerClientCommands(program: Command): void {
@@ -17,11 +19,16 @@ export function registerClientCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags) => {
       const created = await withStore(configFrom(flags), (store) =>
-        new ClientStore({ clock: systemClock }).create(store.db, {
-          name: flags.name,
-          accountId: flags.account,
-          permissions: flags.permission ?? ['reuseid-onboarding'],
-          tokenTtlSeconds: flags.tokenTtl === undefined ? undefined : Number(flags.tokenTtl),
+        // The client and its audit item exist together or not at all.
+        store.db.transaction().execute(async (trx) => {
+          const client = await new ClientStore({ clock: systemClock }).create(trx, {
+            name: flags.name,
+            accountId: flags.account,
+            permissions: flags.permission ?? ['reuseid-onboarding'],
+            tokenTtlSeconds: flags.tokenTtl === undefined ? undefined : Number(flags.tokenTtl),
+          });
+          await new AuditLog({ clock: systemClock, random: cryptoRandom, dialect: store.dialect }).append(trx, clientCreatedAudit(client));
+          return client;
         }),
       );
       const output = { clientId: created.clientId, clientSecret: created.clientSecret, accountId: created.accountId, permissions: created.permissions };

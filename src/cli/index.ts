@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from '../audit/cli.js';
+import { registerEventCommands } from '../events/cli.js';
 import { registerClientCommands } from './clients.js';
 import { registerDeviceCommands } from './device.js';
 import { registerServerCommands } from './server.js';
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerDeviceCommands(program);
+  registerEventCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { principalOf, requirePermission } from '../http/auth.js';
+import { ErrorObjectSchema } from '../http/errors.js';
+import { AuditQueries, AuditQueryBody, findAuditItem } from './query.js';
+
+const AuditItemSchema = z.object({
+  cursor: z.string(),
+  accountId: z.string(),
+  timestamp: z.string(),
+  serviceName: z.string(),
+  eventType: z.string(),
+  message: z.string(),
+  clientId: z.string().nullable(),
+  traceId: z.string().nullable(),
+  ipAddress: z.string().nullable(),
+  userId: z.string().nullable(),
+  referenceId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  sequence: z.number().describe('Position in the account\'s hash chain (1, 2, 3…).'),
+});
+const security = [{ oauth2: ['audit'] }];
+const tags = ['Audit'];
+const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
+
+/** The audit log of the caller's account (permission `audit`). */
+export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', requirePermission(ctx, 'audit'));
+  const queries = new AuditQueries({ cipher: ctx.keyring.serverCipher(), baseUrl: ctx.config.publicUrl, now: () => ctx.clock.now() });
+
+  app.post('/audit/query', {
+    schema: {
+      tags, security, summary: 'Query audit items, newest first',
+      description:
+        'Signicat query body. Fields: eventType, clientId, userId, referenceId, traceId; operators eq (string) and in ' +
+        '(array). `to` defaults to now, `from` to 30 days before `to`; the span is at most 60 days; `limit` at most 1000 ' +
+        '(default). Continue with a POST to `next` (body not needed) until it is null; never build a cursor yourself.',
+      querystring: z.strictObject({ cursor: z.string().max(8192).optional() }),
+      // A POST to `next` may come without a body (Fastify then passes null).
+      body: AuditQueryBody.nullish(),
+      response: { 200: z.object({ items: z.array(AuditItemSchema), next: z.string().nullable() }), ...errorResponses },
+    },
+  }, async (request) => queries.query(ctx.store.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
+
+  app.get('/audit/items/:cursor', {
+    schema: { tags, security, summary: 'Get one audit item', params: z.object({ cursor: z.string().max(100) }), response: { 200: AuditItemSchema, ...errorResponses } },
+  }, async (request) => findAuditItem(ctx.store.db, principalOf(request).accountId, request.params.cursor));
+}

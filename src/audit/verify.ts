@@ -1,0 +1,137 @@
+import type { Selectable } from 'kysely';
+import type { AuditItemsTable } from '../store/schema.js';
+import type { Executor } from '../store/database.js';
+import { chainHash, GENESIS_HASH, parseAuditBody } from './log.js';
+import { AUDIT_FIELD_COLUMNS } from './tables.js';
+
+/**
+ * Verifies the audit hash chains: per account, sequences run 1, 2, 3… without gaps, every item links to its
+ * predecessor's hash, every hash recomputes from its body, the indexed columns agree with the hashed body, and the
+ * chain head names the last item (so a deleted tail is caught as well). Reports the first problem of each chain.
+ */
+export type ChainProblemKind = 'altered' | 'inserted' | 'deleted' | 'unlinked';
+
+export interface ChainProblem {
+  kind: ChainProblemKind;
+  sequence: number;
+  /** The item concerned; null when it is missing. */
+  cursor: string | null;
+  detail: string;
+}
+
+export interface ChainReport {
+  accountId: string;
+  items: number;
+  ok: boolean;
+  problem: ChainProblem | null;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  accounts: ChainReport[];
+}
+
+type Row = Selectable<AuditItemsTable>;
+const PAGE_SIZE = 1000;
+
+export async function verifyAuditChains(db: Executor, options: { accountId?: string } = {}): Promise<VerifyReport> {
+  const accountIds = options.accountId ? [options.accountId] : await chainAccounts(db);
+  const accounts: ChainReport[] = [];
+  for (const accountId of accountIds) accounts.push(await verifyChain(db, accountId));
+  return { ok: accounts.every((a) => a.ok), accounts };
+}
+
+async function chainAccounts(db: Executor): Promise<string[]> {
+  const heads = await db.selectFrom('audit_chain_heads').select('account_id').execute();
+  const items = await db.selectFrom('audit_items').select('account_id').distinct().execute();
+  return [...new Set([...heads, ...items].map((r) => r.account_id))].sort();
+}
+
+/** Walking state: what the next item must link to, and enough history to recognise an inserted item. */
+interface Walk {
+  expected: number;
+  prevHash: string;
+  beforePrevHash: string | null;
+  previous: Row | null;
+}
+
+export async function verifyChain(db: Executor, accountId: string): Promise<ChainReport> {
+  const head = await db.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId).executeTakeFirst();
+  const walk: Walk = { expected: 1, prevHash: GENESIS_HASH, beforePrevHash: null, previous: null };
+  const result = (problem: ChainProblem | null): ChainReport => ({ accountId, items: walk.expected - 1, ok: problem === null, problem });
+  for await (const row of itemsInOrder(db, accountId)) {
+    const problem = beyondHead(row, head) ?? checkItem(row, walk);
+    if (problem) return result(problem);
+    walk.beforePrevHash = walk.prevHash;
+    walk.prevHash = row.hash;
+    walk.previous = row;
+    walk.expected++;
+  }
+  return result(checkHead(walk, head));
+}
+
+async function* itemsInOrder(db: Executor, accountId: string): AsyncGenerator<Row> {
+  let after = 0;
+  for (;;) {
+    const page = await db.selectFrom('audit_items').selectAll().where('account_id', '=', accountId).where('sequence', '>', after).orderBy('sequence').limit(PAGE_SIZE).execute();
+    yield* page;
+    const last = page.at(-1);
+    if (!last || page.length < PAGE_SIZE) return;
+    after = Number(last.sequence);
+  }
+}
+
+function beyondHead(row: Row, head: { sequence: number } | undefined): ChainProblem | null {
+  if (!head) return { kind: 'deleted', sequence: 0, cursor: null, detail: 'the chain head record is missing' };
+  if (Number(row.sequence) <= Number(head.sequence)) return null;
+  return { kind: 'inserted', sequence: Number(row.sequence), cursor: row.cursor, detail: `item ${row.sequence} lies beyond the chain head (${head.sequence})` };
+}
+
+function checkItem(row: Row, walk: Walk): ChainProblem | null {
+  const sequence = Number(row.sequence);
+  if (sequence !== walk.expected) {
+    return { kind: 'deleted', sequence: walk.expected, cursor: null, detail: `items ${walk.expected}–${sequence - 1} are missing before item ${sequence} (${row.cursor})` };
+  }
+  if (chainHash(row.prev_hash, row.body) !== row.hash) return { kind: 'altered', sequence, cursor: row.cursor, detail: 'the stored hash does not match the item body' };
+  const mismatch = columnMismatch(row);
+  if (mismatch) return { kind: 'altered', sequence, cursor: row.cursor, detail: `the ${mismatch} column differs from the hashed body` };
+  if (row.prev_hash === walk.prevHash) return null;
+  if (walk.previous && row.prev_hash === walk.beforePrevHash) {
+    return { kind: 'inserted', sequence: sequence - 1, cursor: walk.previous.cursor, detail: `item ${sequence - 1} is not part of the chain: item ${sequence} links past it` };
+  }
+  return {
+    kind: 'unlinked', sequence, cursor: row.cursor,
+    detail: `item ${sequence} does not link to item ${sequence - 1}: an item between them was deleted, or item ${sequence - 1} was altered and re-hashed`,
+  };
+}
+
+/** The columns queries filter on must say what the hashed body says, or a query could be steered past the hash. */
+function columnMismatch(row: Row): string | null {
+  let body;
+  try {
+    body = parseAuditBody(row.body);
+  } catch {
+    return 'body';
+  }
+  if (body.cursor !== row.cursor) return 'cursor';
+  if (body.accountId !== row.account_id) return 'account_id';
+  if (body.sequence !== Number(row.sequence)) return 'sequence';
+  if (Date.parse(body.timestamp) !== Number(row.timestamp)) return 'timestamp';
+  for (const [field, column] of Object.entries(AUDIT_FIELD_COLUMNS)) {
+    if ((body[field as keyof typeof body] ?? null) !== row[column]) return column;
+  }
+  return null;
+}
+
+function checkHead(walk: Walk, head: { sequence: number; hash: string } | undefined): ChainProblem | null {
+  const count = walk.expected - 1;
+  if (!head) return count === 0 ? null : { kind: 'deleted', sequence: 0, cursor: null, detail: 'the chain head record is missing' };
+  const headSequence = Number(head.sequence);
+  if (headSequence > count) {
+    return { kind: 'deleted', sequence: count + 1, cursor: null, detail: `items ${count + 1}–${headSequence} were deleted from the end of the chain` };
+  }
+  if (head.hash !== walk.prevHash) {
+    return { kind: 'altered', sequence: count, cursor: walk.previous?.cursor ?? null, detail: 'the chain head does not match the last item' };
+  }
+  return null;
+}
