@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../audit/cli.js';
 import { registerEventCommands } from '../events/cli.js';
+import { registerIcaoCommands } from '../icao/cli.js';
 import { registerClientCommands } from './clients.js';
 import { registerDeviceCommands } from './device.js';
 import { registerServerCommands } from './server.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerDeviceCommands(program);
   registerEventCommands(program);
   registerAuditCommands(program);
+  registerIcaoCommands(program);
   return program;
 }
 

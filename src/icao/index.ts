@@ -1,0 +1,34 @@
+/**
+ * ICAO Doc 9303 ePassport support: MRZ, LDS data groups, EF.SOD, passive and active authentication,
+ * CSCA trust store, synthetic passports and CLI commands. The server imports from here.
+ */
+export { IcaoFormatError, SIZE_LIMITS, type IcaoErrorCode } from './errors.js';
+export { parseMrz, buildMrz, checkDigit, transliterate, toIsoCountry, type MrzFields, type MrzInput, type MrzParseResult } from './mrz.js';
+export { parseCom, parseDg1, parseDg2, parseDg14, parseDg15, type Dg1, type Dg2, type Dg14, type Dg15, type FaceImage } from './lds.js';
+export { parseSod, type Sod, type LdsSecurityObject } from './sod.js';
+export { verifyActiveAuthentication, signActiveAuthentication, type ActiveAuthenticationResult } from './active-auth.js';
+export { TrustStore, loadTrustStore, type ImportedItem, type MasterListInfo } from './trust-store.js';
+export {
+  verifyDocument,
+  type VerifyDocumentInput,
+  type VerificationResult,
+  type Check,
+  type CheckStatus,
+  type Verdict,
+  type DocumentData,
+} from './verify.js';
+export {
+  generatePassport,
+  generateCsca,
+  generateCrl,
+  generateMasterList,
+  writePassportDirectory,
+  PASSPORT_ALGORITHMS,
+  PASSPORT_VARIANTS,
+  type GeneratedPassport,
+  type PassportOptions,
+  type PassportAlgorithm,
+  type PassportVariant,
+  type CscaMaterial,
+} from './passport-generator.js';
+export { registerIcaoCommands, type CliOutput } from './cli.js';

@@ -1,0 +1,255 @@
+/**
+ * Logical Data Structure files (ICAO Doc 9303-10): EF.COM, DG1 (MRZ), DG2 (face), DG14 (SecurityInfos)
+ * and DG15 (Active Authentication public key).
+ *
+ * Each parser takes the raw file exactly as read from the chip (outer tag included: that is what the SOD
+ * hashes) and throws `IcaoFormatError` on anything it cannot account for.
+ */
+import type { KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import { ECDSA_PLAIN_OIDS, type HashName, publicKeyFromSpki } from './algorithms.js';
+import { asSequence, asSet, childrenOf, oidOf, parseDer, smallIntOf } from './asn1.js';
+import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
+import { type MrzParseOptions, type MrzParseResult, parseMrz } from './mrz.js';
+import { type TlvNode, decodeTlvTree, encodeTlv, findTlv, readFileTlv, readTlvList } from './tlv.js';
+
+export const TAGS = {
+  COM: 0x60,
+  DG1: 0x61,
+  DG2: 0x75,
+  DG14: 0x6e,
+  DG15: 0x6f,
+  SOD: 0x77,
+  MRZ: 0x5f1f,
+  BIOMETRIC_GROUP: 0x7f61,
+  BIOMETRIC_TEMPLATE: 0x7f60,
+  BIOMETRIC_HEADER: 0xa1,
+  BIOMETRIC_DATA: 0x5f2e,
+  BIOMETRIC_DATA_CONSTRUCTED: 0x7f2e,
+} as const;
+
+/** LDS outer tag of each data group number, as listed in EF.COM. */
+export const DG_TAGS: Record<number, number> = {
+  1: 0x61, 2: 0x75, 3: 0x63, 4: 0x76, 5: 0x65, 6: 0x66, 7: 0x67, 8: 0x68,
+  9: 0x69, 10: 0x6a, 11: 0x6b, 12: 0x6c, 13: 0x6d, 14: 0x6e, 15: 0x6f, 16: 0x70,
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// EF.COM — not covered by the SOD, so informative only.
+
+export interface EfCom {
+  ldsVersion: string;
+  unicodeVersion: string;
+  dataGroups: number[];
+}
+
+export function parseCom(bytes: Uint8Array): EfCom {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.com, 'EF.COM');
+  const items = readTlvList(readFileTlv(buf, TAGS.COM, 'EF.COM').value);
+  const tagList = findTlv(items, 0x5c)?.value ?? Buffer.alloc(0);
+  const tagToDg = new Map(Object.entries(DG_TAGS).map(([dg, tag]) => [tag, Number(dg)]));
+  return {
+    ldsVersion: findTlv(items, 0x5f01)?.value.toString('latin1') ?? '',
+    unicodeVersion: findTlv(items, 0x5f36)?.value.toString('latin1') ?? '',
+    dataGroups: [...tagList].map((t) => tagToDg.get(t)).filter((dg): dg is number => dg !== undefined),
+  };
+}
+
+export function buildCom(dataGroups: number[]): Buffer {
+  const tags = dataGroups.map((dg) => DG_TAGS[dg] ?? 0);
+  return encodeTlv(TAGS.COM, Buffer.concat([
+    encodeTlv(0x5f01, Buffer.from('0107', 'latin1')),
+    encodeTlv(0x5f36, Buffer.from('040000', 'latin1')),
+    encodeTlv(0x5c, Buffer.from(tags)),
+  ]));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DG1 — the MRZ: 61 L { 5F1F L <MRZ characters, lines concatenated> }
+
+export interface Dg1 {
+  mrz: string;
+  parsed: MrzParseResult;
+}
+
+export function parseDg1(bytes: Uint8Array, options: MrzParseOptions = {}): Dg1 {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.dg1, 'DG1');
+  const mrzTlv = findTlv(readTlvList(readFileTlv(buf, TAGS.DG1, 'DG1').value), TAGS.MRZ);
+  if (!mrzTlv) throw new IcaoFormatError('BAD_STRUCTURE', 'DG1 has no MRZ (tag 5F1F)');
+  const mrz = mrzTlv.value.toString('latin1');
+  return { mrz, parsed: parseMrz(mrz, options) };
+}
+
+export function buildDg1(mrzLines: readonly string[]): Buffer {
+  return encodeTlv(TAGS.DG1, encodeTlv(TAGS.MRZ, Buffer.from(mrzLines.join(''), 'latin1')));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DG2 — face: 75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E ISO/IEC 19794-5 record }… } }
+
+export interface FaceImage {
+  mimeType: 'image/jpeg' | 'image/jp2';
+  /** The image bytes, from the format's magic number to the end of the biometric data block. */
+  data: Buffer;
+}
+
+export interface Dg2 {
+  faces: FaceImage[];
+}
+
+const IMAGE_MAGIC: { mimeType: FaceImage['mimeType']; magic: Buffer }[] = [
+  { mimeType: 'image/jpeg', magic: Buffer.from([0xff, 0xd8, 0xff]) },
+  { mimeType: 'image/jp2', magic: Buffer.from([0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20]) },
+  { mimeType: 'image/jp2', magic: Buffer.from([0xff, 0x4f, 0xff, 0x51]) },
+];
+
+/**
+ * Locates the image inside a biometric data block by its magic number rather than by header offsets:
+ * ISO/IEC 19794-5 headers vary (feature points, versions), the image format does not.
+ */
+export function findImage(block: Buffer): FaceImage | undefined {
+  let best: { mimeType: FaceImage['mimeType']; at: number } | undefined;
+  for (const { mimeType, magic } of IMAGE_MAGIC) {
+    const at = block.indexOf(magic);
+    if (at >= 0 && (best === undefined || at < best.at)) best = { mimeType, at };
+  }
+  return best && { mimeType: best.mimeType, data: block.subarray(best.at) };
+}
+
+export function parseDg2(bytes: Uint8Array): Dg2 {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.dg2, 'DG2');
+  const outer = readFileTlv(buf, TAGS.DG2, 'DG2');
+  const group = findTlv(decodeTlvTree(outer.value, 6), TAGS.BIOMETRIC_GROUP) as TlvNode | undefined;
+  if (!group?.children) throw new IcaoFormatError('BAD_STRUCTURE', 'DG2 has no biometric information group template (7F61)');
+  const faces: FaceImage[] = [];
+  for (const template of group.children.filter((c) => c.tag === TAGS.BIOMETRIC_TEMPLATE)) {
+    const data = template.children?.find((c) => c.tag === TAGS.BIOMETRIC_DATA || c.tag === TAGS.BIOMETRIC_DATA_CONSTRUCTED);
+    const image = data && findImage(data.value);
+    if (image) faces.push(image);
+  }
+  if (faces.length === 0) throw new IcaoFormatError('BAD_STRUCTURE', 'DG2 contains no JPEG or JPEG 2000 image');
+  return { faces };
+}
+
+/**
+ * A DG2 holding one face: biometric header (ICAO header version 1.1, type face, format owner ISO/IEC JTC1
+ * SC37, format type 0x0008) and an ISO/IEC 19794-5:2005 facial record with one full-frontal image.
+ */
+export function buildDg2(image: Buffer, mimeType: FaceImage['mimeType'] = 'image/jpeg', size = { width: 16, height: 16 }): Buffer {
+  const header = encodeTlv(TAGS.BIOMETRIC_HEADER, Buffer.concat([
+    encodeTlv(0x80, Buffer.from([0x01, 0x01])), // ICAO header version
+    encodeTlv(0x81, Buffer.from([0x02])), // biometric type: facial features
+    encodeTlv(0x87, Buffer.from([0x01, 0x01])), // format owner: ISO/IEC JTC1 SC37
+    encodeTlv(0x88, Buffer.from([0x00, 0x08])), // format type: face image
+  ]));
+  const imageInfo = Buffer.alloc(12);
+  imageInfo.writeUInt8(1, 0); // face image type: full frontal
+  imageInfo.writeUInt8(mimeType === 'image/jpeg' ? 0 : 1, 1); // image data type
+  imageInfo.writeUInt16BE(size.width, 2);
+  imageInfo.writeUInt16BE(size.height, 4);
+  imageInfo.writeUInt8(1, 6); // colour space: 24-bit RGB
+  const faceInfo = Buffer.alloc(20); // no feature points, unspecified gender/eyes/hair/pose
+  const blockLength = faceInfo.length + imageInfo.length + image.length;
+  faceInfo.writeUInt32BE(blockLength, 0);
+  const recordHeader = Buffer.alloc(14);
+  Buffer.from('FAC\u0000010\u0000', 'latin1').copy(recordHeader, 0); // format identifier and version
+  recordHeader.writeUInt32BE(14 + blockLength, 8);
+  recordHeader.writeUInt16BE(1, 12); // number of facial images
+  const record = Buffer.concat([recordHeader, faceInfo, imageInfo, image]);
+  const template = encodeTlv(TAGS.BIOMETRIC_TEMPLATE, Buffer.concat([header, encodeTlv(TAGS.BIOMETRIC_DATA, record)]));
+  return encodeTlv(TAGS.DG2, encodeTlv(TAGS.BIOMETRIC_GROUP, Buffer.concat([encodeTlv(0x02, Buffer.from([1])), template])));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DG14 — SecurityInfos ::= SET OF SecurityInfo { protocol OID, requiredData ANY, optionalData ANY OPTIONAL }
+
+export const SECURITY_OIDS = {
+  activeAuthentication: '2.23.136.1.1.5',
+  /** id-CA-DH-* and id-CA-ECDH-* share this prefix (BSI TR-03110). */
+  chipAuthenticationPrefix: '0.4.0.127.0.7.2.2.3.',
+  /** id-PK-DH and id-PK-ECDH. */
+  chipAuthenticationPublicKey: ['0.4.0.127.0.7.2.2.1.1', '0.4.0.127.0.7.2.2.1.2'],
+} as const;
+
+export interface Dg14 {
+  activeAuthentication?: { version: number; signatureAlgorithm: string; hash?: HashName };
+  chipAuthentication: { protocol: string; version: number; keyId?: number }[];
+  chipAuthenticationPublicKeys: { protocol: string; subjectPublicKeyInfo: Buffer; keyId?: number }[];
+  /** Other SecurityInfos (PACE, terminal authentication…), by protocol OID. */
+  otherProtocols: string[];
+}
+
+export function parseDg14(bytes: Uint8Array): Dg14 {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.dg14, 'DG14');
+  const infos = asSet(parseDer(readFileTlv(buf, TAGS.DG14, 'DG14').value, 'DG14 SecurityInfos'), 'DG14 SecurityInfos');
+  const result: Dg14 = { chipAuthentication: [], chipAuthenticationPublicKeys: [], otherProtocols: [] };
+  for (const item of childrenOf(infos)) {
+    const [protocolBlock, required, optional] = childrenOf(asSequence(item, 'SecurityInfo'));
+    const protocol = oidOf(protocolBlock, 'SecurityInfo protocol');
+    if (protocol === SECURITY_OIDS.activeAuthentication) {
+      const signatureAlgorithm = oidOf(optional, 'ActiveAuthenticationInfo signatureAlgorithm');
+      result.activeAuthentication = {
+        version: smallIntOf(required, 'ActiveAuthenticationInfo version'),
+        signatureAlgorithm,
+        hash: ECDSA_PLAIN_OIDS[signatureAlgorithm],
+      };
+    } else if (protocol.startsWith(SECURITY_OIDS.chipAuthenticationPrefix)) {
+      const keyId = optional === undefined ? undefined : smallIntOf(optional, 'ChipAuthenticationInfo keyId');
+      result.chipAuthentication.push({ protocol, version: smallIntOf(required, 'ChipAuthenticationInfo version'), keyId });
+    } else if ((SECURITY_OIDS.chipAuthenticationPublicKey as readonly string[]).includes(protocol)) {
+      const spki = asSequence(required, 'ChipAuthenticationPublicKeyInfo key');
+      const keyId = optional === undefined ? undefined : smallIntOf(optional, 'ChipAuthenticationPublicKeyInfo keyId');
+      result.chipAuthenticationPublicKeys.push({ protocol, subjectPublicKeyInfo: Buffer.from(spki.toBER(false)), keyId });
+    } else {
+      result.otherProtocols.push(protocol);
+    }
+  }
+  return result;
+}
+
+/** DG14 with an ActiveAuthenticationInfo and, optionally, chip authentication key and protocol infos. */
+export function buildDg14(options: { aaSignatureAlgorithm?: string; chipAuthenticationKey?: Buffer }): Buffer {
+  const infos: asn1js.Sequence[] = [];
+  if (options.aaSignatureAlgorithm) {
+    infos.push(new asn1js.Sequence({ value: [
+      new asn1js.ObjectIdentifier({ value: SECURITY_OIDS.activeAuthentication }),
+      new asn1js.Integer({ value: 1 }),
+      new asn1js.ObjectIdentifier({ value: options.aaSignatureAlgorithm }),
+    ] }));
+  }
+  if (options.chipAuthenticationKey) {
+    infos.push(new asn1js.Sequence({ value: [
+      new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.1.2' }), // id-PK-ECDH
+      parseDer(options.chipAuthenticationKey, 'chip authentication key'),
+    ] }));
+    infos.push(new asn1js.Sequence({ value: [
+      new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.3.2.2' }), // id-CA-ECDH-AES-CBC-CMAC-128
+      new asn1js.Integer({ value: 1 }),
+    ] }));
+  }
+  return encodeTlv(TAGS.DG14, Buffer.from(new asn1js.Set({ value: infos }).toBER(false)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DG15 — 6F L { SubjectPublicKeyInfo } : the Active Authentication public key.
+
+export interface Dg15 {
+  publicKey: KeyObject;
+  subjectPublicKeyInfo: Buffer;
+}
+
+export function parseDg15(bytes: Uint8Array): Dg15 {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.dg15, 'DG15');
+  const spki = readFileTlv(buf, TAGS.DG15, 'DG15').value;
+  asSequence(parseDer(spki, 'DG15 SubjectPublicKeyInfo'), 'DG15 SubjectPublicKeyInfo');
+  return { publicKey: publicKeyFromSpki(spki), subjectPublicKeyInfo: Buffer.from(spki) };
+}
+
+export function buildDg15(subjectPublicKeyInfo: Buffer): Buffer {
+  return encodeTlv(TAGS.DG15, subjectPublicKeyInfo);
+}

@@ -1,0 +1,107 @@
+/**
+ * EF.SOD, the Document Security Object (Doc 9303-10 §4.6.2): `77 L ContentInfo`, a CMS SignedData whose
+ * encapsulated content is the LDSSecurityObject — the hash of every data group, signed by the Document
+ * Signer (DS) whose certificate usually travels in SignedData.certificates.
+ */
+import * as asn1js from 'asn1js';
+import { type HashName, digestAlgorithmIdentifier, hashName } from './algorithms.js';
+import { asSequence, childrenOf, octetsOf, oidOf, parseDer, smallIntOf } from './asn1.js';
+import { type CertificateInfo } from './certificates.js';
+import { CONTENT_TYPES, type SignedDataContent, type SignerInfoData, findSignerCertificate, parseSignedData } from './cms.js';
+import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
+import { TAGS } from './lds.js';
+import { encodeTlv, readFileTlv } from './tlv.js';
+
+export interface LdsSecurityObject {
+  version: number;
+  hashAlgorithm: string;
+  hash: HashName;
+  /** Data group number → hash value. */
+  dataGroupHashes: Map<number, Buffer>;
+  ldsVersion?: string;
+  unicodeVersion?: string;
+}
+
+export interface Sod {
+  signedData: SignedDataContent;
+  signer: SignerInfoData;
+  lds: LdsSecurityObject;
+  /** The DS certificate the SignerInfo names, if SignedData carries it. */
+  dsCertificate?: CertificateInfo;
+}
+
+/**
+ * Parses EF.SOD. Doc 9303 allows exactly one SignerInfo; more would leave it ambiguous which signature
+ * vouches for the hashes, so that is a format error.
+ */
+export function parseSod(bytes: Uint8Array): Sod {
+  const buf = Buffer.from(bytes);
+  checkSize(buf, SIZE_LIMITS.sod, 'EF.SOD');
+  const contentInfo = readFileTlv(buf, TAGS.SOD, 'EF.SOD').value;
+  const signedData = parseSignedData(contentInfo, 'EF.SOD', CONTENT_TYPES.ldsSecurityObject);
+  const [signer, ...others] = signedData.signerInfos;
+  if (!signer || others.length > 0) {
+    throw new IcaoFormatError('BAD_STRUCTURE', `EF.SOD has ${signedData.signerInfos.length} SignerInfos; exactly one is required`);
+  }
+  return {
+    signedData,
+    signer,
+    lds: parseLdsSecurityObject(signedData.eContent),
+    dsCertificate: findSignerCertificate(signer.sid, signedData.certificates),
+  };
+}
+
+/**
+ * LDSSecurityObject ::= SEQUENCE { version INTEGER (v0 | v1), hashAlgorithm AlgorithmIdentifier,
+ *   dataGroupHashValues SEQUENCE SIZE (2..16) OF DataGroupHash, ldsVersionInfo LDSVersionInfo OPTIONAL }
+ * DataGroupHash ::= SEQUENCE { dataGroupNumber INTEGER (1..16), dataGroupHashValue OCTET STRING }
+ */
+export function parseLdsSecurityObject(der: Uint8Array): LdsSecurityObject {
+  const [versionBlock, algBlock, hashesBlock, versionInfo, ...extra] = childrenOf(
+    asSequence(parseDer(der, 'LDSSecurityObject'), 'LDSSecurityObject'),
+  );
+  if (extra.length > 0) throw new IcaoFormatError('BAD_STRUCTURE', 'LDSSecurityObject has unexpected trailing fields');
+  const version = smallIntOf(versionBlock, 'LDSSecurityObject version');
+  if (version !== 0 && version !== 1) throw new IcaoFormatError('BAD_STRUCTURE', `LDSSecurityObject version ${version}`);
+  const [algOid] = childrenOf(asSequence(algBlock, 'LDSSecurityObject hashAlgorithm'));
+  const hashAlgorithm = oidOf(algOid, 'LDSSecurityObject hashAlgorithm');
+  const hash = hashName(hashAlgorithm);
+  const dataGroupHashes = new Map<number, Buffer>();
+  for (const entry of childrenOf(asSequence(hashesBlock, 'dataGroupHashValues'))) {
+    const [numberBlock, valueBlock] = childrenOf(asSequence(entry, 'DataGroupHash'));
+    const dg = smallIntOf(numberBlock, 'dataGroupNumber');
+    if (dg < 1 || dg > 16) throw new IcaoFormatError('BAD_STRUCTURE', `data group number ${dg} is outside 1..16`);
+    if (dataGroupHashes.has(dg)) throw new IcaoFormatError('BAD_STRUCTURE', `data group ${dg} is listed twice`);
+    dataGroupHashes.set(dg, octetsOf(valueBlock, `DG${dg} hash`));
+  }
+  if (dataGroupHashes.size === 0) throw new IcaoFormatError('BAD_STRUCTURE', 'LDSSecurityObject lists no data groups');
+  const result: LdsSecurityObject = { version, hashAlgorithm, hash, dataGroupHashes };
+  if (versionInfo !== undefined) {
+    const [lds, unicode] = childrenOf(asSequence(versionInfo, 'LDSVersionInfo'));
+    result.ldsVersion = printable(lds);
+    result.unicodeVersion = printable(unicode);
+  }
+  return result;
+}
+
+function printable(block: unknown): string | undefined {
+  return block instanceof asn1js.PrintableString ? block.valueBlock.value : undefined;
+}
+
+/** DER of an LDSSecurityObject v0 over the given data group hashes. */
+export function buildLdsSecurityObject(hash: HashName, hashes: ReadonlyMap<number, Buffer>, nullParams: boolean): Buffer {
+  const entries = [...hashes.entries()].sort(([a], [b]) => a - b);
+  return Buffer.from(new asn1js.Sequence({ value: [
+    new asn1js.Integer({ value: 0 }),
+    digestAlgorithmIdentifier(hash, nullParams).toSchema(),
+    new asn1js.Sequence({ value: entries.map(([dg, value]) => new asn1js.Sequence({ value: [
+      new asn1js.Integer({ value: dg }),
+      new asn1js.OctetString({ valueHex: value }),
+    ] })) }),
+  ] }).toBER(false));
+}
+
+/** Wraps a DER ContentInfo in the EF.SOD application tag 0x77. */
+export function wrapSod(contentInfoDer: Buffer): Buffer {
+  return encodeTlv(TAGS.SOD, contentInfoDer);
+}

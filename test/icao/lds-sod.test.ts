@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { parseCertificate } from '../../src/icao/certificates.js';
+import { describe, expect, it } from 'vitest';
+import { IcaoFormatError } from '../../src/icao/errors.js';
+import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
+import { SAMPLE_FACE_JPEG } from '../../src/icao/sample-face.js';
+import { parseSod } from '../../src/icao/sod.js';
+import { encodeTlv } from '../../src/icao/tlv.js';
+import { TrustStore } from '../../src/icao/trust-store.js';
+import { cscaFor, passport } from './helpers.js';
+
+describe('LDS data groups', () => {
+  it('DG1 holds the concatenated MRZ under 5F1F (61 5B 5F1F 58 for TD3)', () => {
+    const p = passport({ aaKey: 'none' });
+    const dg1 = p.files['EF_DG1.bin'];
+    expect(dg1.subarray(0, 5).toString('hex')).toBe('615b5f1f58');
+    const parsed = parseDg1(dg1);
+    expect(parsed.mrz).toBe(p.mrz.join(''));
+    expect(parsed.parsed.ok && parsed.parsed.valid).toBe(true);
+  });
+
+  it('DG2: the JPEG is found inside the biometric template', () => {
+    const dg2 = parseDg2(passport({ aaKey: 'none' }).files['EF_DG2.bin']);
+    expect(dg2.faces).toHaveLength(1);
+    expect(dg2.faces[0]?.mimeType).toBe('image/jpeg');
+    expect(dg2.faces[0]?.data.equals(SAMPLE_FACE_JPEG)).toBe(true);
+    expect(SAMPLE_FACE_JPEG.subarray(-2).toString('hex')).toBe('ffd9'); // a complete JPEG: SOI … EOI
+  });
+
+  it('DG2: finds JPEG 2000 and rejects templates without an image', () => {
+    const jp2 = Buffer.concat([Buffer.from('0000000c6a5020200d0a870a', 'hex'), Buffer.alloc(20, 1)]);
+    expect(parseDg2(buildDg2(jp2, 'image/jp2')).faces[0]?.mimeType).toBe('image/jp2');
+    expect(() => parseDg2(buildDg2(Buffer.from('no image here'), 'image/jpeg'))).toThrow(/no JPEG/);
+    expect(() => parseDg2(encodeTlv(0x75, encodeTlv(0x02, Buffer.from([1]))))).toThrow(IcaoFormatError);
+  });
+
+  it('DG14: ActiveAuthenticationInfo and Chip Authentication infos', () => {
+    const p = passport({ aaKey: 'ecdsa' });
+    const dg14 = parseDg14(p.files['EF_DG14.bin'] as Buffer);
+    expect(dg14.activeAuthentication).toEqual({ version: 1, signatureAlgorithm: '0.4.0.127.0.7.1.1.4.1.3', hash: 'sha256' });
+    expect(dg14.chipAuthentication).toEqual([{ protocol: '0.4.0.127.0.7.2.2.3.2.2', version: 1, keyId: undefined }]);
+    expect(dg14.chipAuthenticationPublicKeys).toHaveLength(1);
+    expect(parseDg14(buildDg14({})).activeAuthentication).toBeUndefined();
+  });
+
+  it('DG15: RSA and EC keys become KeyObjects', () => {
+    expect(parseDg15(passport({ aaKey: 'rsa' }).files['EF_DG15.bin'] as Buffer).publicKey.asymmetricKeyType).toBe('rsa');
+    expect(parseDg15(passport({ aaKey: 'ecdsa' }).files['EF_DG15.bin'] as Buffer).publicKey.asymmetricKeyType).toBe('ec');
+    expect(() => parseDg15(encodeTlv(0x6f, Buffer.from('300a300806032a0304010500', 'hex')))).toThrow(IcaoFormatError);
+  });
+
+  it('EF.COM lists the data groups', () => {
+    const com = parseCom(passport({ aaKey: 'ecdsa' }).files['EF_COM.bin']);
+    expect(com).toEqual({ ldsVersion: '0107', unicodeVersion: '040000', dataGroups: [1, 2, 14, 15] });
+  });
+});
+
+describe('EF.SOD', () => {
+  it('exposes version, hash algorithm, DG hashes, signer and DS certificate', () => {
+    const p = passport({ algorithm: 'rsa-pss', aaKey: 'rsa' });
+    const sod = parseSod(p.files['EF_SOD.bin']);
+    expect(sod.lds).toMatchObject({ version: 0, hashAlgorithm: '2.16.840.1.101.3.4.2.1', hash: 'sha256' });
+    expect([...sod.lds.dataGroupHashes.keys()]).toEqual([1, 2, 15]);
+    expect(sod.lds.dataGroupHashes.get(1)).toEqual(createHash('sha256').update(p.files['EF_DG1.bin']).digest());
+    expect(sod.signer.sid.kind).toBe('issuerAndSerialNumber');
+    expect(sod.signer.version).toBe(1);
+    expect(sod.signer.signedAttributes?.contentType).toBe('2.23.136.1.1.1');
+    expect(sod.signer.signedAttributes?.signingTime).toBeInstanceOf(Date);
+    expect(sod.signer.signedAttributes?.der[0]).toBe(0x31);
+    expect(sod.dsCertificate?.keyUsage?.digitalSignature).toBe(true);
+    expect(sod.signedData.certificates).toHaveLength(1);
+  });
+
+  it('finds the DS by subjectKeyIdentifier (SignerInfo v3)', () => {
+    const sod = parseSod(passport({ algorithm: 'ecdsa-p256', aaKey: 'none' }).files['EF_SOD.bin']);
+    expect(sod.signer.sid.kind).toBe('subjectKeyIdentifier');
+    expect(sod.signer.version).toBe(3);
+    expect(sod.dsCertificate).toBeDefined();
+  });
+
+  it('rejects a SOD that is another CMS type or carries trailing bytes', () => {
+    const sod = passport({ aaKey: 'none' }).files['EF_SOD.bin'];
+    expect(() => parseSod(Buffer.concat([sod, Buffer.from([0])]))).toThrow(expect.objectContaining({ code: 'TRAILING_BYTES' }));
+    const retyped = Buffer.from(sod);
+    const oid = Buffer.from('0606678108010101', 'hex'); // eContentType 2.23.136.1.1.1
+    const at = retyped.indexOf(oid);
+    retyped[at + oid.length - 1] = 2; // → 2.23.136.1.1.2 (master list)
+    expect(() => parseSod(retyped)).toThrow(/encapsulated content type 2.23.136.1.1.2/);
+  });
+
+  it('a DS certificate without keyUsage digitalSignature is refused by the chain check', () => {
+    const csca = cscaFor('ecdsa-p256');
+    const store = new TrustStore();
+    store.addCertificate(csca.certificateDer);
+    // The CSCA itself has keyCertSign and cRLSign only: it must not sign documents.
+    const result = store.validateDocumentSigner(parseCertificate(csca.certificateDer), new Date());
+    expect(result).toMatchObject({ ok: false, reason: 'DS certificate lacks keyUsage digitalSignature' });
+  });
+});
