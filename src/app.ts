@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { FastifyBaseLogger } from 'fastify';
 import { auditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
+import { consoleRoutes } from './console/routes.js';
 import { eventsRoutes } from './events/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
@@ -60,6 +61,7 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   await app.register((scope) => deviceRoutes(scope, ctx), { prefix: '/device/v1' });
   await app.register((scope) => eventsRoutes(scope, ctx));
   await app.register((scope) => auditRoutes(scope, ctx));
+  await app.register((scope) => consoleRoutes(scope, ctx), { prefix: '/console' });
   await app.register((scope) => operationsRoutes(scope, ctx));
   return app;
 }

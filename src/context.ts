@@ -10,6 +10,7 @@ import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
 import { AccessTokens } from './oauth/tokens.js';
 import { sandboxProvider } from './proofing/providers/sandbox/index.js';
+import { videoIdProvider } from './proofing/providers/videoid/index.js';
 import { ProviderRegistry } from './proofing/registry.js';
 import { ProofingService } from './proofing/service.js';
 import { Keyring } from './security/keyring.js';
@@ -68,6 +69,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     deviceOperations: undefined as unknown as DeviceOperations,
   };
   ctx.deviceOperations = new DeviceOperations(ctx);
+  ctx.providers.register(videoIdProvider(ctx));
   if (config.sandbox) ctx.providers.register(sandboxProvider(ctx));
   return ctx;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { submitVideoIdCapture } from '../proofing/providers/videoid/simulator.js';
 import { decodeOperationContext, DeviceClient, type DeviceState, type OperationContext } from '../sdk/device.js';
 import { print } from './options.js';
 
@@ -48,7 +49,7 @@ export function registerDeviceCommands(program: Command): void {
     .description('Submit identity proofing for the current transaction')
     .option('--server <url>', 'server base URL (default: the one in the state file)')
     .requiredOption('--state <file>', 'the device state file')
-    .requiredOption('--provider <provider>', 'sandbox')
+    .requiredOption('--provider <provider>', 'sandbox or signicatvideoid')
     .option('--transaction <id>', 'the transaction (default: the last one in the state file)')
     .option('--outcome <outcome>', 'sandbox: accepted or rejected', 'accepted')
     .option('--first-name <name>', 'sandbox identity', 'JANE')
@@ -57,11 +58,22 @@ export function registerDeviceCommands(program: Command): void {
     .option('--gender <gender>', 'sandbox identity (M, F or X)', 'F')
     .option('--nationality <code>', 'sandbox identity (ISO 3166-1 alpha-3)', 'NOR')
     .option('--reason <code>', 'sandbox rejection reason', 'sandbox_rejected')
+    .option('--document-front <file>', 'signicatvideoid: image of the document front (JPEG or PNG)')
+    .option('--document-back <file>', 'signicatvideoid: image of the document back (ID cards)')
+    .option('--selfie <file>', 'signicatvideoid: selfie (JPEG or PNG)')
+    .option('--video <file>', 'signicatvideoid: short video (WebM or MP4)')
+    .option('--doc-type <n>', 'signicatvideoid: document type (default: the one the RP preselected)')
+    .option('--mrz <text>', 'signicatvideoid: the MRZ as read by the app (lines separated by newlines)')
     .option('--json', 'machine-readable output')
     .action(async (flags) => {
       const { client, state } = load(flags.state, flags.server);
       const transactionId: string | undefined = flags.transaction ?? state.transactionId;
       if (!transactionId) throw new Error('No transaction: activate or approve first, or pass --transaction');
+      if (flags.provider === 'signicatvideoid') {
+        if (!flags.documentFront || !flags.selfie) throw new Error('signicatvideoid needs --document-front and --selfie');
+        const result = await submitVideoIdCapture(client, transactionId, flags);
+        return print(flags.json, result, `transaction ${result.transactionId}: ${result.status}, stage ${result.stage}`);
+      }
       if (flags.provider !== 'sandbox') throw new Error(`Unsupported provider for this simulator: ${flags.provider}`);
       const body = flags.outcome === 'accepted'
         ? { outcome: 'accepted', identity: { firstName: flags.firstName, lastName: flags.lastName, dateOfBirth: flags.dateOfBirth, gender: flags.gender, nationality: flags.nationality } }

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../audit/cli.js';
 import { registerEventCommands } from '../events/cli.js';
 import { registerIcaoCommands } from '../icao/cli.js';
+import { registerAgentCommands } from '../console/cli.js';
+import { registerVideoIdCommands } from '../proofing/providers/videoid/cli.js';
 import { registerClientCommands } from './clients.js';
 import { registerDeviceCommands } from './device.js';
 import { registerServerCommands } from './server.js';
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerDeviceCommands(program);
+  registerAgentCommands(program);
+  registerVideoIdCommands(program);
   registerEventCommands(program);
   registerAuditCommands(program);
   registerIcaoCommands(program);

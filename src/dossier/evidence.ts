@@ -36,6 +36,12 @@ export class EvidenceStore {
     const rows = await executor.selectFrom('evidence').selectAll().where('proofing_id', '=', proofingId).orderBy('created_at').execute();
     return rows.map((row) => ({ id: row.id, kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) }));
   }
+
+  /** One item of a dossier, or null: showing one image must not decrypt the whole proofing. */
+  async find(executor: Executor, cipher: DataCipher, where: { dossierId: string; id: string }): Promise<EvidenceItem | null> {
+    const row = await executor.selectFrom('evidence').selectAll().where('id', '=', where.id).where('dossier_id', '=', where.dossierId).executeTakeFirst();
+    return row ? { kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) } : null;
+  }
 }
 
 const evidenceContext = (id: string) => `evidence:${id}`;

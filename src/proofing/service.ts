@@ -30,10 +30,21 @@ export class ProofingService {
       .execute();
   }
 
-  async decide(transactionId: string, decidedBy: string, decision: Decision, meta: RequestMeta & { agentId?: string } = {}): Promise<Transaction> {
+  /**
+   * `alongside` runs first inside the same database transaction, so a provider's own record of the decision (an
+   * agent's review case, say) commits or rolls back together with it; throwing there aborts the decision.
+   */
+  async decide(
+    transactionId: string,
+    decidedBy: string,
+    decision: Decision,
+    meta: RequestMeta & { agentId?: string } = {},
+    alongside?: (trx: Tx, tx: Transaction) => Promise<void>,
+  ): Promise<Transaction> {
     return this.deps.db.transaction().execute(async (trx) => {
       const tx = await findTransaction(trx, transactionId);
       if (!tx || !tx.proofingId) throw errors.transactionNotFound(transactionId);
+      await alongside?.(trx, tx);
       const user = await this.deps.users.find(trx, tx.accountId, tx.userId);
       if (!user) throw errors.transactionNotFound(transactionId);
       const cipher = this.deps.users.cipher(user);

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_core.js';
 import * as m002 from './002_events.js';
+import * as m003 from './003_videoid.js';
 import * as m004 from './004_idempotency.js';
 
 /**
@@ -10,5 +11,6 @@ import * as m004 from './004_idempotency.js';
 export const migrations: Record<string, Migration> = {
   '001_core': m001,
   '002_events': m002,
+  '003_videoid': m003,
   '004_idempotency': m004,
 };

@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import type { AppContext } from '../../../context.js';
+import { ApiError, errors } from '../../../http/errors.js';
+import type { RequestMeta } from '../../../flows/lifecycle.js';
+import { advanceStage, findTransaction, type Transaction } from '../../../flows/transaction.js';
+import { UserDataSchema } from '../../../identity/user-data.js';
+import type { EvidenceItem } from '../../../dossier/evidence.js';
+import type { Executor, Tx } from '../../../store/database.js';
+import type { Capture, CaptureRole, Prefill } from './capture.js';
+import type { VideoIdCasesTable } from './schema.js';
+
+/**
+ * The review queue: one case per capture, reviewed by one agent at a time. An agent claims a case (the claim lapses
+ * after CLAIM_MS, so a case never stays stuck with an agent who walked away) and decides it: accepted and rejected
+ * end the flow through ProofingService.decide in the same database transaction as the case update; a resubmission
+ * sends the transaction back to the proofing stage, at most MAX_CAPTURES captures in all.
+ */
+export const PROVIDER_ID = 'signicatvideoid';
+export const MAX_CAPTURES = 3;
+export const CLAIM_MS = 10 * 60 * 1000;
+
+/** Reason codes for rejections and resubmission requests; the code reaches the RP as `failureReason`. */
+export const REASONS = {
+  document_unreadable: 'Document unreadable (blur, glare, cropped)',
+  document_expired: 'Document expired',
+  face_mismatch: 'Selfie does not match the document photo',
+  liveness_failed: 'Liveness not shown',
+  document_not_allowed: 'Document type not accepted',
+  suspected_fraud: 'Suspected fraud or tampering',
+  other: 'Other',
+} as const;
+export type Reason = keyof typeof REASONS;
+export const ReasonSchema = z.enum(Object.keys(REASONS) as [Reason, ...Reason[]]);
+
+/** What an agent confirms when approving: the seed's userData plus the document's number and expiry. */
+export const VerifiedFieldsSchema = UserDataSchema.extend({
+  documentNumber: z.string().trim().toUpperCase().regex(/^[A-Z0-9]{1,20}$/, 'must be 1–20 letters or digits'),
+  dateOfExpiry: UserDataSchema.shape.dateOfBirth,
+});
+export type VerifiedFields = z.infer<typeof VerifiedFieldsSchema>;
+
+export type CaseStatus = 'open' | 'accepted' | 'rejected' | 'resubmission';
+
+export interface ReviewCase {
+  id: string;
+  accountId: string;
+  transactionId: string;
+  proofingId: string;
+  attempt: number;
+  docType: number;
+  status: CaseStatus;
+  evidenceIds: Partial<Record<CaptureRole, string>>;
+  claimedBy: string | null;
+  claimExpiresAt: number | null;
+  decisionReason: string | null;
+  createdAt: number;
+}
+
+export class ReviewCases {
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Records a capture: evidence sealed into the dossier, a case opened, the transaction moved to review. */
+  async open(tx: Transaction, capture: Capture, meta: RequestMeta): Promise<Transaction> {
+    const { store, clock, random, users, evidence, audit } = this.ctx;
+    return store.db.transaction().execute(async (trx) => {
+      const now = clock.now();
+      if (!tx.proofingId || !(await advanceStage(trx, tx.id, 'proofing', 'review', now))) throw captureNotExpected();
+      const user = await users.find(trx, tx.accountId, tx.userId);
+      if (!user) throw errors.transactionNotFound(tx.id);
+      const cipher = users.cipher(user);
+      const evidenceIds: ReviewCase['evidenceIds'] = {};
+      for (const item of capture.items) {
+        evidenceIds[item.role] = await evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId: tx.proofingId }, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
+      }
+      const id = random.uuid();
+      const attempt = (await this.countCases(trx, tx.id)) + 1;
+      await trx.insertInto('videoid_cases').values({
+        id, account_id: tx.accountId, transaction_id: tx.id, proofing_id: tx.proofingId, attempt, doc_type: capture.docType, status: 'open',
+        prefill_sealed: capture.prefill ? cipher.sealJson(capture.prefill, prefillContext(id)) : null,
+        evidence_ids: JSON.stringify(evidenceIds), claimed_by: null, claim_expires_at: null, decided_by: null, decision_reason: null, created_at: now, decided_at: null,
+      }).execute();
+      await audit.append(trx, {
+        accountId: tx.accountId, eventType: 'videoid.capture.received', message: 'VideoID capture received for review', traceId: meta.traceId, ipAddress: meta.ipAddress,
+        userId: tx.userId, referenceId: tx.id, data: { caseId: id, attempt, docType: capture.docType, proofingId: tx.proofingId, mrz: capture.prefill !== null },
+      });
+      return (await findTransaction(trx, tx.id))!;
+    });
+  }
+
+  /** Open cases whose transaction still waits for review, oldest first. */
+  async queue(limit = 200): Promise<ReviewCase[]> {
+    const rows = await this.ctx.store.db
+      .selectFrom('videoid_cases as c')
+      .innerJoin('transactions as t', 't.id', 'c.transaction_id')
+      .selectAll('c')
+      .where('c.status', '=', 'open')
+      .where('t.status', '=', 'Pending')
+      .where('t.stage', '=', 'review')
+      .where('t.expires_at', '>', this.ctx.clock.now())
+      .orderBy('c.created_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toCase);
+  }
+
+  async find(caseId: string): Promise<ReviewCase | null> {
+    const row = await this.ctx.store.db.selectFrom('videoid_cases').selectAll().where('id', '=', caseId).executeTakeFirst();
+    return row ? toCase(row) : null;
+  }
+
+  /** The latest case of a transaction: what the device is told about its previous capture. */
+  async latest(transactionId: string): Promise<ReviewCase | null> {
+    const row = await this.ctx.store.db.selectFrom('videoid_cases').selectAll().where('transaction_id', '=', transactionId).orderBy('attempt', 'desc').executeTakeFirst();
+    return row ? toCase(row) : null;
+  }
+
+  /** Takes (or renews) the claim on an open case; refused while another agent's claim is live. */
+  async claim(caseId: string, agentId: string, meta: RequestMeta): Promise<ReviewCase> {
+    const { store, clock, audit } = this.ctx;
+    return store.db.transaction().execute(async (trx) => {
+      const now = clock.now();
+      const claimed = await trx
+        .updateTable('videoid_cases')
+        .set({ claimed_by: agentId, claim_expires_at: now + CLAIM_MS })
+        .where('id', '=', caseId)
+        .where('status', '=', 'open')
+        .where((eb) => eb.or([eb('claimed_by', 'is', null), eb('claimed_by', '=', agentId), eb('claim_expires_at', '<=', now)]))
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) throw caseNotAvailable();
+      const reviewCase = toCase(await trx.selectFrom('videoid_cases').selectAll().where('id', '=', caseId).executeTakeFirstOrThrow());
+      await audit.append(trx, caseAudit(reviewCase, 'videoid.case.claimed', 'Review case claimed', agentId, meta));
+      return reviewCase;
+    });
+  }
+
+  async release(caseId: string, agentId: string): Promise<void> {
+    await this.ctx.store.db
+      .updateTable('videoid_cases')
+      .set({ claimed_by: null, claim_expires_at: null })
+      .where('id', '=', caseId)
+      .where('status', '=', 'open')
+      .where('claimed_by', '=', agentId)
+      .execute();
+  }
+
+  async approve(caseId: string, agentId: string, fields: VerifiedFields, meta: RequestMeta): Promise<Transaction> {
+    const reviewCase = await this.requireCase(caseId);
+    const { documentNumber, dateOfExpiry, ...userData } = fields;
+    if (dateOfExpiry < new Date(this.ctx.clock.now()).toISOString().slice(0, 10)) {
+      throw errors.invalidParameters([{ name: 'dateOfExpiry', reason: 'the document has expired: reject it as document_expired' }]);
+    }
+    const details = { caseId, attempt: reviewCase.attempt, docType: reviewCase.docType, documentNumber, dateOfExpiry, agentId };
+    return this.ctx.proofing.decide(reviewCase.transactionId, PROVIDER_ID, { outcome: 'accepted', userData, evidence: [], details }, { ...meta, agentId }, (trx) =>
+      this.close(trx, reviewCase, agentId, 'accepted', null),
+    );
+  }
+
+  async reject(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
+    return this.rejectCase(await this.requireCase(caseId), agentId, reason, meta);
+  }
+
+  /** Asks the device for a new capture; once the user has used up MAX_CAPTURES the case is rejected instead. */
+  async requestCapture(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
+    const reviewCase = await this.requireCase(caseId);
+    if (reviewCase.attempt >= MAX_CAPTURES) return this.rejectCase(reviewCase, agentId, reason, meta);
+    const { store, clock, audit } = this.ctx;
+    return store.db.transaction().execute(async (trx) => {
+      await this.close(trx, reviewCase, agentId, 'resubmission', reason);
+      if (!(await advanceStage(trx, reviewCase.transactionId, 'review', 'proofing', clock.now()))) throw caseNotAvailable();
+      const tx = (await findTransaction(trx, reviewCase.transactionId))!;
+      await audit.append(trx, { ...caseAudit(reviewCase, 'videoid.capture.requested', 'New capture requested', agentId, meta), userId: tx.userId, data: { caseId, attempt: reviewCase.attempt, reason, agentId } });
+      return tx;
+    });
+  }
+
+  /** The MRZ pre-fill of a case, opened with the user's key. */
+  async prefill(reviewCase: ReviewCase): Promise<Prefill | null> {
+    const row = await this.ctx.store.db.selectFrom('videoid_cases').select('prefill_sealed').where('id', '=', reviewCase.id).executeTakeFirst();
+    if (!row?.prefill_sealed) return null;
+    const { cipher } = await this.userOf(reviewCase);
+    return cipher.openJson<Prefill>(row.prefill_sealed, prefillContext(reviewCase.id));
+  }
+
+  /** One captured item of a case, for the agent who holds a live claim on it (nobody else sees the images). */
+  async evidence(caseId: string, agentId: string, role: CaptureRole): Promise<EvidenceItem | null> {
+    const reviewCase = await this.find(caseId);
+    const id = reviewCase?.evidenceIds[role];
+    if (!reviewCase || !id || !holdsClaim(reviewCase, agentId, this.ctx.clock.now())) return null;
+    const { cipher, tx } = await this.userOf(reviewCase);
+    return this.ctx.evidence.find(this.ctx.store.db, cipher, { dossierId: tx.dossierId, id });
+  }
+
+  private async rejectCase(reviewCase: ReviewCase, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
+    const details = { caseId: reviewCase.id, attempt: reviewCase.attempt, docType: reviewCase.docType, agentId };
+    return this.ctx.proofing.decide(reviewCase.transactionId, PROVIDER_ID, { outcome: 'rejected', reason, evidence: [], details }, { ...meta, agentId }, (trx) =>
+      this.close(trx, reviewCase, agentId, 'rejected', reason),
+    );
+  }
+
+  /** Records the decision on the case, only for the agent holding a live claim: the guard against two deciders. */
+  private async close(trx: Tx, reviewCase: ReviewCase, agentId: string, status: Exclude<CaseStatus, 'open'>, reason: string | null): Promise<void> {
+    const now = this.ctx.clock.now();
+    const closed = await trx
+      .updateTable('videoid_cases')
+      .set({ status, decided_by: agentId, decided_at: now, decision_reason: reason })
+      .where('id', '=', reviewCase.id)
+      .where('status', '=', 'open')
+      .where('claimed_by', '=', agentId)
+      .where('claim_expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(closed.numUpdatedRows) !== 1) throw caseNotAvailable();
+  }
+
+  private async requireCase(caseId: string): Promise<ReviewCase> {
+    const reviewCase = await this.find(caseId);
+    if (!reviewCase) throw new ApiError(404, 'case_not_found', 'Case not found', `No review case ${caseId}.`);
+    return reviewCase;
+  }
+
+  private async userOf(reviewCase: ReviewCase) {
+    const tx = await findTransaction(this.ctx.store.db, reviewCase.transactionId);
+    const user = tx ? await this.ctx.users.find(this.ctx.store.db, tx.accountId, tx.userId) : null;
+    if (!tx || !user) throw errors.transactionNotFound(reviewCase.transactionId);
+    return { tx, cipher: this.ctx.users.cipher(user) };
+  }
+
+  private async countCases(executor: Executor, transactionId: string): Promise<number> {
+    const row = await executor.selectFrom('videoid_cases').select((eb) => eb.fn.countAll<number>().as('n')).where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+export const holdsClaim = (reviewCase: ReviewCase, agentId: string, now: number) =>
+  reviewCase.status === 'open' && reviewCase.claimedBy === agentId && (reviewCase.claimExpiresAt ?? 0) > now;
+
+const prefillContext = (caseId: string) => `videoid-case:${caseId}:prefill`;
+
+function toCase(row: VideoIdCasesTable): ReviewCase {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    transactionId: row.transaction_id,
+    proofingId: row.proofing_id,
+    attempt: Number(row.attempt),
+    docType: Number(row.doc_type),
+    status: row.status as CaseStatus,
+    evidenceIds: JSON.parse(row.evidence_ids) as ReviewCase['evidenceIds'],
+    claimedBy: row.claimed_by,
+    claimExpiresAt: row.claim_expires_at,
+    decisionReason: row.decision_reason,
+    createdAt: row.created_at,
+  };
+}
+
+function caseAudit(reviewCase: ReviewCase, eventType: string, message: string, agentId: string, meta: RequestMeta) {
+  return { accountId: reviewCase.accountId, eventType, message, traceId: meta.traceId, ipAddress: meta.ipAddress, referenceId: reviewCase.transactionId, data: { caseId: reviewCase.id, agentId } };
+}
+
+const captureNotExpected = () =>
+  errors.conflict('capture_not_expected', 'No capture expected', 'The transaction is not waiting for a capture: it is under review, has ended, or has expired.');
+
+const caseNotAvailable = () =>
+  errors.conflict('case_not_available', 'Case not available', 'The case is claimed by another agent, your claim has expired, or it was already decided.');

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../../context.js';
+import { DEVICE_AUTH_SCHEME, deviceOf } from '../../../devices/device-auth.js';
+import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { requestMeta } from '../../../flows/routes.js';
+import type { Transaction } from '../../../flows/transaction.js';
+import { errors, ErrorObjectSchema } from '../../../http/errors.js';
+import type { ProofingProvider } from '../../provider.js';
+import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
+import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
+
+/**
+ * Signicat VideoID (process type `high`): the app captures the document and a selfie (optionally a short video),
+ * an agent reviews them in the console (/console) and accepts, rejects or asks for a new capture.
+ */
+export function videoIdProvider(ctx: AppContext): ProofingProvider {
+  const cases = new ReviewCases(ctx);
+  return {
+    id: PROVIDER_ID,
+    processType: 'high',
+    deviceInstructions: (tx) => captureInstructions(cases, tx),
+    registerDeviceRoutes(base: FastifyInstance) {
+      const app = base.withTypeProvider<ZodTypeProvider>();
+      app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
+        bodyLimit: CAPTURE_BODY_LIMIT,
+        // The body limit is large, so refuse unsigned requests before reading tens of megabytes.
+        onRequest: async (request) => {
+          if (!request.headers.authorization?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw errors.deviceUnauthenticated('A signed device request is required.');
+        },
+        schema: {
+          tags: ['Device'], summary: 'Upload a VideoID capture for agent review',
+          description:
+            `Document front (and back for ID cards), a selfie and optionally a short video, base64 in JSON so that the device signature covers them. ` +
+            `Images: JPEG or PNG up to ${MAX_IMAGE_BYTES} bytes; video: WebM or MP4 up to ${MAX_VIDEO_BYTES} bytes; types are detected from the content. ` +
+            '`docType` must be allowed by the transaction\'s provider options; `mrz`, when sent, must pass its check digits. The transaction moves to stage `review`.',
+          params: DeviceTransactionParams,
+          body: CaptureUpload,
+          response: { 200: DeviceTransactionResponse, 401: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 413: ErrorObjectSchema, 422: ErrorObjectSchema },
+        },
+      }, async (request) => {
+        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
+        const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
+        return deviceTransactionView(ctx, await cases.open(tx, capture, requestMeta(request)));
+      });
+    },
+  };
+}
+
+/** What the app needs for the next capture, and why a new one is asked for when an agent requested it. */
+async function captureInstructions(cases: ReviewCases, tx: Transaction): Promise<Record<string, unknown>> {
+  const latest = await cases.latest(tx.id);
+  const resubmission = latest?.status === 'resubmission' && tx.stage === 'proofing' ? { reason: latest.decisionReason } : undefined;
+  return {
+    capture: {
+      docTypes: allowedDocTypes(tx.providerOptions) ?? 'any',
+      imageTypes: ['image/jpeg', 'image/png'],
+      videoTypes: ['video/webm', 'video/mp4'],
+      maxImageBytes: MAX_IMAGE_BYTES,
+      maxVideoBytes: MAX_VIDEO_BYTES,
+      attempt: (latest?.attempt ?? 0) + (tx.stage === 'proofing' ? 1 : 0),
+      maxAttempts: MAX_CAPTURES,
+      ...(resubmission ? { resubmissionRequested: resubmission } : {}),
+    },
+  };
+}

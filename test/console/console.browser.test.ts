@@ -1,0 +1,146 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createContext, type AppContext } from '../../src/context.js';
+import { sampleMrz } from '../../src/proofing/providers/videoid/sample-images.js';
+import { DeviceClient } from '../../src/sdk/device.js';
+import { migrateToLatest, openStore } from '../../src/store/database.js';
+import { TEST_MASTER_KEY } from '../support/harness.js';
+import { AGENT_PASSWORD, captureBody, createAgent } from '../videoid/support.js';
+
+/**
+ * The console in a real browser (Debian chromium, headless) against a real listening server, not in sandbox mode:
+ * an agent signs in, approves one capture and rejects another, and the RP sees Completed and Failed.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOT = join(tmpdir(), 'reuseid-console-case.png');
+
+describe('agent console in Chromium (sqlite)', () => {
+  let app: FastifyInstance;
+  let ctx: AppContext;
+  let baseUrl: string;
+  let browser: BrowserContext;
+  let profile: string;
+  let token: string;
+
+  beforeAll(async () => {
+    // No skipping: a missing browser is a broken test environment, and it must show.
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian chromium (apt-get install -y chromium) to run the console browser test`);
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const config = loadConfig({ REUSEID_DATABASE_URL: 'sqlite::memory:', REUSEID_PUBLIC_URL: baseUrl, REUSEID_LOG_LEVEL: 'silent' });
+    const store = openStore(config.databaseUrl);
+    await migrateToLatest(store.db);
+    ctx = createContext({ config, store, masterKey: TEST_MASTER_KEY });
+    app = await buildApp(ctx);
+    await app.listen({ port, host: '127.0.0.1' });
+    token = await rpToken();
+    profile = mkdtempSync(join(tmpdir(), 'reuseid-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await ctx?.store.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function rpToken(): Promise<string> {
+    const client = await ctx.clients.create(ctx.store.db, { name: 'browser test rp', permissions: ['reuseid-onboarding'] });
+    const response = await fetch(`${baseUrl}/auth/open/connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  async function rp(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    return ((await response.json()) as { data: unknown }).data;
+  }
+
+  /** An onboarding whose simulated device has sent a capture: returns the transaction and its case id. */
+  async function capturedOnboarding(): Promise<{ transactionId: string; caseId: string }> {
+    const started = await rp('POST', '/reuseid/onboarding', { provider: 'signicatvideoid', videoidProviderOptions: { docTypes: [138], defaultId: 138 } });
+    const device = await DeviceClient.create(baseUrl);
+    const { transactionId } = await device.activate(started.activationCode);
+    await device.call('POST', `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`, captureBody({ mrz: sampleMrz() }));
+    expect(await rp('GET', `/reuseid/onboarding/${transactionId}`)).toMatchObject({ status: 'Pending', stage: 'review' });
+    const row = await ctx.store.db.selectFrom('videoid_cases').select('id').where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
+    return { transactionId, caseId: row.id };
+  }
+
+  async function openCase(page: Page, caseId: string): Promise<void> {
+    await page.goto(`${baseUrl}/console/queue`);
+    await page.getByRole('button', { name: `Open case ${caseId.slice(0, 8)}` }).click();
+    await page.waitForURL(`${baseUrl}/console/cases/${caseId}`);
+  }
+
+  it('signs in, approves one case and rejects another', async () => {
+    const agent = await createAgent({ ctx });
+    const approved = await capturedOnboarding();
+    const rejected = await capturedOnboarding();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+
+    await page.goto(`${baseUrl}/console`);
+    await page.waitForURL(`${baseUrl}/console/sign-in`);
+    await page.getByLabel('Email').fill(agent.email);
+    await page.getByLabel('Password').fill(AGENT_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${baseUrl}/console/queue`);
+
+    await openCase(page, approved.caseId);
+    expect(await page.getByLabel('First name').inputValue()).toBe('JANE');
+    expect(await page.getByLabel('Document number').inputValue()).toBe('AB1234567');
+    const images = page.locator('.evidence img');
+    expect(await images.count()).toBe(2);
+    await page.waitForFunction(() => [...document.querySelectorAll('.evidence img')].every((img) => (img as HTMLImageElement).complete));
+    const widths = await images.evaluateAll((nodes) => nodes.map((node) => (node as HTMLImageElement).naturalWidth));
+    expect(widths).toEqual([320, 96]);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${baseUrl}/console/queue?done=approved`);
+    expect(await page.getByRole('status').textContent()).toContain('Case approved');
+    expect(await rp('GET', `/reuseid/onboarding/${approved.transactionId}`)).toMatchObject({
+      status: 'Completed',
+      userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
+    });
+
+    await openCase(page, rejected.caseId);
+    await page.getByLabel('Reason').selectOption('face_mismatch');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.waitForURL(`${baseUrl}/console/queue?done=rejected`);
+    expect(await rp('GET', `/reuseid/onboarding/${rejected.transactionId}`)).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
+    expect(cspViolations).toEqual([]);
+  }, 60_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
