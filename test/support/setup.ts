@@ -1,2 +1,0 @@
-// Loaded before every test file: @peculiar/x509 (used by the passport generator) needs the reflect polyfill.
-import 'reflect-metadata';
