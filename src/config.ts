@@ -31,6 +31,11 @@ const ConfigSchema = z.object({
   REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS: seconds(60, 600),
   REUSEID_SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   REUSEID_SWEEP_INTERVAL_SECONDS: seconds(30),
+  // Requests per minute, counted in the database so that every instance shares one budget.
+  REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: z.coerce.number().int().min(1).default(600),
+  REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: z.coerce.number().int().min(1).default(1200),
+  REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: z.coerce.number().int().min(1).default(120),
+  REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: z.coerce.number().int().min(1).default(60),
   // Webhook targets must be public https URLs; true admits http and private/loopback addresses (tests, local demos).
   REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
   REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(24 * 3600, 7 * 24 * 3600),
@@ -61,6 +66,8 @@ export type Config = {
   deviceProofMaxAgeSeconds: number;
   signingKeyRotationDays: number;
   sweepIntervalSeconds: number;
+  /** Requests per minute. */
+  rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; activationPerSource: number };
   webhooks: {
     /** Admit http and non-public addresses as webhook targets (never in production). */
     allowPrivate: boolean;
@@ -104,6 +111,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deviceProofMaxAgeSeconds: c.REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS,
     signingKeyRotationDays: c.REUSEID_SIGNING_KEY_ROTATION_DAYS,
     sweepIntervalSeconds: c.REUSEID_SWEEP_INTERVAL_SECONDS,
+    rateLimits: {
+      tokenPerClient: c.REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT,
+      tokenPerSource: c.REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE,
+      devicePerDevice: c.REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE,
+      activationPerSource: c.REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE,
+    },
     webhooks: {
       allowPrivate: c.REUSEID_WEBHOOK_ALLOW_PRIVATE,
       secretOverlapSeconds: c.REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS,

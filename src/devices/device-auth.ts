@@ -21,10 +21,8 @@ export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
  */
 export function authenticateDevice(ctx: AppContext) {
   return async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers.authorization ?? '';
-    const prefix = `${DEVICE_AUTH_SCHEME} `;
-    if (!header.startsWith(prefix)) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
-    const jws = header.slice(prefix.length).trim();
+    const jws = presentedSignature(request);
+    if (!jws) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
     try {
       const kid = kidOf(jws);
       const device = kid ? await findDevice(ctx.store.db, kid) : null;
@@ -44,6 +42,19 @@ export function authenticateDevice(ctx: AppContext) {
       throw error;
     }
   };
+}
+
+function presentedSignature(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization ?? '';
+  const prefix = `${DEVICE_AUTH_SCHEME} `;
+  return header.startsWith(prefix) ? header.slice(prefix.length).trim() : undefined;
+}
+
+/** The device a request claims to come from (its JWS `kid`), before the signature is checked: for rate limiting. */
+export function presentedDeviceId(request: FastifyRequest): string | undefined {
+  const jws = presentedSignature(request);
+  const kid = jws ? kidOf(jws) : undefined;
+  return kid && kid.length <= 100 ? kid : undefined;
 }
 
 function kidOf(jws: string): string | undefined {

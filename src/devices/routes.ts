@@ -5,7 +5,8 @@ import type { AppContext } from '../context.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../flows/routes.js';
 import { ActivationService } from './activation.js';
-import { authenticateDevice, deviceOf } from './device-auth.js';
+import { enforceRateLimit } from '../http/rate-limit.js';
+import { authenticateDevice, deviceOf, presentedDeviceId } from './device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from './transaction-access.js';
 
 const ContextSchema = z.object({ context_content_b64: z.string(), context_mime: z.literal('application/json') });
@@ -31,6 +32,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
 
   app.post('/activations', {
     bodyLimit: DEVICE_BODY_LIMIT,
+    onRequest: async (request) => enforceRateLimit(ctx, 'activation', ctx.config.rateLimits.activationPerSource, request.ip),
     schema: {
       tags: ['Device'], summary: 'Activate a device',
       description:
@@ -47,6 +49,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
 
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
+    authed.addHook('preValidation', async (request) => enforceRateLimit(ctx, 'device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
     authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
 
     authed.get('/operations', {

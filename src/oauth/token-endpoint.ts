@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { enforceRateLimit } from '../http/rate-limit.js';
 import type { ApiClient } from './clients.js';
 import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
 
@@ -25,11 +26,13 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     let credentials: Credentials | undefined;
+    await enforceRateLimit(ctx, 'token:source', ctx.config.rateLimits.tokenPerSource, request.ip);
     try {
       if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
       }
       credentials = readCredentials(request, body);
+      await enforceRateLimit(ctx, 'token:client', ctx.config.rateLimits.tokenPerClient, credentials.clientId.slice(0, 200));
       const grantType = single(body, 'grant_type');
       if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
       if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'Only client_credentials is supported');
