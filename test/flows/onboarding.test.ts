@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOperationContext } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, type Harness, type Rp } from '../support/harness.js';
+import { useHarness } from '../support/harness.js';
 
 const SEED_BODY = {
   externalRef: 'Empl10300469',
@@ -12,18 +12,12 @@ const JANE = { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', 
 
 for (const database of testDatabases) {
   describe(`onboarding and step-up (${database.name})`, () => {
-    let h: Harness;
-    let rp: Rp;
-    beforeAll(async () => {
-      h = await createHarness(database);
-      rp = await h.rp();
-    });
-    afterAll(() => h.close());
+    const t = useHarness(database);
 
     async function onboard(identity = JANE) {
-      const start = await rp.post('/reuseid/onboarding', SEED_BODY);
+      const start = await t.rp.post('/reuseid/onboarding', SEED_BODY);
       expect(start.status).toBe(200);
-      const device = await h.device();
+      const device = await t.h.device();
       const activation = await device.activate(start.body.data.activationCode);
       const proof = await device.call<{ status: string }>('POST', `/device/v1/transactions/${activation.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity });
       expect(proof.status).toBe('Completed');
@@ -31,14 +25,14 @@ for (const database of testDatabases) {
     }
 
     it('starts an onboarding with the seed body and answers in the seed shape', async () => {
-      const res = await rp.post('/reuseid/onboarding', SEED_BODY);
+      const res = await t.rp.post('/reuseid/onboarding', SEED_BODY);
       expect(res.status).toBe(200);
       expect(res.headers['x-trace-id']).toMatch(/^[0-9a-f]{32}$/);
       const data = res.body.data;
       expect(data.status).toBe('Pending');
       expect(data.activationCode).toMatch(/^\d{10}$/);
       for (const id of ['transactionId', 'userId', 'dossierId', 'processId']) expect(data[id]).toMatch(/^[0-9a-f-]{36}$/);
-      const got = await rp.get(`/reuseid/onboarding/${data.transactionId}`);
+      const got = await t.rp.get(`/reuseid/onboarding/${data.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Pending', stage: 'activation', userId: data.userId, provider: 'signicatvideoid' });
       expect(got.body.data.activationCode).toBeUndefined();
     });
@@ -48,35 +42,35 @@ for (const database of testDatabases) {
       const context = decodeOperationContext(activation.post_operation_context);
       expect(context).toMatchObject({ operation: 'onboarding', provider: 'signicatvideoid', transactionId: start.transactionId, deviceId: activation.deviceId });
       expect(context.providerOptions).toEqual(SEED_BODY.videoidProviderOptions);
-      const got = await rp.get(`/reuseid/onboarding/${start.transactionId}`);
+      const got = await t.rp.get(`/reuseid/onboarding/${start.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: JANE, userId: start.userId });
       expect(got.body.data.proofingId).toMatch(/^[0-9a-f-]{36}$/);
     });
 
     it('writes the verified attributes to the user with their provenance', async () => {
       const { start } = await onboard();
-      const user = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, start.userId))!;
-      const attributes = await h.ctx.users.readAttributes(h.ctx.store.db, user);
+      const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, start.userId))!;
+      const attributes = await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user);
       expect(attributes.firstName).toMatchObject({ value: 'JANE', provider: 'sandbox', transactionId: start.transactionId });
       expect(attributes.nationality?.value).toBe('NOR');
     });
 
     it('ends Failed when the proof is rejected, and a decided transaction cannot be decided again', async () => {
-      const start = await rp.post('/reuseid/onboarding', {});
-      const device = await h.device();
+      const start = await t.rp.post('/reuseid/onboarding', {});
+      const device = await t.h.device();
       const { transactionId } = await device.activate(start.body.data.activationCode);
       const path = `/device/v1/transactions/${transactionId}/proofing/sandbox`;
       await device.call('POST', path, { outcome: 'rejected', reason: 'document_expired' });
-      const got = await rp.get(`/reuseid/onboarding/${transactionId}`);
+      const got = await t.rp.get(`/reuseid/onboarding/${transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Failed', failureReason: 'document_expired' });
       expect(got.body.data.userData).toBeUndefined();
       await expect(device.call('POST', path, { outcome: 'accepted', identity: JANE })).rejects.toMatchObject({ status: 409 });
-      expect((await rp.get(`/reuseid/onboarding/${transactionId}`)).body.data.status).toBe('Failed');
+      expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data.status).toBe('Failed');
     });
 
     it('runs a step-up on the registered device: approve, proof, Completed', async () => {
       const { start, device, activation } = await onboard();
-      const stepUp = await rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId, provider: 'readid' });
+      const stepUp = await t.rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId, provider: 'readid' });
       expect(stepUp.status).toBe(200);
       expect(stepUp.body.data).toMatchObject({ status: 'Pending', userId: start.userId, deviceId: activation.deviceId, dossierId: start.dossierId });
       const [operation] = await device.pendingOperations();
@@ -87,20 +81,20 @@ for (const database of testDatabases) {
       expect(decodeOperationContext(approved.post_operation_context!)).toMatchObject({ operation: 'stepup', transactionId: operation!.transactionId });
       const renewed = { ...JANE, lastName: 'SMITH-DOE' };
       await device.call('POST', `/device/v1/transactions/${operation!.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: renewed });
-      const got = await rp.get(`/reuseid/step-up/${operation!.transactionId}`);
+      const got = await t.rp.get(`/reuseid/step-up/${operation!.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: renewed });
       expect(got.body.data.proofingId).toMatch(/^[0-9a-f-]{36}$/);
-      const user = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, start.userId))!;
-      expect((await h.ctx.users.readAttributes(h.ctx.store.db, user)).lastName).toMatchObject({ value: 'SMITH-DOE', transactionId: operation!.transactionId });
+      const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, start.userId))!;
+      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({ value: 'SMITH-DOE', transactionId: operation!.transactionId });
     });
 
     it('fails a step-up the device refuses, and a signature over another challenge is refused', async () => {
       const { start, device, activation } = await onboard();
-      const stepUp = await rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId });
+      const stepUp = await t.rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId });
       const [operation] = await device.pendingOperations();
       await expect(device.decide({ ...operation!, challenge: 'not-the-challenge' })).rejects.toMatchObject({ status: 422 });
       await device.decide(operation!, 'reject');
-      const got = await rp.get(`/reuseid/step-up/${stepUp.body.data.transactionId}`);
+      const got = await t.rp.get(`/reuseid/step-up/${stepUp.body.data.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Failed', failureReason: 'device_rejected' });
       await expect(device.decide(operation!)).rejects.toMatchObject({ status: 409 });
     });
@@ -108,25 +102,25 @@ for (const database of testDatabases) {
     it('refuses a step-up for an unknown user, a device of another user, and a device that is not active', async () => {
       const first = await onboard();
       const second = await onboard();
-      const unknownUser = await rp.post('/reuseid/step-up', { userId: '0eb66632-88d0-4ef4-8126-495c64a0abd2', deviceId: first.activation.deviceId });
+      const unknownUser = await t.rp.post('/reuseid/step-up', { userId: '0eb66632-88d0-4ef4-8126-495c64a0abd2', deviceId: first.activation.deviceId });
       expect(unknownUser.status).toBe(404);
       expect(unknownUser.body.code).toBe('user_entity_does_not_exist');
-      const otherUsersDevice = await rp.post('/reuseid/step-up', { userId: first.start.userId, deviceId: second.activation.deviceId });
+      const otherUsersDevice = await t.rp.post('/reuseid/step-up', { userId: first.start.userId, deviceId: second.activation.deviceId });
       expect(otherUsersDevice.status).toBe(404);
       expect(otherUsersDevice.body.code).toBe('device_not_found');
-      await h.ctx.store.db.updateTable('devices').set({ state: 'LOCKED' }).where('id', '=', first.activation.deviceId).execute();
-      const locked = await rp.post('/reuseid/step-up', { userId: first.start.userId, deviceId: first.activation.deviceId });
+      await t.h.ctx.store.db.updateTable('devices').set({ state: 'LOCKED' }).where('id', '=', first.activation.deviceId).execute();
+      const locked = await t.rp.post('/reuseid/step-up', { userId: first.start.userId, deviceId: first.activation.deviceId });
       expect(locked.status).toBe(409);
       expect(locked.body).toMatchObject({ code: 'device_not_active', status: 409, traceId: locked.headers['x-trace-id'] });
     });
 
     it('accepts the older body shapes and the provider alias; the new name wins', async () => {
-      const legacyWrapped = await rp.post('/reuseid/onboarding', { input: { eidProviderOptions: { docTypes: [138, 169], defaultId: 138 } } });
-      const legacyFlat = await rp.post('/reuseid/onboarding', { provider: 'videoid', eidProviderOptions: { docTypes: [123], defaultId: 123 } });
-      const both = await rp.post('/reuseid/onboarding', { eidProviderOptions: { docTypes: [1] }, videoidProviderOptions: { docTypes: [2] } });
+      const legacyWrapped = await t.rp.post('/reuseid/onboarding', { input: { eidProviderOptions: { docTypes: [138, 169], defaultId: 138 } } });
+      const legacyFlat = await t.rp.post('/reuseid/onboarding', { provider: 'videoid', eidProviderOptions: { docTypes: [123], defaultId: 123 } });
+      const both = await t.rp.post('/reuseid/onboarding', { eidProviderOptions: { docTypes: [1] }, videoidProviderOptions: { docTypes: [2] } });
       for (const res of [legacyWrapped, legacyFlat, both]) expect(res.status).toBe(200);
       const options = async (res: typeof both) => {
-        const device = await h.device();
+        const device = await t.h.device();
         const activation = await device.activate(res.body.data.activationCode);
         return decodeOperationContext(activation.post_operation_context);
       };
@@ -136,7 +130,7 @@ for (const database of testDatabases) {
     });
 
     it('answers 422 with one invalidParams entry per bad field', async () => {
-      const res = await rp.post('/reuseid/onboarding', {
+      const res = await t.rp.post('/reuseid/onboarding', {
         provider: 'passportscan',
         externalRef: 'x'.repeat(2000),
         videoidProviderOptions: { docTypes: [138, 123], defaultId: 999, docType: -1 },
@@ -147,29 +141,29 @@ for (const database of testDatabases) {
       expect(res.body).toMatchObject({ code: 'invalid_request_parameter', status: 422, traceId: res.headers['x-trace-id'] });
       const names = res.body.invalidParams.map((p: { name: string }) => p.name).sort();
       expect(names).toEqual(['color', 'externalRef', 'provider', 'videoidProviderOptions.defaultId', 'videoidProviderOptions.docType'].sort());
-      const crossField = await rp.post('/reuseid/onboarding', { videoidProviderOptions: { docTypes: [138, 123], defaultId: 999 } });
+      const crossField = await t.rp.post('/reuseid/onboarding', { videoidProviderOptions: { docTypes: [138, 123], defaultId: 999 } });
       expect(crossField.body.invalidParams).toEqual([{ name: 'videoidProviderOptions.defaultId', reason: 'defaultId must be one of docTypes' }]);
-      const stepUp = await rp.post('/reuseid/step-up', { userId: 'not-a-uuid', provider: 'sandbox2' });
+      const stepUp = await t.rp.post('/reuseid/step-up', { userId: 'not-a-uuid', provider: 'sandbox2' });
       expect(stepUp.status).toBe(422);
       expect(stepUp.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['deviceId', 'provider', 'userId']);
     });
 
     it('refuses malformed JSON and wrong content types with the error object', async () => {
-      const malformed = await h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${rp.token}`, 'content-type': 'application/json' }, payload: '{"externalRef":' });
+      const malformed = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' }, payload: '{"externalRef":' });
       expect(malformed.statusCode).toBe(400);
       expect(malformed.json()).toMatchObject({ code: 'invalid_request', traceId: malformed.headers['x-trace-id'] });
-      const text = await h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${rp.token}`, 'content-type': 'application/xml' }, payload: '<a/>' });
+      const text = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/xml' }, payload: '<a/>' });
       expect(text.statusCode).toBe(415);
-      const huge = await rp.post('/reuseid/onboarding', { externalRef: 'x'.repeat(2 * 1024 * 1024) });
+      const huge = await t.rp.post('/reuseid/onboarding', { externalRef: 'x'.repeat(2 * 1024 * 1024) });
       expect(huge.status).toBe(413);
       expect(huge.body.code).toBe('payload_too_large');
     });
 
     it('answers 404 for unknown transactions, for the other flow kind, and for another account\'s transactions', async () => {
       const { start } = await onboard();
-      expect((await rp.get('/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03')).body.code).toBe('transaction_not_found');
-      expect((await rp.get(`/reuseid/step-up/${start.transactionId}`)).status).toBe(404);
-      const other = await h.rp({ account: 'acme' });
+      expect((await t.rp.get('/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03')).body.code).toBe('transaction_not_found');
+      expect((await t.rp.get(`/reuseid/step-up/${start.transactionId}`)).status).toBe(404);
+      const other = await t.h.rp({ account: 'acme' });
       const foreign = await other.get(`/reuseid/onboarding/${start.transactionId}`);
       expect(foreign.status).toBe(404);
       expect(JSON.stringify(foreign.body)).not.toContain(start.userId);
@@ -179,15 +173,15 @@ for (const database of testDatabases) {
     });
 
     it('expires a pending transaction: Expired on read before any sweep, and never changes again', async () => {
-      const start = await rp.post('/reuseid/onboarding', {});
-      h.clock.advance(h.ctx.config.transactionTtlSeconds * 1000 + 1);
-      const later = await h.rp(); // the first token has expired meanwhile
+      const start = await t.rp.post('/reuseid/onboarding', {});
+      t.h.clock.advance(t.h.ctx.config.transactionTtlSeconds * 1000 + 1);
+      const later = await t.h.rp(); // the first token has expired meanwhile
       const got = await later.get(`/reuseid/onboarding/${start.body.data.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Expired', stage: 'done' });
-      h.clock.set(Date.now()); // back to the device's time: the recorded expiry must hold regardless
-      const device = await h.device();
+      t.h.clock.set(Date.now()); // back to the device's time: the recorded expiry must hold regardless
+      const device = await t.h.device();
       await expect(device.activate(start.body.data.activationCode)).rejects.toMatchObject({ status: 400 });
-      const row = await h.ctx.store.db.selectFrom('transactions').select(['status']).where('id', '=', start.body.data.transactionId).executeTakeFirstOrThrow();
+      const row = await t.h.ctx.store.db.selectFrom('transactions').select(['status']).where('id', '=', start.body.data.transactionId).executeTakeFirstOrThrow();
       expect(row.status).toBe('Expired');
     });
   });

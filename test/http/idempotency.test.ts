@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, type Harness, type Rp } from '../support/harness.js';
+import { useHarness } from '../support/harness.js';
 
 for (const database of testDatabases) {
   describe(`Idempotency-Key on RP POSTs (${database.name})`, () => {
-    let h: Harness;
-    let rp: Rp;
-    beforeAll(async () => {
-      h = await createHarness(database);
-      rp = await h.rp();
-    });
-    afterAll(() => h.close());
+    const t = useHarness(database);
 
-    const post = (path: string, body: unknown, key?: string, token = rp.token) =>
-      h.app.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }, payload: JSON.stringify(body) });
+    const post = (path: string, body: unknown, key?: string, token = t.rp.token) =>
+      t.h.app.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }, payload: JSON.stringify(body) });
 
     it('replays the first answer for a retry; a replayed onboarding hands out a fresh code that replaces the first', async () => {
       const first = await post('/reuseid/onboarding', { externalRef: 'r-1' }, 'key-onboarding-1');
@@ -24,9 +18,9 @@ for (const database of testDatabases) {
       expect(b.transactionId).toBe(a.transactionId);
       expect(b.userId).toBe(a.userId);
       expect(b.activationCode).toMatch(/^\d{10}$/);
-      const transactions = await h.ctx.store.db.selectFrom('transactions').select('id').where('user_id', '=', a.userId).execute();
+      const transactions = await t.h.ctx.store.db.selectFrom('transactions').select('id').where('user_id', '=', a.userId).execute();
       expect(transactions).toHaveLength(1);
-      const device = await h.device();
+      const device = await t.h.device();
       if (b.activationCode !== a.activationCode) await expect(device.activate(a.activationCode)).rejects.toMatchObject({ status: 400 });
       const activation = await device.activate(b.activationCode);
       expect(activation.transactionId).toBe(a.transactionId);
@@ -40,7 +34,7 @@ for (const database of testDatabases) {
       const different = await post('/reuseid/onboarding', { externalRef: 'b' }, 'key-2');
       expect(different.statusCode).toBe(422);
       expect(different.json().code).toBe('idempotency_key_reused');
-      const other = await h.rp({ account: 'other' });
+      const other = await t.h.rp({ account: 'other' });
       const sameKeyElsewhere = await post('/reuseid/onboarding', { externalRef: 'b' }, 'key-2', other.token);
       expect(sameKeyElsewhere.statusCode).toBe(200);
       expect(sameKeyElsewhere.headers['idempotent-replayed']).toBeUndefined();
@@ -54,11 +48,11 @@ for (const database of testDatabases) {
       expect(retry.statusCode).toBe(404);
       expect(retry.headers['idempotent-replayed']).toBe('true');
       expect((await post('/reuseid/step-up', body, 'bad key with spaces')).statusCode).toBe(400);
-      h.clock.advance(24 * 3600 * 1000 + 1);
-      const later = await h.rp();
+      t.h.clock.advance(24 * 3600 * 1000 + 1);
+      const later = await t.h.rp();
       const fresh = await post('/reuseid/step-up', body, 'key-3', later.token);
       expect(fresh.headers['idempotent-replayed']).toBeUndefined();
-      h.clock.set(Date.now());
+      t.h.clock.set(Date.now());
     });
 
     it('runs concurrent retries once: the others are refused while the first is in progress, or replay it', async () => {
@@ -71,7 +65,7 @@ for (const database of testDatabases) {
     });
 
     it('checks the token before anything else: a stranger learns nothing from validation', async () => {
-      const res = await h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { 'content-type': 'application/json' }, payload: '{"provider":"nope"}' });
+      const res = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { 'content-type': 'application/json' }, payload: '{"provider":"nope"}' });
       expect(res.statusCode).toBe(401);
     });
   });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -87,4 +88,18 @@ function safeJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * A harness (and an RP of the default account) for the enclosing describe block: created before its tests, closed
+ * after them. Read `t.h` and `t.rp` inside tests.
+ */
+export function useHarness(database: TestDatabase, env: Record<string, string> = {}): { h: Harness; rp: Rp } {
+  const t = {} as { h: Harness; rp: Rp };
+  beforeAll(async () => {
+    t.h = await createHarness(database, env);
+    t.rp = await t.h.rp();
+  });
+  afterAll(() => t.h?.close());
+  return t;
 }
