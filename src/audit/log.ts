@@ -80,16 +80,21 @@ export class AuditLog {
     return item;
   }
 
+  /** Reads the account's chain head, locked (PostgreSQL) until the transaction ends; creates it on first use. */
   private async lockChainHead(executor: Executor, accountId: string): Promise<{ sequence: number; hash: string }> {
+    const read = () => {
+      const query = executor.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId);
+      // SQLite serialises writers on its single connection; PostgreSQL needs the row lock.
+      return this.deps.dialect === 'postgres' ? query.forUpdate().executeTakeFirst() : query.executeTakeFirst();
+    };
+    const head = await read();
+    if (head) return head;
     await executor
       .insertInto('audit_chain_heads')
       .values({ account_id: accountId, sequence: 0, hash: GENESIS_HASH })
       .onConflict((oc) => oc.column('account_id').doNothing())
       .execute();
-    const query = executor.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId);
-    // SQLite serialises writers on its single connection; PostgreSQL needs the row lock.
-    const head = this.deps.dialect === 'postgres' ? await query.forUpdate().executeTakeFirstOrThrow() : await query.executeTakeFirstOrThrow();
-    return head;
+    return (await read())!;
   }
 }
 

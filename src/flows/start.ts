@@ -8,7 +8,8 @@ import { isUniqueViolation, type Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
 import type { RequestMeta } from './lifecycle.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
-import { findTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';
+import type { TransactionsTable } from '../store/schema.js';
+import { toTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';
 
 export interface StoredStart {
   data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
@@ -116,34 +117,32 @@ export class FlowStarter {
     const { ctx } = this;
     const { provider, options } = resolveProofingRequest(body);
     const id = ctx.random.uuid();
-    await trx
-      .insertInto('transactions')
-      .values({
-        id,
-        account_id: principal.accountId,
-        client_id: principal.clientId,
-        kind: t.kind,
-        user_id: t.user.id,
-        device_id: t.deviceId,
-        status: 'Pending',
-        stage: t.stage,
-        provider,
-        provider_options: JSON.stringify(options),
-        external_ref_sealed: body.externalRef === undefined ? null : ctx.users.cipher(t.user).sealJson(body.externalRef, `transaction:${id}:externalRef`),
-        activation_code_hash: t.activationCodeHash ?? null,
-        activation_code_expires_at: t.activationCodeExpiresAt ?? null,
-        dossier_id: t.dossierId,
-        process_id: ctx.random.uuid(),
-        proofing_id: null,
-        user_data_sealed: null,
-        failure_reason: null,
-        created_at: t.now,
-        updated_at: t.now,
-        expires_at: t.now + ctx.config.transactionTtlSeconds * 1000,
-        ended_at: null,
-      })
-      .execute();
-    return (await findTransaction(trx, id))!;
+    const row: TransactionsTable = {
+      id,
+      account_id: principal.accountId,
+      client_id: principal.clientId,
+      kind: t.kind,
+      user_id: t.user.id,
+      device_id: t.deviceId,
+      status: 'Pending',
+      stage: t.stage,
+      provider,
+      provider_options: JSON.stringify(options),
+      external_ref_sealed: body.externalRef === undefined ? null : ctx.users.cipher(t.user).sealJson(body.externalRef, `transaction:${id}:externalRef`),
+      activation_code_hash: t.activationCodeHash ?? null,
+      activation_code_expires_at: t.activationCodeExpiresAt ?? null,
+      dossier_id: t.dossierId,
+      process_id: ctx.random.uuid(),
+      proofing_id: null,
+      user_data_sealed: null,
+      failure_reason: null,
+      created_at: t.now,
+      updated_at: t.now,
+      expires_at: t.now + ctx.config.transactionTtlSeconds * 1000,
+      ended_at: null,
+    };
+    await trx.insertInto('transactions').values(row).execute();
+    return toTransaction(row);
   }
 
   private async createDossier(trx: Tx, user: User, now: number): Promise<string> {
