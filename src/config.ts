@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
 
 /**
  * One typed configuration object, read from the environment (and CLI flags that override it) and validated at
@@ -40,6 +42,11 @@ const ConfigSchema = z.object({
   REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
   REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(24 * 3600, 7 * 24 * 3600),
   REUSEID_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  // How long a claimed delivery stays with the instance that claimed it; at least the 15 s send timeout plus margin.
+  REUSEID_WEBHOOK_LEASE_SECONDS: z.coerce.number().int().min(20).max(3600).default(60),
+  // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
+  REUSEID_TRUST_STORE: z.string().optional(),
+  REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
 });
 
 export type Config = {
@@ -74,6 +81,14 @@ export type Config = {
     /** How long the previous secret keeps signing after a rotation. */
     secretOverlapSeconds: number;
     pollIntervalMs: number;
+    /** A delivery claimed by an instance that died is picked up by another one after this long. */
+    leaseSeconds: number;
+  };
+  readid: {
+    /** Where the CSCA trust anchors are read from at start; null trusts no CSCA (every document is rejected). */
+    trustStore: string | null;
+    /** A document already bound to another user of the account: refuse the proofing, or accept and audit it. */
+    duplicateDocument: 'reject' | 'allow';
   };
 };
 
@@ -121,6 +136,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: c.REUSEID_WEBHOOK_ALLOW_PRIVATE,
       secretOverlapSeconds: c.REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS,
       pollIntervalMs: c.REUSEID_WEBHOOK_POLL_INTERVAL_MS,
+      leaseSeconds: c.REUSEID_WEBHOOK_LEASE_SECONDS,
+    },
+    readid: {
+      // The default folder (where `reuseid trust import` writes) is optional; a path that was set must exist.
+      trustStore: c.REUSEID_TRUST_STORE ?? (existsSync(DEFAULT_TRUST_STORE) ? DEFAULT_TRUST_STORE : null),
+      duplicateDocument: c.REUSEID_READID_DUPLICATE_DOCUMENT,
     },
   };
 }

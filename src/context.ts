@@ -9,6 +9,7 @@ import { UserStore } from './identity/users.js';
 import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
 import { AccessTokens } from './oauth/tokens.js';
+import { readIdProvider } from './proofing/providers/readid/index.js';
 import { sandboxProvider } from './proofing/providers/sandbox/index.js';
 import { videoIdProvider } from './proofing/providers/videoid/index.js';
 import { ProviderRegistry } from './proofing/registry.js';
@@ -70,6 +71,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
   };
   ctx.deviceOperations = new DeviceOperations(ctx);
   ctx.providers.register(videoIdProvider(ctx));
+  ctx.providers.register(readIdProvider(ctx));
   if (config.sandbox) ctx.providers.register(sandboxProvider(ctx));
   return ctx;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { submitReadIdPassport } from '../proofing/providers/readid/simulator.js';
 import { submitVideoIdCapture } from '../proofing/providers/videoid/simulator.js';
 import { decodeOperationContext, DeviceClient, type DeviceState, type OperationContext } from '../sdk/device.js';
 import { print } from './options.js';
@@ -49,7 +50,7 @@ export function registerDeviceCommands(program: Command): void {
     .description('Submit identity proofing for the current transaction')
     .option('--server <url>', 'server base URL (default: the one in the state file)')
     .requiredOption('--state <file>', 'the device state file')
-    .requiredOption('--provider <provider>', 'sandbox or signicatvideoid')
+    .requiredOption('--provider <provider>', 'sandbox, signicatvideoid or readid')
     .option('--transaction <id>', 'the transaction (default: the last one in the state file)')
     .option('--outcome <outcome>', 'sandbox: accepted or rejected', 'accepted')
     .option('--first-name <name>', 'sandbox identity', 'JANE')
@@ -64,6 +65,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--video <file>', 'signicatvideoid: short video (WebM or MP4)')
     .option('--doc-type <n>', 'signicatvideoid: document type (default: the one the RP preselected)')
     .option('--mrz <text>', 'signicatvideoid: the MRZ as read by the app (lines separated by newlines)')
+    .option('--passport <dir>', 'readid: a directory written by `reuseid passport generate` (chip files and chip-key.pem)')
     .option('--json', 'machine-readable output')
     .action(async (flags) => {
       const { client, state } = load(flags.state, flags.server);
@@ -73,6 +75,11 @@ export function registerDeviceCommands(program: Command): void {
         if (!flags.documentFront || !flags.selfie) throw new Error('signicatvideoid needs --document-front and --selfie');
         const result = await submitVideoIdCapture(client, transactionId, flags);
         return print(flags.json, result, `transaction ${result.transactionId}: ${result.status}, stage ${result.stage}`);
+      }
+      if (flags.provider === 'readid') {
+        if (!flags.passport) throw new Error('readid needs --passport');
+        const result = await submitReadIdPassport(client, transactionId, flags.passport);
+        return print(flags.json, result, `transaction ${result.transactionId}: ${result.status}, stage ${result.stage}; verdict ${result.readid.verdict}${result.readid.reason ? ` (${result.readid.reason})` : ''}`);
       }
       if (flags.provider !== 'sandbox') throw new Error(`Unsupported provider for this simulator: ${flags.provider}`);
       const body = flags.outcome === 'accepted'

@@ -19,8 +19,6 @@ import { postWebhook } from './transport.js';
  * claims run inside a transaction.
  */
 const BATCH_SIZE = 25;
-/** Longer than the send timeout, so a lease cannot lapse while its attempt is still in flight. */
-const LEASE_MS = 60_000;
 /** Standard Webhooks' example schedule (after the immediate first attempt); the last step repeats until expiry. */
 const RETRY_DELAYS_MS = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400].map((s) => s * 1000);
 const JITTER = 0.2;
@@ -130,7 +128,8 @@ export class WebhookWorker {
 
   private async claim(): Promise<DeliveryRow[]> {
     const now = this.deps.clock.now();
-    const lease = { lease_id: this.deps.random.uuid(), locked_until: now + LEASE_MS };
+    // The lease (config, at least 20 s) outlasts the send timeout, so it cannot lapse while its attempt is in flight.
+    const lease = { lease_id: this.deps.random.uuid(), locked_until: now + this.deps.config.leaseSeconds * 1000 };
     return this.db.transaction().execute(async (trx) => {
       const due = await trx
         .selectFrom('webhook_deliveries')

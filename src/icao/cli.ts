@@ -20,7 +20,7 @@ import {
   generatePassport,
   writePassportDirectory,
 } from './passport-generator.js';
-import { type ImportedItem, TrustStore, listTrustFiles, loadTrustStore } from './trust-store.js';
+import { DEFAULT_TRUST_STORE, type ImportedItem, TrustStore, listTrustFiles, loadTrustStore } from './trust-store.js';
 import { type VerificationResult, verifyDocument } from './verify.js';
 
 export interface CliOutput {
@@ -31,7 +31,6 @@ const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
 
 /** Anything larger is not a chip file, a certificate or a master list. */
 const MAX_INPUT_FILE = 16 * 1024 * 1024;
-export const DEFAULT_TRUST_STORE = './data/trust-store';
 
 /** Adds `passport generate`, `icao verify` and `trust import` to `program`, reusing existing groups. */
 export function registerIcaoCommands(program: Command, output: CliOutput = stdout): void {

@@ -21,6 +21,10 @@ import {
 import { CONTENT_TYPES, findSignerCertificate, parseSignedData, verifySignerInfo } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize, guard } from './errors.js';
 
+
+/** Where `reuseid trust import` writes and the server looks when REUSEID_TRUST_STORE is not set. */
+export const DEFAULT_TRUST_STORE = './data/trust-store';
+
 export const TRUST_STORE_EXTENSIONS = ['.pem', '.crt', '.cer', '.der', '.ml', '.crl', '.bin'] as const;
 
 export interface CrlInfo {

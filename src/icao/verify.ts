@@ -117,7 +117,7 @@ export function verifyDocument(input: VerifyDocumentInput): VerificationResult {
   const authenticated = checkDataGroupHashes(sod, input, result);
   checkCertificateChain(sod, input.trustStore, at, result);
   const dg14 = authenticated.has(14) && input.dg14 ? readDg14(input.dg14, result) : undefined;
-  checkActiveAuthentication(input, authenticated, dg14, result);
+  checkActiveAuthentication(input, sod.lds.dataGroupHashes.has(15), authenticated, dg14, result);
   checkChipAuthentication(dg14, result);
   return finish(result);
 }
@@ -249,9 +249,17 @@ function checkCertificateChain(sod: Sod, store: TrustStore, at: Date, result: Ve
   if (chain.ok && chain.reason.includes('no CRL')) result.warnings.push('revocation not checked: no CRL of the issuing CSCA');
 }
 
-function checkActiveAuthentication(input: VerifyDocumentInput, authenticated: Set<number>, dg14: Dg14 | undefined, result: VerificationResult): void {
+/**
+ * Whether the chip supports Active Authentication is decided by the SOD, never by what was uploaded: leaving DG15
+ * out of a copied chip dump must not turn clone detection into "not present".
+ */
+function checkActiveAuthentication(input: VerifyDocumentInput, sodListsDg15: boolean, authenticated: Set<number>, dg14: Dg14 | undefined, result: VerificationResult): void {
+  if (!sodListsDg15) {
+    result.checks.activeAuthentication = notPresent('the SOD lists no DG15: the document does not support Active Authentication');
+    return;
+  }
   if (!input.dg15) {
-    result.checks.activeAuthentication = notPresent('no DG15: the document does not support Active Authentication');
+    result.checks.activeAuthentication = notChecked('the SOD lists DG15 (Active Authentication) but DG15 was not supplied');
     return;
   }
   if (!authenticated.has(15)) {

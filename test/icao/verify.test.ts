@@ -128,6 +128,13 @@ describe('clone detection (Active Authentication)', () => {
     expect(r.reasons.join()).toMatch(/no challenge response/);
   });
 
+  it('a chip dump without DG15 is not taken for a document without Active Authentication', () => {
+    const r = verify(passport({ aaKey: 'ecdsa' }), { dg15: undefined });
+    expect(r.checks.activeAuthentication.status).toBe('NOT_CHECKED');
+    expect(r.checks.activeAuthentication.reason).toMatch(/SOD lists DG15/);
+    expect(r.verdict).toBe('inconclusive');
+  });
+
   it.each(['rsa', 'ecdsa'] as const)('%s: answer to another challenge → FAILED and inconclusive', (aaKey) => {
     const p = passport({ aaKey });
     const response = answer(p.chipPrivateKeyPem);

@@ -3,6 +3,7 @@ import * as m001 from './001_core.js';
 import * as m002 from './002_events.js';
 import * as m003 from './003_videoid.js';
 import * as m004 from './004_idempotency.js';
+import * as m005 from './005_readid.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '002_events': m002,
   '003_videoid': m003,
   '004_idempotency': m004,
+  '005_readid': m005,
 };

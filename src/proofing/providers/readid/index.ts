@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../../context.js';
+import { DEVICE_AUTH_SCHEME, deviceOf } from '../../../devices/device-auth.js';
+import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { requestMeta } from '../../../flows/routes.js';
+import type { Transaction } from '../../../flows/transaction.js';
+import { errors, ErrorObjectSchema } from '../../../http/errors.js';
+import { isoTime } from '../../../shared/runtime.js';
+import type { ProofingProvider } from '../../provider.js';
+import { MAX_ATTEMPTS } from './assessment.js';
+import { Challenges } from './challenges.js';
+import { DocumentBindings } from './documents.js';
+import { PROVIDER_ID, ReadIdProofing } from './proofing.js';
+import { TrustAnchors } from './trust.js';
+import { FILE_LIMITS, ReadIdUpload, UPLOAD_BODY_LIMIT } from './upload.js';
+
+const AttemptReportSchema = z.object({
+  attempt: z.number(),
+  maxAttempts: z.number(),
+  verdict: z.enum(['accepted', 'inconclusive', 'rejected']),
+  reason: z.string().optional(),
+  checks: z.record(z.string(), z.string()),
+});
+
+/**
+ * ReadID (process type `ready`): the app reads the passport chip over NFC and uploads its files with the chip's
+ * answer to a server challenge; the server runs passive authentication against its CSCA trust store and active
+ * authentication against the challenge, and decides at once.
+ */
+export function readIdProvider(ctx: AppContext): ProofingProvider {
+  const challenges = new Challenges(ctx);
+  const trust = new TrustAnchors(ctx.config.readid.trustStore);
+  const proofing = new ReadIdProofing(ctx, { challenges, documents: new DocumentBindings(ctx), trust });
+  return {
+    id: PROVIDER_ID,
+    processType: 'ready',
+    deviceInstructions: (tx) => readInstructions(challenges, proofing, tx),
+    registerDeviceRoutes(base: FastifyInstance) {
+      const app = base.withTypeProvider<ZodTypeProvider>();
+      app.addHook('onReady', async () => trust.load(base.log));
+      app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
+        bodyLimit: UPLOAD_BODY_LIMIT,
+        // The body limit is a few megabytes, so refuse unsigned requests before reading them.
+        onRequest: async (request) => {
+          if (!request.headers.authorization?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw errors.deviceUnauthenticated('A signed device request is required.');
+        },
+        schema: {
+          tags: ['Device'], summary: 'Upload the chip files of an ePassport or ID card (ReadID)',
+          description:
+            'The raw files as read from the chip, base64 in JSON so that the device signature covers them: `sod` (EF.SOD) and `dg1` required; ' +
+            '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +
+            'challenge from the post-operation context (hex) and the chip\'s INTERNAL AUTHENTICATE answer (base64); each challenge works once. ' +
+            `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. Unreadable files, and a missing DG15 that the SOD lists, are refused with 422 and change nothing. ` +
+            `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
+          params: DeviceTransactionParams,
+          body: ReadIdUpload,
+          response: {
+            200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }),
+            401: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 413: ErrorObjectSchema, 422: ErrorObjectSchema,
+          },
+        },
+      }, async (request) => {
+        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        const { tx: after, report } = await proofing.submit(tx, request.body, requestMeta(request));
+        return { ...(await deviceTransactionView(ctx, after)), readid: report };
+      });
+    },
+  };
+}
+
+/** What to read from the chip, the challenge to answer, and how the previous attempt went. */
+async function readInstructions(challenges: Challenges, proofing: ReadIdProofing, tx: Transaction): Promise<Record<string, unknown>> {
+  const [challenge, last] = await Promise.all([challenges.current(tx), proofing.latestAttempt(tx.id)]);
+  return {
+    readid: {
+      read: ['EF.SOD', 'DG1', 'DG2'],
+      readWhenPresent: ['DG14', 'DG15', 'EF.COM'],
+      maxBytes: FILE_LIMITS,
+      activeAuthentication: { challenge: challenge.bytes.toString('hex'), expiresAt: isoTime(challenge.expiresAt) },
+      attempt: (last?.attempt ?? 0) + 1,
+      maxAttempts: MAX_ATTEMPTS,
+      ...(last ? { previousAttempt: { verdict: last.verdict, reason: last.reason } } : {}),
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import type { AppContext } from '../../../context.js';
+import type { EvidenceItem } from '../../../dossier/evidence.js';
+import type { RequestMeta } from '../../../flows/lifecycle.js';
+import { effectiveStatus, findTransaction, type Transaction } from '../../../flows/transaction.js';
+import { errors } from '../../../http/errors.js';
+import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
+import type { Decision } from '../../service.js';
+import type { Executor, Tx } from '../../../store/database.js';
+import { assess, checkSummary, MAX_ATTEMPTS, type Assessment } from './assessment.js';
+import type { Challenge, Challenges } from './challenges.js';
+import type { DocumentBindings } from './documents.js';
+import type { TrustAnchors } from './trust.js';
+import { decodeFiles, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload } from './upload.js';
+
+export const PROVIDER_ID = 'readid';
+
+/** What the device is told about its upload: the verdict and the checks, nothing it did not send itself. */
+export interface AttemptReport {
+  attempt: number;
+  maxAttempts: number;
+  verdict: VerificationResult['verdict'];
+  reason?: string;
+  checks: Record<keyof VerificationResult['checks'], string>;
+}
+
+/**
+ * One ReadID upload: verify the chip files against the trust store and the server's challenge, then record the
+ * attempt. A final outcome goes through ProofingService.decide, with the challenge burned, the attempt recorded and
+ * the document bound in the same database transaction; a retry is recorded on its own and the flow stays Pending.
+ */
+export class ReadIdProofing {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly deps: { challenges: Challenges; documents: DocumentBindings; trust: TrustAnchors },
+  ) {}
+
+  async submit(tx: Transaction, upload: ReadIdUpload, meta: RequestMeta): Promise<{ tx: Transaction; report: AttemptReport }> {
+    if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
+    if (effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending' || tx.stage !== 'proofing') throw uploadNotExpected();
+    const files = decodeFiles(upload);
+    const aa = upload.activeAuthentication;
+    const challenge = aa ? await this.deps.challenges.find(tx.id, aa.challenge) : undefined;
+    const signature = aa ? Buffer.from(aa.signature, 'base64') : undefined;
+    const result = await this.verify(files, challenge, signature);
+    const attempt = (await this.countAttempts(this.ctx.store.db, tx.id)) + 1;
+    const documentHash = result.document && result.verdict === 'accepted' ? this.deps.documents.hash(result.document) : null;
+    const owner = documentHash ? await this.deps.documents.owner(this.ctx.store.db, tx.accountId, documentHash) : null;
+    const assessment = assess({ result, attempt, boundToOtherUser: owner !== null && owner !== tx.userId, policy: this.ctx.config.readid.duplicateDocument });
+    const evidence = evidenceItems(files, result, challenge, signature);
+    const record = (trx: Tx, current: Transaction) => this.recordAttempt(trx, current, attempt, result, assessment, challenge);
+    const ended = assessment.outcome === 'retry'
+      ? await this.retry(tx, evidence, meta, attempt, record)
+      : await this.decide(tx, toDecision(assessment, evidence, checkSummary(result, attempt)), meta, record, documentHash);
+    return { tx: ended, report: report(attempt, result, assessment) };
+  }
+
+  /** A final outcome: the attempt, the challenge and the document binding commit with the decision or not at all. */
+  private async decide(tx: Transaction, decision: Decision, meta: RequestMeta, record: (trx: Tx, tx: Transaction) => Promise<void>, documentHash: string | null): Promise<Transaction> {
+    return this.ctx.proofing.decide(tx.id, PROVIDER_ID, decision, meta, async (trx, current) => {
+      await record(trx, current);
+      if (decision.outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
+    });
+  }
+
+  private async verify(files: ChipFiles, challenge: Challenge | undefined, signature: Buffer | undefined): Promise<VerificationResult> {
+    const result = verifyDocument({
+      ...files,
+      trustStore: await this.deps.trust.get(),
+      activeAuthentication: challenge && signature ? { challenge: challenge.bytes, signature } : undefined,
+      now: new Date(this.ctx.clock.now()),
+    });
+    // Unreadable bytes are the app's mistake, not the document's: refuse the upload and leave the flow as it was.
+    if (result.formatError) {
+      const { file, code, message } = result.formatError;
+      throw errors.invalidParameters([{ name: UPLOAD_FIELD[file] ?? file, reason: `${code}: ${message}` }], 'A chip file could not be read.');
+    }
+    return result;
+  }
+
+  /** An inconclusive attempt: the evidence goes into the dossier, the flow stays Pending for a new challenge. */
+  private async retry(tx: Transaction, evidence: EvidenceItem[], meta: RequestMeta, attempt: number, record: (trx: Tx, tx: Transaction) => Promise<void>): Promise<Transaction> {
+    const { store, users, audit } = this.ctx;
+    return store.db.transaction().execute(async (trx) => {
+      await record(trx, tx);
+      const user = await users.find(trx, tx.accountId, tx.userId);
+      if (!user || !tx.proofingId) throw errors.transactionNotFound(tx.id);
+      const cipher = users.cipher(user);
+      for (const item of evidence) await this.ctx.evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId: tx.proofingId }, item);
+      await audit.append(trx, {
+        accountId: tx.accountId, eventType: 'readid.attempt.inconclusive', message: 'ReadID clone detection did not pass; a new attempt is allowed',
+        traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id,
+        data: { proofingId: tx.proofingId, attempt, maxAttempts: MAX_ATTEMPTS },
+      });
+      return (await findTransaction(trx, tx.id))!;
+    });
+  }
+
+  /**
+   * Burns the challenge and numbers the attempt. Touching the transaction row first locks it (PostgreSQL) for the
+   * rest of the database transaction, so concurrent uploads of one transaction are recorded one after the other.
+   */
+  private async recordAttempt(trx: Tx, tx: Transaction, attempt: number, result: VerificationResult, assessment: Assessment, challenge: Challenge | undefined): Promise<void> {
+    const now = this.ctx.clock.now();
+    const locked = await trx
+      .updateTable('transactions')
+      .set({ updated_at: now })
+      .where('id', '=', tx.id)
+      .where('status', '=', 'Pending')
+      .where('stage', '=', 'proofing')
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(locked.numUpdatedRows) !== 1) throw uploadNotExpected();
+    if ((await this.countAttempts(trx, tx.id)) !== attempt - 1) throw concurrentUpload();
+    if (challenge) await this.deps.challenges.burn(trx, challenge);
+    await trx
+      .insertInto('readid_attempts')
+      .values({ transaction_id: tx.id, attempt, verdict: result.verdict, reason: assessment.outcome === 'accepted' ? null : assessment.reason, challenge_id: challenge?.id ?? null, created_at: now })
+      .execute();
+  }
+
+  private async bindDocument(trx: Tx, tx: Transaction, documentHash: string, meta: RequestMeta): Promise<void> {
+    const owner = await this.deps.documents.bind(trx, tx, documentHash, this.ctx.config.readid.duplicateDocument);
+    if (owner === tx.userId) return;
+    // Allowed by policy, but the account's auditors should see every identity a document was used for.
+    await this.ctx.audit.append(trx, {
+      accountId: tx.accountId, eventType: 'readid.document.duplicate', message: 'Document already bound to another user accepted (policy allow)',
+      traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id,
+      data: { proofingId: tx.proofingId, boundUserId: owner, policy: 'allow' },
+    });
+  }
+
+  async latestAttempt(transactionId: string): Promise<{ attempt: number; verdict: string; reason: string | null } | null> {
+    const row = await this.ctx.store.db
+      .selectFrom('readid_attempts')
+      .select(['attempt', 'verdict', 'reason'])
+      .where('transaction_id', '=', transactionId)
+      .orderBy('attempt', 'desc')
+      .executeTakeFirst();
+    return row ? { attempt: Number(row.attempt), verdict: row.verdict, reason: row.reason } : null;
+  }
+
+  private async countAttempts(executor: Executor, transactionId: string): Promise<number> {
+    const row = await executor.selectFrom('readid_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+function toDecision(assessment: Exclude<Assessment, { outcome: 'retry' }>, evidence: EvidenceItem[], details: Record<string, unknown>): Decision {
+  if (assessment.outcome === 'rejected') return { outcome: 'rejected', reason: assessment.reason, evidence, details };
+  return { outcome: 'accepted', userData: assessment.userData, evidence, details: { ...details, duplicateDocument: assessment.duplicate } };
+}
+
+/** The chip files as read, the chip's answer with its challenge, and the full verification result. */
+function evidenceItems(files: ChipFiles, result: VerificationResult, challenge: Challenge | undefined, signature: Buffer | undefined): EvidenceItem[] {
+  const items: EvidenceItem[] = Object.entries(files).map(([name, content]) => ({ kind: `readid.${name}`, mediaType: 'application/octet-stream', content }));
+  if (challenge && signature) {
+    items.push({ kind: 'readid.active-authentication', mediaType: 'application/json', content: Buffer.from(JSON.stringify({ challenge: challenge.bytes.toString('hex'), signature: signature.toString('base64') })) });
+  }
+  items.push({ kind: 'readid.verification', mediaType: 'application/json', content: Buffer.from(JSON.stringify(result)) });
+  return items;
+}
+
+function report(attempt: number, result: VerificationResult, assessment: Assessment): AttemptReport {
+  const checks = Object.fromEntries(Object.entries(result.checks).map(([name, check]) => [name, check.status])) as AttemptReport['checks'];
+  return { attempt, maxAttempts: MAX_ATTEMPTS, verdict: result.verdict, ...(assessment.outcome === 'accepted' ? {} : { reason: assessment.reason }), checks };
+}
+
+const uploadNotExpected = () =>
+  errors.conflict('proofing_not_expected', 'No proofing expected', 'The transaction is not waiting for proofing: it has ended or expired.');
+
+const concurrentUpload = () =>
+  errors.conflict('concurrent_upload', 'Concurrent upload', 'Another upload for this transaction was recorded meanwhile; fetch the transaction and try again.');

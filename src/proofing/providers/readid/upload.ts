@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { errors } from '../../../http/errors.js';
+import { IcaoFormatError, parseSod, SIZE_LIMITS } from '../../../icao/index.js';
+import { CHALLENGE_BYTES } from './challenges.js';
+
+/**
+ * What a device uploads after reading the chip: the raw LDS files, base64 in JSON so that the device signature's
+ * body hash covers them, and the chip's answer to the server's Active Authentication challenge. The server
+ * re-derives everything from these bytes; it accepts no field the app parsed itself.
+ */
+const FILES = ['sod', 'dg1', 'dg2', 'dg14', 'dg15', 'com'] as const;
+export type ChipFile = (typeof FILES)[number];
+export const FILE_LIMITS = Object.fromEntries(FILES.map((file) => [file, SIZE_LIMITS[file]])) as Record<ChipFile, number>;
+
+/** RSA AA signatures are as long as the modulus (up to 4096 bits in practice), ECDSA r‖s far shorter. */
+const MAX_SIGNATURE_BYTES = 1024;
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+/** Every file and the signature at their limits, base64-encoded, plus room for the JSON around them. */
+export const UPLOAD_BODY_LIMIT = FILES.reduce((sum, file) => sum + base64Length(SIZE_LIMITS[file]), base64Length(MAX_SIGNATURE_BYTES)) + 16 * 1024;
+
+const encoded = (maxBytes: number) =>
+  z.string().min(4).max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+export const ReadIdUpload = z.strictObject({
+  sod: encoded(SIZE_LIMITS.sod),
+  dg1: encoded(SIZE_LIMITS.dg1),
+  dg2: encoded(SIZE_LIMITS.dg2).optional(),
+  dg14: encoded(SIZE_LIMITS.dg14).optional(),
+  dg15: encoded(SIZE_LIMITS.dg15).optional(),
+  com: encoded(SIZE_LIMITS.com).optional(),
+  activeAuthentication: z
+    .strictObject({
+      challenge: z.string().regex(new RegExp(`^[0-9a-fA-F]{${CHALLENGE_BYTES * 2}}$`), `must be the ${CHALLENGE_BYTES}-byte challenge as hex`),
+      signature: encoded(MAX_SIGNATURE_BYTES),
+    })
+    .optional(),
+});
+export type ReadIdUpload = z.infer<typeof ReadIdUpload>;
+
+export type ChipFiles = { sod: Buffer; dg1: Buffer } & Partial<Record<Exclude<ChipFile, 'sod' | 'dg1'>, Buffer>>;
+
+/** Decodes the files; the schema bounds the text, this bounds the bytes (base64 length rounds up). */
+export function decodeFiles(upload: ReadIdUpload): ChipFiles {
+  const files = decodeEach(upload);
+  requireListedDg15(files);
+  return files;
+}
+
+function decodeEach(upload: ReadIdUpload): ChipFiles {
+  const files: Partial<Record<ChipFile, Buffer>> = {};
+  const problems = [];
+  for (const name of FILES) {
+    const text = upload[name];
+    if (text === undefined) continue;
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length > SIZE_LIMITS[name]) problems.push({ name, reason: `must be at most ${SIZE_LIMITS[name]} bytes` });
+    else files[name] = bytes;
+  }
+  if (problems.length) throw errors.invalidParameters(problems);
+  return files as ChipFiles;
+}
+
+/**
+ * A document without DG15 has no Active Authentication, so its verdict can be `accepted` without clone detection.
+ * The SOD lists every data group on the chip: a dump that leaves out a DG15 the SOD lists is dodging the challenge.
+ */
+function requireListedDg15(files: ChipFiles): void {
+  if (files.dg15) return;
+  let listed: boolean;
+  try {
+    listed = parseSod(files.sod).lds.dataGroupHashes.has(15);
+  } catch (error) {
+    if (error instanceof IcaoFormatError) return; // verifyDocument reports the unreadable SOD
+    throw error;
+  }
+  if (listed) throw errors.invalidParameters([{ name: 'dg15', reason: 'the SOD lists DG15: upload it, with the chip\'s answer to the challenge' }]);
+}
+
+/** verifyDocument names files as ICAO does; the device knows them by their upload field. */
+export const UPLOAD_FIELD: Record<string, ChipFile> = { 'EF.SOD': 'sod', DG1: 'dg1', DG2: 'dg2', DG14: 'dg14', DG15: 'dg15', 'EF.COM': 'com' };

@@ -1,0 +1,54 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/** The compiled CLI (`npm run build`), run as separate processes the way operators and devices run it. */
+export const BIN = join(import.meta.dirname, '../../bin/reuseid.js');
+const run = promisify(execFile);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `reuseid ARGS… --json` and parses what it prints. */
+export async function cliJson(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Record<string, any>> {
+  return JSON.parse((await run('node', [BIN, ...args, '--json'], { env })).stdout) as Record<string, any>;
+}
+
+export interface ServerProcess {
+  baseUrl: string;
+  env: NodeJS.ProcessEnv;
+  /** Everything the server printed so far. */
+  output(): string;
+  /** SIGTERM, and the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `reuseid serve` on a free port with `env` added, and waits for /readyz. */
+export async function startServerProcess(extraEnv: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REUSEID_PUBLIC_URL: baseUrl, REUSEID_LOG_LEVEL: 'info', ...extraEnv };
+  const server: ChildProcess = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stop = async () => {
+    if (server.exitCode !== null) return server.exitCode;
+    server.kill('SIGTERM');
+    return new Promise<number | null>((resolve) => server.once('exit', resolve));
+  };
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false)) return { baseUrl, env, output: () => output, stop };
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`server did not become ready:\n${output}`);
+}
