@@ -1,39 +1,24 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
+import { cliJson, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /**
  * End to end: the real server process (`reuseid serve`, as `npm start` runs it), an RP over HTTP, and a device
  * through the simulator CLI — each a separate process, as in production.
  */
-const BIN = join(import.meta.dirname, '../../bin/reuseid.js');
-const run = promisify(execFile);
 const SEED_BODY = { externalRef: 'Empl10300469', provider: 'signicatvideoid', videoidProviderOptions: { docType: 138, docTypes: [138, 123], defaultId: 138 } };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 for (const database of testDatabases) {
   describe(`end to end with the server process (${database.name})`, () => {
-    let server: ChildProcess;
+    let server: ServerProcess;
     let baseUrl: string;
-    let env: NodeJS.ProcessEnv;
     let dir: string;
     let dropDatabase: () => Promise<void>;
-    let output = '';
 
-    const cli = async (...args: string[]) => JSON.parse((await run('node', [BIN, ...args, '--json'], { env })).stdout) as Record<string, any>;
+    const cli = (...args: string[]) => cliJson(server.env, ...args);
     const rpToken = async (clientId: string, secret: string) => {
       const res = await fetch(`${baseUrl}/auth/open/connect/token`, {
         method: 'POST',
@@ -48,25 +33,12 @@ for (const database of testDatabases) {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-e2e-'));
       const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
       dropDatabase = created.drop;
-      const port = await freePort();
-      baseUrl = `http://127.0.0.1:${port}`;
-      env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: created.url, REUSEID_PUBLIC_URL: baseUrl, REUSEID_SANDBOX: 'true', REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'), REUSEID_LOG_LEVEL: 'info' };
-      server = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      for (let i = 0; i < 100; i++) {
-        const ready = await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false);
-        if (ready) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`server did not become ready:\n${output}`);
+      server = await startServerProcess({ REUSEID_DATABASE_URL: created.url, REUSEID_SANDBOX: 'true', REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') });
+      baseUrl = server.baseUrl;
     });
 
     afterAll(async () => {
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await new Promise((resolve) => server.once('exit', resolve));
-      }
+      await server.stop();
       await dropDatabase();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -122,12 +94,10 @@ for (const database of testDatabases) {
     });
 
     it('keeps secrets and personal data out of the logs, and stops gracefully on SIGTERM', async () => {
-      expect(output).toContain('reuseid server listening');
-      for (const secret of ['JANE', 'SMITH', '1990-01-01', 'rsec_', 'Bearer ey']) expect(output).not.toContain(secret);
-      server.kill('SIGTERM');
-      const code = await new Promise((resolve) => server.once('exit', resolve));
-      expect(code).toBe(0);
-      expect(output).toContain('stopped');
+      expect(server.output()).toContain('reuseid server listening');
+      for (const secret of ['JANE', 'SMITH', '1990-01-01', 'rsec_', 'Bearer ey']) expect(server.output()).not.toContain(secret);
+      expect(await server.stop()).toBe(0);
+      expect(server.output()).toContain('stopped');
     });
   });
 }
