@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { ClientStore, type CreatedClient } from '../src/oauth/clients.js';
+import { systemClock } from '../src/shared/runtime.js';
+import { migrateToLatest, openStore } from '../src/store/database.js';
 
 /** Child processes for benchmarks: each server runs in its own process so its memory and CPU are its own. */
 export interface ServerProcess {
@@ -8,6 +11,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Peak resident set size of the process so far, in MB (Linux VmHWM). */
   peakRssMb(): number;
+  /** Resident set size now, in MB (Linux VmRSS). */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
@@ -25,23 +30,38 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, ready
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`process exited early: ${stderr}`);
     if (await fetch(`${url}${readyPath}`).then((r) => r.status < 500, () => false)) break;
+    if (i === 200) throw new Error(`process did not answer ${readyPath} within 20 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
     child,
-    peakRssMb: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return Math.round(kb / 1024);
-    },
+    peakRssMb: () => procStatusMb(child.pid!, 'VmHWM'),
+    rssMb: () => procStatusMb(child.pid!, 'VmRSS'),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/** An API client created directly in the database (migrating it first), as `reuseid clients create` does. */
+export async function createClient(databaseUrl: string, input: { name: string; accountId?: string; permissions: string[] }): Promise<CreatedClient> {
+  const store = openStore(databaseUrl);
+  try {
+    await migrateToLatest(store.db);
+    return await new ClientStore({ clock: systemClock }).create(store.db, { ...input, tokenTtlSeconds: 3600 });
+  } finally {
+    await store.close();
+  }
 }

@@ -13,12 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ClientStore } from '../src/oauth/clients.js';
-import { migrateToLatest, openStore } from '../src/store/database.js';
-import { systemClock } from '../src/shared/runtime.js';
 import { fillTransactions } from './fill.js';
 import { load, sequentialP50Ms, type LoadResult } from './load.js';
-import { freePort, startProcess, type ServerProcess } from './processes.js';
+import { createClient, freePort, startProcess, type ServerProcess } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +39,7 @@ const processes: ServerProcess[] = [];
 
 try {
   const serverDb = databaseUrl('server');
-  const client = await createClient(serverDb);
+  const client = await createClient(serverDb, { name: 'bench', permissions: ['reuseid-onboarding'] });
   const port = await freePort();
   const server = await startProcess([BIN, 'serve'], {
     PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: serverDb, REUSEID_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -118,16 +115,6 @@ async function measureGrowth(serverDb: string, url: string, headers: Record<stri
   const out = { p50Small, p50Large, ratio: round(p50Large / p50Small) };
   log(`growth           p50 ${p50Small} ms at ${small} rows, ${p50Large} ms at ${large} rows   ratio ${out.ratio}   (filling took ${Math.round((Date.now() - t0) / 1000)} s)`);
   return out;
-}
-
-async function createClient(url: string) {
-  const store = openStore(url);
-  try {
-    await migrateToLatest(store.db);
-    return await new ClientStore({ clock: systemClock }).create(store.db, { name: 'bench', permissions: ['reuseid-onboarding'], tokenTtlSeconds: 3600 });
-  } finally {
-    await store.close();
-  }
 }
 
 async function issueToken(url: string, basic: string): Promise<string> {

@@ -80,6 +80,9 @@ function openPostgres(url: string): Store {
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener the process would die.
   pool.on('error', () => undefined);
+  // A checked-out client (say, between the statements of a transaction) emits it on itself instead, which killed
+  // the process when PostgreSQL restarted under load. Its queries fail anyway, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -17,8 +17,8 @@ export interface Reply {
 export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
-  /** How the next requests are answered (default 204). */
-  respond: (request: ReceivedRequest) => Reply;
+  /** How the next requests are answered (default 204); a promise holds the answer back, like a slow receiver. */
+  respond: (request: ReceivedRequest) => Reply | Promise<Reply>;
   /** Stops listening, so that connections are refused, keeping the port for restart(). */
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -38,10 +38,10 @@ export async function startReceiver(): Promise<Receiver> {
       server = createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
+        req.on('end', async () => {
           const request = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
           receiver.requests.push(request);
-          const reply = receiver.respond(request);
+          const reply = await receiver.respond(request);
           res.writeHead(reply.status, reply.headers).end();
         });
       });
