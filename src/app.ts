@@ -26,10 +26,12 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
     genReqId: () => randomBytes(16).toString('hex'),
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
-    return503OnClosing: true,
+    // While closing, requests already on open connections are still served: the database closes only afterwards.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  app.decorate('draining', false);
   installErrorHandling(app);
 
   await app.register(swagger, {

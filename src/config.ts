@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS: seconds(60, 600),
   REUSEID_SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   REUSEID_SWEEP_INTERVAL_SECONDS: seconds(30),
+  REUSEID_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(120).default(0),
   // Requests per minute, counted in the database so that every instance shares one budget.
   REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: z.coerce.number().int().min(1).default(600),
   REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: z.coerce.number().int().min(1).default(1200),
@@ -73,6 +74,8 @@ export type Config = {
   deviceProofMaxAgeSeconds: number;
   signingKeyRotationDays: number;
   sweepIntervalSeconds: number;
+  /** On SIGTERM, how long readiness fails while requests are still served, before the server stops taking them. */
+  shutdownGraceSeconds: number;
   /** Requests per minute. */
   rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; activationPerSource: number };
   webhooks: {
@@ -126,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deviceProofMaxAgeSeconds: c.REUSEID_DEVICE_PROOF_MAX_AGE_SECONDS,
     signingKeyRotationDays: c.REUSEID_SIGNING_KEY_ROTATION_DAYS,
     sweepIntervalSeconds: c.REUSEID_SWEEP_INTERVAL_SECONDS,
+    shutdownGraceSeconds: c.REUSEID_SHUTDOWN_GRACE_SECONDS,
     rateLimits: {
       tokenPerClient: c.REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT,
       tokenPerSource: c.REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE,

@@ -30,6 +30,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: draining requests');
+      // Readiness fails first; after the grace period (time for the load balancer to notice) new requests get 503.
+      app.draining = true;
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000));
       await stopSweeper();
       await stopWebhooks();
       await app.close();

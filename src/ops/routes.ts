@@ -3,10 +3,18 @@ import type { AppContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { sendError } from '../http/errors-plugin.js';
 
-/** Liveness (the process answers) and readiness (the database answers within a bound). */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set when shutdown begins: readiness fails so the load balancer stops routing here. */
+    draining: boolean;
+  }
+}
+
+/** Liveness (the process answers) and readiness (not shutting down, and the database answers within a bound). */
 export async function operationsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
+    if (app.draining) return sendError(request, reply, errors.serviceUnavailable('The server is shutting down.'));
     try {
       await withTimeout(ctx.store.ping(), 2000);
       return { status: 'ready', database: ctx.store.dialect };

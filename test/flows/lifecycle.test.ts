@@ -59,6 +59,16 @@ for (const database of testDatabases) {
 }
 
 describe('readiness', () => {
+  it('fails readiness while draining for shutdown, and still serves requests', async () => {
+    const h = await createHarness(testDatabases[0]!);
+    h.app.draining = true;
+    const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().detail).toContain('shutting down');
+    expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await h.close();
+  });
+
   it('reports not ready with 503 when the database is gone', async () => {
     const h = await createHarness(testDatabases[0]!);
     expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
