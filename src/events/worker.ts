@@ -68,7 +68,7 @@ export class WebhookWorker {
   }
 
   /** Ticks until stopped: at once again while there is a backlog, else after the poll interval. */
-  start(log: { error: (obj: unknown, msg: string) => void }): () => Promise<void> {
+  start(log: { error: (obj: unknown, msg: string) => void; info: (obj: unknown, msg: string) => void }): () => Promise<void> {
     let stopped = false;
     let running: Promise<void> = Promise.resolve();
     let timer: NodeJS.Timeout;
@@ -76,11 +76,23 @@ export class WebhookWorker {
       timer = setTimeout(run, delayMs);
       timer.unref();
     };
+    // While the database is down every tick fails: log the first failure and then once a minute, not every poll.
+    let failingSince: number | null = null;
+    let lastLogged = 0;
     const run = () => {
       running = this.tick().then(
-        (result) => (stopped ? undefined : schedule(result.dispatched === BATCH_SIZE || result.attempted === BATCH_SIZE ? 0 : this.deps.config.pollIntervalMs)),
+        (result) => {
+          if (failingSince !== null) log.info({ downForMs: Date.now() - failingSince }, 'webhook delivery recovered');
+          failingSince = null;
+          if (!stopped) schedule(result.dispatched === BATCH_SIZE || result.attempted === BATCH_SIZE ? 0 : this.deps.config.pollIntervalMs);
+        },
         (err: unknown) => {
-          log.error({ err }, 'webhook delivery tick failed');
+          const now = Date.now();
+          failingSince ??= now;
+          if (now - lastLogged >= 60_000) {
+            log.error({ err }, 'webhook delivery tick failed');
+            lastLogged = now;
+          }
           if (!stopped) schedule(this.deps.config.pollIntervalMs);
         },
       );
