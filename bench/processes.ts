@@ -9,6 +9,8 @@ import { migrateToLatest, openStore } from '../src/store/database.js';
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** The last lines the process printed. */
+  logTail(): string;
   /** Peak resident set size of the process so far, in MB (Linux VmHWM). */
   peakRssMb(): number;
   /** Resident set size now, in MB (Linux VmRSS). */
@@ -26,9 +28,15 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startProcess(args: string[], env: NodeJS.ProcessEnv, readyPath: string, port: number): Promise<ServerProcess> {
-  const child = spawn('node', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  const recent: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // The last lines the server logged, to explain a failure (its JSON logs go to stdout).
+  child.stdout!.on('data', (chunk: Buffer) => {
+    recent.push(...chunk.toString().split('\n').filter(Boolean));
+    recent.splice(0, Math.max(0, recent.length - 100));
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`process exited early: ${stderr}`);
@@ -41,6 +49,7 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, ready
     child,
     peakRssMb: () => procStatusMb(child.pid!, 'VmHWM'),
     rssMb: () => procStatusMb(child.pid!, 'VmRSS'),
+    logTail: () => [...recent, stderr].join('\n'),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

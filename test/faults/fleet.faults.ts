@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runOnboardings, type OnboardingLoadOptions, type OnboardingOutcome } from '../../bench/onboarding-load.js';
 import { readAccount } from './consistency.js';
 import { PUBLIC_URL, startFleet, type Fleet } from './fleet.js';
@@ -20,6 +20,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fleet?.destroy();
+});
+
+afterEach(({ task }) => {
+  if (task.result?.state !== 'fail') return;
+  for (const instance of fleet.instances) console.error(`--- last log lines of ${instance.url}\n${instance.logTail()}`);
 });
 
 /** Onboardings spread round-robin over the live instances, collecting what the RP and the device were told. */
