@@ -28,7 +28,7 @@ export class FlowStarter {
     for (let attempt = 1; ; attempt++) {
       const activationCode = newActivationCode(ctx.random, ctx.config.activation.codeLength);
       try {
-        return await ctx.store.db.transaction().execute(async (trx) => {
+        return await ctx.store.write(async (trx) => {
           const now = ctx.clock.now();
           const user = await ctx.users.create(trx, principal.accountId, body.externalRef);
           const dossierId = await this.createDossier(trx, user, now);
@@ -90,7 +90,7 @@ export class FlowStarter {
     if (device.state !== 'ACTIVE') {
       throw errors.conflict('device_not_active', 'Device is not active', `The device is ${device.state.toLowerCase()} and cannot approve a step-up.`);
     }
-    return ctx.store.db.transaction().execute(async (trx) => {
+    return ctx.store.write(async (trx) => {
       const now = ctx.clock.now();
       const dossierId = (await this.findDossier(trx, user)) ?? (await this.createDossier(trx, user, now));
       const tx = await this.insertTransaction(trx, principal, body, { kind: 'stepup', stage: 'authentication', user, dossierId, deviceId: device.id, now });

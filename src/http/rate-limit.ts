@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import type { Executor } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';
 import { errors } from './errors.js';
 
@@ -9,9 +10,9 @@ import { errors } from './errors.js';
  */
 const minute = new WindowCounters(60_000);
 
-export async function enforceRateLimit(ctx: AppContext, rule: string, perMinute: number, key: string | undefined): Promise<void> {
+export async function enforceRateLimit(ctx: AppContext, rule: string, perMinute: number, key: string | undefined, executor: Executor = ctx.store.db): Promise<void> {
   if (key === undefined) return;
   const now = ctx.clock.now();
-  const count = await minute.increment(ctx.store.db, `rate:${rule}:${key}`, now);
+  const count = await minute.increment(executor, `rate:${rule}:${key}`, now);
   if (count > perMinute) throw errors.tooManyRequests(minute.retryAfterSeconds(now));
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import type { Tx } from '../store/database.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
 import type { ApiClient } from './clients.js';
 import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
@@ -26,21 +27,23 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     let credentials: Credentials | undefined;
-    await enforceRateLimit(ctx, 'token:source', ctx.config.rateLimits.tokenPerSource, request.ip);
     try {
       if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
       }
       credentials = readCredentials(request, body);
-      await enforceRateLimit(ctx, 'token:client', ctx.config.rateLimits.tokenPerClient, credentials.clientId.slice(0, 200));
       const grantType = single(body, 'grant_type');
       if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
       if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'Only client_credentials is supported');
       const client = await ctx.clients.authenticate(ctx.store.db, credentials.clientId, credentials.clientSecret);
       if (!client) throw new OAuthError(401, 'invalid_client', 'Client authentication failed', credentials.method === 'client_secret_basic');
       const permissions = grantedPermissions(client, single(body, 'scope'));
-      const issued = await ctx.store.db.transaction().execute(async (trx) => {
-        const token = await ctx.tokens.issue(trx, client, permissions);
+      // Signed before the unit of work, not inside it: signing waits on the crypto thread pool, and on SQLite the
+      // units of concurrent requests run one after another. The token is only handed out once its audit item is
+      // committed (together with the rate counters).
+      const token = await ctx.tokens.issue(ctx.store.db, client, permissions);
+      const issued = await ctx.store.write(async (trx) => {
+        await limitTokenRequests(ctx, trx, request, client.clientId);
         await ctx.audit.append(trx, {
           accountId: client.accountId,
           eventType: 'token.issued',
@@ -58,10 +61,19 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
         .send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
-      await auditRefusal(ctx, request, credentials?.clientId, error);
+      await ctx.store.write(async (trx) => {
+        await limitTokenRequests(ctx, trx, request, credentials?.clientId);
+        await auditRefusal(ctx, trx, request, credentials?.clientId, error);
+      });
       return sendOAuthError(reply, error);
     }
   });
+}
+
+/** Per source and per presented client id, refused or not: guessing is limited like any other traffic. */
+async function limitTokenRequests(ctx: AppContext, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
+  await enforceRateLimit(ctx, 'token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
+  await enforceRateLimit(ctx, 'token:client', ctx.config.rateLimits.tokenPerClient, clientId?.slice(0, 200), trx);
 }
 
 function readCredentials(request: FastifyRequest, body: Record<string, unknown>): Credentials {
@@ -103,21 +115,19 @@ function single(body: Record<string, unknown>, name: string): string | undefined
   return value;
 }
 
-async function auditRefusal(ctx: AppContext, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
+async function auditRefusal(ctx: AppContext, trx: Tx, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
   const known = clientId && clientId.length <= 200
-    ? await ctx.store.db.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst()
+    ? await trx.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst()
     : undefined;
-  await ctx.store.db.transaction().execute((trx) =>
-    ctx.audit.append(trx, {
-      accountId: known?.account_id ?? null,
-      eventType: 'token.refused',
-      message: `Token request refused: ${error.error}`,
-      clientId: known ? clientId : null,
-      traceId: request.id,
-      ipAddress: request.ip,
-      data: { error: error.error, reason: error.description },
-    }),
-  );
+  await ctx.audit.append(trx, {
+    accountId: known?.account_id ?? null,
+    eventType: 'token.refused',
+    message: `Token request refused: ${error.error}`,
+    clientId: known ? clientId : null,
+    traceId: request.id,
+    ipAddress: request.ip,
+    data: { error: error.error, reason: error.description },
+  });
 }
 
 function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {

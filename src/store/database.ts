@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type Transaction } from 'kysely';
 import pg from 'pg';
+import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -15,6 +16,8 @@ export type Executor = Db | Tx;
 export interface Store {
   db: Db;
   dialect: Dialect;
+  /** Runs a unit of work in a database transaction; on SQLite, units arriving together share one commit. */
+  write<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
   /** Checks that the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -39,9 +42,11 @@ function openSqlite(path: string): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const groupCommit = new GroupCommit(db);
   return {
     db,
     dialect: 'sqlite',
+    write: (work) => groupCommit.run(work),
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
@@ -87,6 +92,7 @@ function openPostgres(url: string): Store {
   return {
     db,
     dialect: 'postgres',
+    write: (work) => db.transaction().execute(work),
     ping: async () => {
       await pool.query('select 1');
     },

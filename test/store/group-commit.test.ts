@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
+import { testDatabases } from '../support/databases.js';
+
+for (const database of testDatabases) {
+  describe(`units of work (${database.name})`, () => {
+    let store: Store;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      const created = await database.create();
+      drop = created.drop;
+      store = openStore(created.url);
+      await migrateToLatest(store.db);
+    });
+    afterAll(async () => {
+      await store.close();
+      await drop();
+    });
+
+    const insertAccount = (id: string) => store.write(async (trx) => {
+      await trx.insertInto('accounts').values({ id, name: id, created_at: 1 }).execute();
+      return id;
+    });
+
+    it('commits concurrent units, and a failing unit rolls back alone', async () => {
+      const outcomes = await Promise.allSettled([
+        insertAccount('unit-a'),
+        store.write(async (trx) => {
+          await trx.insertInto('accounts').values({ id: 'unit-doomed', name: 'x', created_at: 1 }).execute();
+          throw new Error('unit failed after writing');
+        }),
+        insertAccount('unit-b'),
+        insertAccount('unit-a'), // duplicate key: refused, and takes nothing else with it
+        insertAccount('unit-c'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+      const ids = (await store.db.selectFrom('accounts').select('id').where('id', 'like', 'unit-%').orderBy('id').execute()).map((r) => r.id);
+      expect(ids).toEqual(['unit-a', 'unit-b', 'unit-c']);
+    });
+
+    it('answers a unit only once its commit is done: what it wrote is visible to the next read', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => insertAccount(`many-${i}`)));
+      expect(results).toHaveLength(50);
+      const { n } = await store.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'like', 'many-%').executeTakeFirstOrThrow();
+      expect(Number(n)).toBe(50);
+    });
+  });
+}
