@@ -111,10 +111,22 @@ export function signatureScheme(alg: pkijs.AlgorithmIdentifier, digestHint?: Has
   if (ecHash) return { kind: 'ecdsa', hash: ecHash, encoding: 'der' };
   const plainHash = ECDSA_PLAIN_OIDS[oid];
   if (plainHash) return { kind: 'ecdsa', hash: plainHash, encoding: 'ieee-p1363' };
-  if (oid === OID.rsassaPss) return pssScheme(alg.algorithmParams);
+  if (oid === OID.rsassaPss) return cachedPssScheme(alg);
   if (digestHint && oid === OID.rsaEncryption) return { kind: 'rsa-pkcs1', hash: digestHint };
   if (digestHint && oid === OID.ecPublicKey) return { kind: 'ecdsa', hash: digestHint, encoding: 'der' };
   throw new IcaoFormatError('UNSUPPORTED_ALGORITHM', `unknown signature algorithm ${oid}`);
+}
+
+/** Parsed PSS parameters per AlgorithmIdentifier object: cms.ts hands out one object per distinct encoding. */
+const pssSchemes = new WeakMap<pkijs.AlgorithmIdentifier, SignatureScheme>();
+
+function cachedPssScheme(alg: pkijs.AlgorithmIdentifier): SignatureScheme {
+  let scheme = pssSchemes.get(alg);
+  if (!scheme) {
+    scheme = pssScheme(alg.algorithmParams);
+    pssSchemes.set(alg, scheme);
+  }
+  return scheme;
 }
 
 /** RSASSA-PSS-params; absent fields take the RFC 4055 defaults (SHA-1, MGF1-SHA-1, salt 20, trailer 1). */

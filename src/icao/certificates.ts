@@ -8,6 +8,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { type SignatureScheme, describeScheme, publicKeyFromSpki, signatureScheme, verifySignature } from './algorithms.js';
 import { derOf, formatName, parseDer, serialHex } from './asn1.js';
+import { BoundedCache } from './memo.js';
 import { SIZE_LIMITS, checkSize, guard } from './errors.js';
 
 const EXT = {
@@ -52,22 +53,14 @@ export function parseCertificate(der: Uint8Array, what = 'certificate'): Certifi
   return describeCertificate(cert, copy, what);
 }
 
-const parsedCertificates = new Map<string, CertificateInfo>();
-const PARSED_CERTIFICATES_LIMIT = 1000;
+const parsedCertificates = new BoundedCache<CertificateInfo>(1000);
 
 /**
  * `parseCertificate` with a bounded cache keyed by the DER's hash: every document of a batch carries the
  * same DS certificate, and parsing it (and loading its key) costs more than verifying a signature.
  */
 export function parseCertificateCached(der: Uint8Array, what = 'certificate'): CertificateInfo {
-  const key = createHash('sha256').update(der).digest('hex');
-  let info = parsedCertificates.get(key);
-  if (!info) {
-    info = parseCertificate(der, what);
-    if (parsedCertificates.size >= PARSED_CERTIFICATES_LIMIT) parsedCertificates.clear();
-    parsedCertificates.set(key, info);
-  }
-  return info;
+  return parsedCertificates.get(createHash('sha256').update(der).digest('hex'), () => parseCertificate(der, what));
 }
 
 /** Wraps a certificate pkijs already parsed (for example from SignedData.certificates). */

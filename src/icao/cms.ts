@@ -22,6 +22,7 @@ import {
   smallIntOf,
 } from './asn1.js';
 import { type CertificateInfo, namesEqual, parseCertificateCached } from './certificates.js';
+import { BoundedCache } from './memo.js';
 import { IcaoFormatError, guard } from './errors.js';
 
 export const CONTENT_TYPES = {
@@ -131,8 +132,13 @@ function cursor(parts: RawElement[], what: string) {
   return next;
 }
 
+const algorithmIdentifiers = new BoundedCache<pkijs.AlgorithmIdentifier>(200);
+const issuerAndSerialNumbers = new BoundedCache<SignerIdentifier>(1000);
+const hexOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
 function algorithmIdentifier(element: RawElement, what: string): pkijs.AlgorithmIdentifier {
-  return guard('BAD_STRUCTURE', what, () => new pkijs.AlgorithmIdentifier({ schema: parseDer(element.bytes, what) }));
+  return algorithmIdentifiers.get(hexOf(element.bytes), () =>
+    guard('BAD_STRUCTURE', what, () => new pkijs.AlgorithmIdentifier({ schema: parseDer(element.bytes, what) })));
 }
 
 /**
@@ -157,8 +163,10 @@ function signerInfoData(element: RawElement, what: string): SignerInfoData {
 
 function signerIdentifier(element: RawElement, what: string): SignerIdentifier {
   if (element.tag === 0x80) return { kind: 'subjectKeyIdentifier', keyIdentifier: Buffer.from(rawValue(element, 'subjectKeyIdentifier')) };
-  const sid = guard('BAD_STRUCTURE', `${what} issuerAndSerialNumber`, () => new pkijs.IssuerAndSerialNumber({ schema: parseDer(element.bytes, what) }));
-  return { kind: 'issuerAndSerialNumber', issuer: sid.issuer, issuerName: formatName(sid.issuer), serialNumber: serialHex(sid.serialNumber) };
+  return issuerAndSerialNumbers.get(hexOf(element.bytes), () => {
+    const sid = guard('BAD_STRUCTURE', `${what} issuerAndSerialNumber`, () => new pkijs.IssuerAndSerialNumber({ schema: parseDer(element.bytes, what) }));
+    return { kind: 'issuerAndSerialNumber', issuer: sid.issuer, issuerName: formatName(sid.issuer), serialNumber: serialHex(sid.serialNumber) };
+  });
 }
 
 /** Each attribute type may appear once, with exactly one value (RFC 5652 §5.3 and §11). */

@@ -20,6 +20,7 @@ import {
 } from './certificates.js';
 import { CONTENT_TYPES, findSignerCertificate, parseSignedData, verifySignerInfo } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize, guard } from './errors.js';
+import { BoundedCache } from './memo.js';
 
 
 /** Where `reuseid trust import` writes and the server looks when REUSEID_TRUST_STORE is not set. */
@@ -68,14 +69,13 @@ export type ChainResult =
   | { ok: true; csca: CertificateInfo; algorithm: string; reason: string }
   | { ok: false; csca?: CertificateInfo; algorithm?: string; reason: string };
 
-/** Bounds the issued-by cache: one entry per (DS, CSCA) pair seen. */
-const SIGNATURE_CACHE_LIMIT = 10_000;
 
 export class TrustStore {
   private readonly anchors = new Map<string, CertificateInfo>();
   private readonly crls: CrlInfo[] = [];
   /** Certificate signature checks are the costly step and DS certificates repeat across documents. */
-  private readonly signatureCache = new Map<string, { ok: boolean; algorithm: string; reason?: string }>();
+  // One entry per (DS, CSCA) pair seen: the DS→CSCA signature of a batch's documents is checked once.
+  private readonly signatureCache = new BoundedCache<{ ok: boolean; algorithm: string; reason?: string }>(10_000);
   readonly masterLists: MasterListInfo[] = [];
   readonly problems: LoadProblem[] = [];
 
@@ -208,14 +208,7 @@ export class TrustStore {
   }
 
   private cachedIssuedBy(cert: CertificateInfo, issuer: CertificateInfo) {
-    const key = `${cert.fingerprint}:${issuer.fingerprint}`;
-    let result = this.signatureCache.get(key);
-    if (!result) {
-      result = verifyIssuedBy(cert, issuer);
-      if (this.signatureCache.size >= SIGNATURE_CACHE_LIMIT) this.signatureCache.clear();
-      this.signatureCache.set(key, result);
-    }
-    return result;
+    return this.signatureCache.get(`${cert.fingerprint}:${issuer.fingerprint}`, () => verifyIssuedBy(cert, issuer));
   }
 
   /**
