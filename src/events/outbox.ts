@@ -22,6 +22,8 @@ export interface EventEnvelope<T = unknown> {
 
 /** How long delivery is retried: Standard Webhooks' example schedule spans about three days. */
 export const EVENT_RETENTION_MS = 3 * 24 * 3600 * 1000;
+/** How long an expired event (personal data, sealed) and its delivery log are kept for support, then erased. */
+export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 export class Outbox {
   constructor(private readonly deps: { clock: Clock; random: RandomSource; cipher: DataCipher }) {}
@@ -51,4 +53,9 @@ export const envelopeContext = (eventId: string): string => `outbox:${eventId}`;
 
 export function openEnvelope(cipher: DataCipher, eventId: string, sealed: string): EventEnvelope {
   return cipher.openJson<EventEnvelope>(sealed, envelopeContext(eventId));
+}
+
+/** Erases events (with their deliveries and attempts, by cascade) whose delivery window closed long enough ago. */
+export async function purgeExpiredEvents(executor: Executor, now: number): Promise<void> {
+  await executor.deleteFrom('outbox_events').where('expires_at', '<', now - EVENT_LOG_RETENTION_MS).where('dispatched_at', 'is not', null).execute();
 }

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
 import { WindowCounters } from '../security/counters.js';
 import { findTransaction, type Transaction } from './transaction.js';
@@ -31,13 +32,14 @@ export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<nu
   return expired;
 }
 
-/** Forgets what only mattered for a while: used request nonces, old counters and idempotency records. */
+/** Forgets what only mattered for a while: used nonces, old counters, idempotency records, long-expired events. */
 async function purgeSpentRecords(ctx: AppContext, now: number): Promise<void> {
   const db = ctx.store.db;
   await db.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
   await db.updateTable('device_operations').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
   await WindowCounters.purge(db, now - 24 * 3600 * 1000);
   await purgeExpiredIdempotencyRecords(ctx);
+  await purgeExpiredEvents(db, now);
 }
 
 /** Runs the sweeper on an interval until stopped; failures are logged and retried on the next tick. */
