@@ -15,6 +15,8 @@ export interface Principal {
 
 export class TokenRejected extends Error {}
 
+const VERIFIED_TOKENS_LIMIT = 10_000;
+
 /**
  * JWT access tokens in the RFC 9068 profile. The account travels in the token, so that a resource request needs no
  * database read to know its tenant; a disabled client's tokens live at most their (short) lifetime.
@@ -38,7 +40,25 @@ export class AccessTokens {
     return { token, expiresIn: client.tokenTtlSeconds, scope };
   }
 
+  /**
+   * RPs reuse a token for its whole lifetime (Signicat advises caching them), so the outcome of verifying its
+   * signature is remembered for the exact token string until it expires; expiry is still checked on every use.
+   */
+  private readonly verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+
   async verify(executor: Executor, token: string): Promise<Principal> {
+    const remembered = this.verified.get(token);
+    if (remembered) {
+      if (this.deps.clock.now() < remembered.expiresAtMs) return remembered.principal;
+      this.verified.delete(token);
+    }
+    const { principal, expiresAtMs } = await this.verifySignedToken(executor, token);
+    if (this.verified.size >= VERIFIED_TOKENS_LIMIT) this.verified.clear();
+    this.verified.set(token, { principal, expiresAtMs });
+    return principal;
+  }
+
+  private async verifySignedToken(executor: Executor, token: string): Promise<{ principal: Principal; expiresAtMs: number }> {
     let kid: string | undefined;
     try {
       const header = decodeProtectedHeader(token);
@@ -62,7 +82,10 @@ export class AccessTokens {
       const accountId = payload.account_id;
       const scope = payload.scope;
       if (typeof accountId !== 'string' || typeof scope !== 'string' || typeof payload.client_id !== 'string') throw new TokenRejected('missing claims');
-      return { clientId: payload.client_id, accountId, permissions: scope.split(' ').filter(isPermission), tokenId: payload.jti! };
+      return {
+        principal: { clientId: payload.client_id, accountId, permissions: scope.split(' ').filter(isPermission), tokenId: payload.jti! },
+        expiresAtMs: payload.exp! * 1000,
+      };
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new TokenRejected('token expired');
