@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import type { RequestMeta } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { errors } from '../http/errors.js';
 import { WindowCounters } from '../security/counters.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';

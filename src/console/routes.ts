@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import type { RequestMeta } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { ApiError, errors } from '../http/errors.js';
 import { ReasonSchema, ReviewCases, VerifiedFieldsSchema, holdsClaim, type Reason, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaptureRole } from '../proofing/providers/videoid/capture.js';

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
-import type { RequestMeta } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { findTransaction } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';

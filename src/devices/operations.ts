@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
-import type { RequestMeta } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { advanceStage, findTransaction, type Transaction } from '../flows/transaction.js';
 import type { Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';

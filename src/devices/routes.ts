@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { ErrorObjectSchema } from '../http/errors.js';
-import { requestMeta } from '../flows/routes.js';
+import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
 import { authenticateDevice, deviceOf, presentedDeviceId } from './device-auth.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { requestMeta } from '../flows/routes.js';
+import { requestMeta } from '../http/request-meta.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { DeliveryDetailSchema, DeliverySchema, SubscriptionCreateBody, SubscriptionPatchBody, SubscriptionSchema, SubscriptionWithSecretSchema } from './schemas.js';

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AuditLog } from '../audit/log.js';
 import type { Config } from '../config.js';
-import type { RequestMeta } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Db, Executor } from '../store/database.js';

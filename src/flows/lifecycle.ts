@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/log.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import type { Outbox } from '../events/outbox.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';
@@ -9,11 +10,6 @@ import { transactionData } from './view.js';
 
 export type EndStatus = 'Completed' | 'Failed' | 'Expired';
 
-export interface RequestMeta {
-  traceId?: string | null;
-  ipAddress?: string | null;
-  clientId?: string | null;
-}
 
 /**
  * The only way a transaction leaves Pending. The status change, its audit item and its outbox event are written in

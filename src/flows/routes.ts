@@ -5,22 +5,16 @@ import type { AppContext } from '../context.js';
 import { errors, ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { expireTransaction } from './expiry.js';
-import type { RequestMeta } from './lifecycle.js';
 import { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from './schemas.js';
 import { FlowStarter, type StoredStart } from './start.js';
 import { idempotency, storeIdempotentResponse } from '../http/idempotency.js';
+import { requestMeta } from '../http/request-meta.js';
 import { effectiveStatus, findAccountTransaction, type FlowKind } from './transaction.js';
 import { transactionData } from './view.js';
 
 const TransactionParams = z.object({ transactionId: z.string().max(100) });
 const security = [{ oauth2: ['reuseid-onboarding'] }];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
-
-export const requestMeta = (request: FastifyRequest): RequestMeta => ({
-  traceId: request.id,
-  ipAddress: request.ip,
-  clientId: request.principal?.clientId ?? null,
-});
 
 /** The ReuseID Onboarding API (contract §3), under /reuseid. */
 export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {

@@ -6,7 +6,7 @@ import type { Principal } from '../oauth/tokens.js';
 import type { User } from '../identity/users.js';
 import { isUniqueViolation, type Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
-import type { RequestMeta } from './lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
 import type { TransactionsTable } from '../store/schema.js';
 import { toTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { findAccountDevice, setDeviceState, type Device } from '../devices/device-store.js';
 import { errors, ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
-import { requestMeta } from '../flows/routes.js';
+import { requestMeta } from '../http/request-meta.js';
 import { isoTime } from '../shared/runtime.js';
 
 /**

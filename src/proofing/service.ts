@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/log.js';
 import type { EvidenceItem, EvidenceStore } from '../dossier/evidence.js';
-import type { FlowLifecycle, RequestMeta } from '../flows/lifecycle.js';
+import type { FlowLifecycle } from '../flows/lifecycle.js';
+import type { RequestMeta } from '../http/request-meta.js';
 import { findTransaction, type Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';

@@ -1,6 +1,6 @@
 import type { AppContext } from '../../../context.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
-import type { RequestMeta } from '../../../flows/lifecycle.js';
+import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { errors } from '../../../http/errors.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';

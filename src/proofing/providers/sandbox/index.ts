@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../../context.js';
 import { deviceOf } from '../../../devices/device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
-import { requestMeta } from '../../../flows/routes.js';
+import { requestMeta } from '../../../http/request-meta.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { ProofingProvider } from '../../provider.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../../context.js';
 import { ApiError, errors } from '../../../http/errors.js';
-import type { RequestMeta } from '../../../flows/lifecycle.js';
+import type { RequestMeta } from '../../../http/request-meta.js';
 import { advanceStage, findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';

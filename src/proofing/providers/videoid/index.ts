@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../../context.js';
 import { DEVICE_AUTH_SCHEME, deviceOf } from '../../../devices/device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
-import { requestMeta } from '../../../flows/routes.js';
+import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import { errors, ErrorObjectSchema } from '../../../http/errors.js';
 import type { ProofingProvider } from '../../provider.js';
