@@ -16,6 +16,7 @@ const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   REUSEID_DATABASE_URL: z.string().default('sqlite:./data/reuseid.db'),
+  REUSEID_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   REUSEID_PUBLIC_URL: z.url().optional(),
   REUSEID_MASTER_KEY: z.string().optional(),
   REUSEID_MASTER_KEY_FILE: z.string().optional(),
@@ -54,6 +55,8 @@ export type Config = {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL connections per instance. */
+  databasePoolSize: number;
   /** Base URL under which RPs and devices reach this server; the OAuth issuer and the token audience. */
   publicUrl: string;
   masterKey?: string;
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: c.PORT,
     host: c.HOST,
     databaseUrl: c.REUSEID_DATABASE_URL,
+    databasePoolSize: c.REUSEID_DATABASE_POOL_SIZE,
     publicUrl,
     masterKey: c.REUSEID_MASTER_KEY,
     masterKeyFile: c.REUSEID_MASTER_KEY_FILE,

@@ -14,7 +14,8 @@ export function configFrom(flags: { database?: string; port?: string; host?: str
 
 /** Opens the configured database with its schema up to date, runs the work, and closes it. */
 export async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(config.databaseUrl);
+  // A command needs few connections; the running instances' pools already take most of max_connections.
+  const store = openStore(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(store.db);
     return await work(store);

@@ -28,8 +28,8 @@ pg.types.setTypeParser(20, (value) => Number(value));
 
 const migrations: MigrationProvider = { getMigrations: async () => allMigrations };
 
-export function openStore(databaseUrl: string): Store {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl);
+export function openStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options.poolSize ?? 10);
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   throw new Error(`Unsupported database URL (expected sqlite:PATH or postgres://…): ${redactUrl(databaseUrl)}`);
 }
@@ -74,10 +74,10 @@ function withStatementCache(sqlite: SQLite.Database) {
   };
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({
     connectionString: url,
-    max: Number(process.env.REUSEID_DATABASE_POOL_SIZE ?? 10),
+    max: poolSize,
     // Fail fast rather than hang when the database is gone: requests answer 503 and readiness drops.
     connectionTimeoutMillis: 5000,
     query_timeout: 15000,
