@@ -9,13 +9,14 @@ import { postgresUrl, testDatabases } from '../support/databases.js';
  * PostgreSQL going away under a checked-out connection (a restart in the middle of a transaction) must fail that
  * transaction as "unavailable", never crash the process, and leave the pool able to connect again.
  */
-describe.runIf(postgresUrl)('losing the PostgreSQL connection inside a transaction', () => {
+// Only PostgreSQL has connections to lose; like every suite here it runs when REUSEID_TEST_DATABASE_URL is set.
+for (const postgres of testDatabases.filter((d) => d.name === 'postgres')) describe('losing the PostgreSQL connection inside a transaction', () => {
   let store: Store;
   let drop: () => Promise<void>;
   let admin: pg.Client;
 
   beforeAll(async () => {
-    const created = await testDatabases.find((d) => d.name === 'postgres')!.create();
+    const created = await postgres.create();
     drop = created.drop;
     store = openStore(created.url);
     admin = new pg.Client({ connectionString: postgresUrl });
