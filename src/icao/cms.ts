@@ -3,23 +3,23 @@
  * the signer's certificate, and verifying one SignerInfo.
  */
 import type { KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { type HashName, describeScheme, digest, hashName, signatureScheme, verifySignature } from './algorithms.js';
 import {
   type RawElement,
-  asSequence,
-  asSet,
+  SequenceReader,
   checkBerFraming,
-  childrenOf,
+  derValue,
+  expectChildren,
   formatName,
-  octetsOf,
-  oidOf,
   parseDer,
   rawChildren,
-  rawValue,
+  readBerOctets,
+  readOctets,
+  readOid,
+  readSmallInt,
+  readTime,
   serialHex,
-  smallIntOf,
 } from './asn1.js';
 import { type CertificateInfo, namesEqual, parseCertificateCached } from './certificates.js';
 import { BoundedCache } from './memo.js';
@@ -69,36 +69,36 @@ export interface SignedDataContent {
 /**
  * Parses ContentInfo → SignedData with an encapsulated content of the expected type.
  *
- * The structure is walked as raw elements and only the leaves go through asn1js: a full asn1js/pkijs
- * parse of an EF.SOD costs milliseconds, several times the signature check, and the raw walk also keeps
- * the exact bytes of the signed attributes and certificates.
+ * The structure is walked as raw elements with the strict DER reader; only what recurs across documents
+ * (certificates, algorithm identifiers, issuer names) goes through asn1js/pkijs, behind caches. A full
+ * asn1js/pkijs parse of an EF.SOD costs several times the signature check; the raw walk also keeps the exact
+ * bytes of the signed attributes and certificates.
  */
 export function parseSignedData(der: Uint8Array, what: string, expectedContentType: string): SignedDataContent {
   checkBerFraming(der, what);
   const [contentType, content] = expectChildren(der, `${what} ContentInfo`, [0x06, 0xa0]);
-  if (oidOf(parseDer(contentType.bytes, what), `${what} contentType`) !== CONTENT_TYPES.signedData) {
+  if (readOid(contentType, `${what} contentType`) !== CONTENT_TYPES.signedData) {
     throw new IcaoFormatError('BAD_STRUCTURE', `${what}: content type is not signedData`);
   }
-  const [signedDataElement] = expectChildren(content.bytes, `${what} content`, [0x30]);
-  const parts = rawChildren(signedDataElement.bytes, `${what} SignedData`);
-  const next = cursor(parts, `${what} SignedData`);
-  const version = smallIntOf(parseDer(next(0x02).bytes, what), 'SignedData version');
+  const [signedDataElement] = expectChildren(content.bytes, `${what} content`, [0x30], 0xa0);
+  const seq = new SequenceReader(signedDataElement.bytes, `${what} SignedData`);
+  const version = readSmallInt(seq.next(0x02), `${what} SignedData version`);
   // RFC 5652 §5.1: version 3 whenever the content is not id-data, as for every ICAO structure.
   if (version !== 3) throw new IcaoFormatError('BAD_STRUCTURE', `${what}: SignedData version ${version}, expected 3`);
-  next(0x31); // digestAlgorithms: informative only, each SignerInfo names its own
-  const [eContentTypeElement, eContentElement] = expectChildren(next(0x30).bytes, `${what} encapContentInfo`, [0x06, 0xa0]);
-  const eContentType = oidOf(parseDer(eContentTypeElement.bytes, what), 'eContentType');
+  seq.next(0x31); // digestAlgorithms: informative only, each SignerInfo names its own
+  const [eContentTypeElement, eContentElement] = expectChildren(seq.next(0x30).bytes, `${what} encapContentInfo`, [0x06, 0xa0]);
+  const eContentType = readOid(eContentTypeElement, `${what} eContentType`);
   if (eContentType !== expectedContentType) {
     throw new IcaoFormatError('BAD_STRUCTURE', `${what}: encapsulated content type ${eContentType}, expected ${expectedContentType}`);
   }
-  const [octets] = expectChildren(eContentElement.bytes, `${what} eContent`, [undefined]);
-  const certificates = next.optional(0xa0);
-  next.optional(0xa1); // crls: ICAO puts CRLs in the PKD, not in the SOD
-  const signerInfos = rawChildren(next(0x31).bytes, `${what} signerInfos`);
-  next.end();
+  const [octets] = expectChildren(eContentElement.bytes, `${what} eContent`, [undefined], 0xa0);
+  const certificates = seq.optional(0xa0);
+  seq.optional(0xa1); // crls: ICAO puts CRLs in the PKD, not in the SOD
+  const signerInfos = rawChildren(seq.next(0x31).bytes, `${what} signerInfos`);
+  seq.end();
   return {
     eContentType,
-    eContent: octetsOf(parseDer(octets.bytes, `${what} eContent`), `${what} eContent`),
+    eContent: readBerOctets(octets, `${what} eContent`),
     certificates: certificates
       ? rawChildren(certificates.bytes, `${what} certificates`)
           .filter((c) => c.tag === 0x30) // other certificate formats (attribute certificates…) are not X.509
@@ -106,30 +106,6 @@ export function parseSignedData(der: Uint8Array, what: string, expectedContentTy
       : [],
     signerInfos: signerInfos.map((s) => signerInfoData(s, what)),
   };
-}
-
-/** Exactly the listed children, each with the given first tag byte (undefined: any tag). */
-function expectChildren<T extends (number | undefined)[]>(element: Uint8Array, what: string, tags: [...T]): { [K in keyof T]: RawElement } {
-  const children = rawChildren(element, what);
-  if (children.length !== tags.length || children.some((c, i) => tags[i] !== undefined && c.tag !== tags[i])) {
-    throw new IcaoFormatError('BAD_STRUCTURE', `${what}: unexpected elements`);
-  }
-  return children as { [K in keyof T]: RawElement };
-}
-
-/** Reads a SEQUENCE's elements in order: required ones by tag, optional ones if the tag is next. */
-function cursor(parts: RawElement[], what: string) {
-  let i = 0;
-  const next = (tag: number): RawElement => {
-    const part = parts[i++];
-    if (part?.tag !== tag) throw new IcaoFormatError('BAD_STRUCTURE', `${what}: element ${i} is not tag 0x${tag.toString(16)}`);
-    return part;
-  };
-  next.optional = (tag: number): RawElement | undefined => (parts[i]?.tag === tag ? parts[i++] : undefined);
-  next.end = () => {
-    if (i !== parts.length) throw new IcaoFormatError('BAD_STRUCTURE', `${what}: unexpected trailing elements`);
-  };
-  return next;
 }
 
 const algorithmIdentifiers = new BoundedCache<pkijs.AlgorithmIdentifier>(200);
@@ -146,54 +122,53 @@ function algorithmIdentifier(element: RawElement, what: string): pkijs.Algorithm
  *   signatureAlgorithm, signature OCTET STRING, unsignedAttrs [1] IMPLICIT SET OPTIONAL }
  */
 function signerInfoData(element: RawElement, what: string): SignerInfoData {
-  const next = cursor(rawChildren(element.bytes, `${what} SignerInfo`), `${what} SignerInfo`);
-  const version = smallIntOf(parseDer(next(0x02).bytes, what), 'SignerInfo version');
-  const sid = signerIdentifier(next.optional(0x30) ?? next(0x80), what);
+  const seq = new SequenceReader(element.bytes, `${what} SignerInfo`);
+  const version = readSmallInt(seq.next(0x02), `${what} SignerInfo version`);
+  const sid = signerIdentifier(seq.optional(0x30) ?? seq.next(0x80), what);
   // RFC 5652 §5.3: version 1 goes with issuerAndSerialNumber, version 3 with subjectKeyIdentifier.
   const expectedVersion = sid.kind === 'issuerAndSerialNumber' ? 1 : 3;
   if (version !== expectedVersion) throw new IcaoFormatError('BAD_STRUCTURE', `SignerInfo version ${version} does not fit its ${sid.kind}`);
-  const digestAlgorithm = algorithmIdentifier(next(0x30), 'SignerInfo digestAlgorithm').algorithmId;
-  const attrs = next.optional(0xa0);
-  const signatureAlgorithm = algorithmIdentifier(next(0x30), 'SignerInfo signatureAlgorithm');
-  const signature = octetsOf(parseDer(next(0x04).bytes, what), 'SignerInfo signature');
-  next.optional(0xa1);
-  next.end();
+  const digestAlgorithm = algorithmIdentifier(seq.next(0x30), 'SignerInfo digestAlgorithm').algorithmId;
+  const attrs = seq.optional(0xa0);
+  const signatureAlgorithm = algorithmIdentifier(seq.next(0x30), 'SignerInfo signatureAlgorithm');
+  const signature = readOctets(seq.next(0x04), `${what} SignerInfo signature`);
+  seq.optional(0xa1);
+  seq.end();
   return { version, sid, digestAlgorithm, signatureAlgorithm, signature, signedAttributes: attrs && signedAttributes(attrs) };
 }
 
 function signerIdentifier(element: RawElement, what: string): SignerIdentifier {
-  if (element.tag === 0x80) return { kind: 'subjectKeyIdentifier', keyIdentifier: Buffer.from(rawValue(element, 'subjectKeyIdentifier')) };
+  if (element.tag === 0x80) return { kind: 'subjectKeyIdentifier', keyIdentifier: Buffer.from(derValue(element, 0x80, 'subjectKeyIdentifier')) };
   return issuerAndSerialNumbers.get(hexOf(element.bytes), () => {
     const sid = guard('BAD_STRUCTURE', `${what} issuerAndSerialNumber`, () => new pkijs.IssuerAndSerialNumber({ schema: parseDer(element.bytes, what) }));
     return { kind: 'issuerAndSerialNumber', issuer: sid.issuer, issuerName: formatName(sid.issuer), serialNumber: serialHex(sid.serialNumber) };
   });
 }
 
-/** Each attribute type may appear once, with exactly one value (RFC 5652 §5.3 and §11). */
+const KNOWN_ATTRIBUTES: ReadonlySet<string> = new Set(Object.values(ATTRIBUTES));
+
+/** Each attribute type may appear once; the ones we read must have exactly one value (RFC 5652 §5.3 and §11). */
 function signedAttributes(element: RawElement): SignedAttributes {
   const der = Buffer.from(element.bytes);
   der[0] = 0x31; // the signature covers the SET OF encoding, not the [0] IMPLICIT tag (RFC 5652 §5.4)
   const result: SignedAttributes = { der };
   const seen = new Set<string>();
   for (const attribute of rawChildren(element.bytes, 'signedAttrs')) {
-    const [typeBlock, valuesBlock, ...extra] = childrenOf(asSequence(parseDer(attribute.bytes, 'Attribute'), 'Attribute'));
-    const type = oidOf(typeBlock, 'Attribute type');
-    if (extra.length > 0) throw new IcaoFormatError('BAD_STRUCTURE', `signed attribute ${type} has extra fields`);
+    const [typeElement, values] = expectChildren(attribute.bytes, 'Attribute', [0x06, 0x31]);
+    const type = readOid(typeElement, 'Attribute type');
     if (seen.has(type)) throw new IcaoFormatError('BAD_STRUCTURE', `signed attribute ${type} appears twice`);
     seen.add(type);
-    const [value, ...more] = childrenOf(asSet(valuesBlock, `attribute ${type} values`));
-    const known = (Object.values(ATTRIBUTES) as string[]).includes(type);
-    if (known && (value === undefined || more.length > 0)) {
-      throw new IcaoFormatError('BAD_STRUCTURE', `signed attribute ${type} must have exactly one value`);
-    }
-    if (type === ATTRIBUTES.contentType) result.contentType = oidOf(value, 'contentType');
-    if (type === ATTRIBUTES.messageDigest) result.messageDigest = octetsOf(value, 'messageDigest');
-    if (type === ATTRIBUTES.signingTime && (value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime)) {
-      const date = value.toDate();
-      if (!Number.isNaN(date.getTime())) result.signingTime = date;
-    }
+    if (KNOWN_ATTRIBUTES.has(type)) readAttribute(type, values, result);
   }
   return result;
+}
+
+function readAttribute(type: string, values: RawElement, result: SignedAttributes): void {
+  const [value, ...more] = rawChildren(values.bytes, `attribute ${type} values`);
+  if (value === undefined || more.length > 0) throw new IcaoFormatError('BAD_STRUCTURE', `signed attribute ${type} must have exactly one value`);
+  if (type === ATTRIBUTES.contentType) result.contentType = readOid(value, 'contentType');
+  if (type === ATTRIBUTES.messageDigest) result.messageDigest = readOctets(value, 'messageDigest');
+  if (type === ATTRIBUTES.signingTime) result.signingTime = readTime(value, 'signingTime');
 }
 
 /** The certificate named by the signer identifier, among those carried in the SignedData. */

@@ -5,7 +5,17 @@
  */
 import * as asn1js from 'asn1js';
 import { type HashName, digestAlgorithmIdentifier, hashName } from './algorithms.js';
-import { asSequence, childrenOf, octetsOf, oidOf, parseDer, smallIntOf } from './asn1.js';
+import {
+  type RawElement,
+  SequenceReader,
+  checkBerFraming,
+  derValue,
+  expectChildren,
+  rawChildren,
+  readOctets,
+  readOid,
+  readSmallInt,
+} from './asn1.js';
 import { type CertificateInfo } from './certificates.js';
 import { CONTENT_TYPES, type SignedDataContent, type SignerInfoData, findSignerCertificate, parseSignedData } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
@@ -57,35 +67,37 @@ export function parseSod(bytes: Uint8Array): Sod {
  * DataGroupHash ::= SEQUENCE { dataGroupNumber INTEGER (1..16), dataGroupHashValue OCTET STRING }
  */
 export function parseLdsSecurityObject(der: Uint8Array): LdsSecurityObject {
-  const [versionBlock, algBlock, hashesBlock, versionInfo, ...extra] = childrenOf(
-    asSequence(parseDer(der, 'LDSSecurityObject'), 'LDSSecurityObject'),
-  );
-  if (extra.length > 0) throw new IcaoFormatError('BAD_STRUCTURE', 'LDSSecurityObject has unexpected trailing fields');
-  const version = smallIntOf(versionBlock, 'LDSSecurityObject version');
+  checkBerFraming(der, 'LDSSecurityObject'); // eContent is opaque to the SignedData framing check
+  const seq = new SequenceReader(der, 'LDSSecurityObject');
+  const version = readSmallInt(seq.next(0x02), 'LDSSecurityObject version');
   if (version !== 0 && version !== 1) throw new IcaoFormatError('BAD_STRUCTURE', `LDSSecurityObject version ${version}`);
-  const [algOid] = childrenOf(asSequence(algBlock, 'LDSSecurityObject hashAlgorithm'));
-  const hashAlgorithm = oidOf(algOid, 'LDSSecurityObject hashAlgorithm');
+  // Parameters (NULL or absent, both occur) carry nothing for the hash functions we accept.
+  const algorithm = new SequenceReader(seq.next(0x30).bytes, 'LDSSecurityObject hashAlgorithm');
+  const hashAlgorithm = readOid(algorithm.next(0x06), 'LDSSecurityObject hashAlgorithm');
   const hash = hashName(hashAlgorithm);
-  const dataGroupHashes = new Map<number, Buffer>();
-  for (const entry of childrenOf(asSequence(hashesBlock, 'dataGroupHashValues'))) {
-    const [numberBlock, valueBlock] = childrenOf(asSequence(entry, 'DataGroupHash'));
-    const dg = smallIntOf(numberBlock, 'dataGroupNumber');
-    if (dg < 1 || dg > 16) throw new IcaoFormatError('BAD_STRUCTURE', `data group number ${dg} is outside 1..16`);
-    if (dataGroupHashes.has(dg)) throw new IcaoFormatError('BAD_STRUCTURE', `data group ${dg} is listed twice`);
-    dataGroupHashes.set(dg, octetsOf(valueBlock, `DG${dg} hash`));
-  }
-  if (dataGroupHashes.size === 0) throw new IcaoFormatError('BAD_STRUCTURE', 'LDSSecurityObject lists no data groups');
+  const dataGroupHashes = dataGroupHashValues(seq.next(0x30));
+  const versionInfo = seq.optional(0x30);
+  seq.end();
   const result: LdsSecurityObject = { version, hashAlgorithm, hash, dataGroupHashes };
   if (versionInfo !== undefined) {
-    const [lds, unicode] = childrenOf(asSequence(versionInfo, 'LDSVersionInfo'));
-    result.ldsVersion = printable(lds);
-    result.unicodeVersion = printable(unicode);
+    const [lds, unicode] = expectChildren(versionInfo.bytes, 'LDSVersionInfo', [0x13, 0x13]);
+    result.ldsVersion = derValue(lds, 0x13, 'ldsVersion').toString('latin1');
+    result.unicodeVersion = derValue(unicode, 0x13, 'unicodeVersion').toString('latin1');
   }
   return result;
 }
 
-function printable(block: unknown): string | undefined {
-  return block instanceof asn1js.PrintableString ? block.valueBlock.value : undefined;
+function dataGroupHashValues(element: RawElement): Map<number, Buffer> {
+  const dataGroupHashes = new Map<number, Buffer>();
+  for (const entry of rawChildren(element.bytes, 'dataGroupHashValues')) {
+    const [numberElement, valueElement] = expectChildren(entry.bytes, 'DataGroupHash', [0x02, 0x04]);
+    const dg = readSmallInt(numberElement, 'dataGroupNumber');
+    if (dg < 1 || dg > 16) throw new IcaoFormatError('BAD_STRUCTURE', `data group number ${dg} is outside 1..16`);
+    if (dataGroupHashes.has(dg)) throw new IcaoFormatError('BAD_STRUCTURE', `data group ${dg} is listed twice`);
+    dataGroupHashes.set(dg, readOctets(valueElement, `DG${dg} hash`));
+  }
+  if (dataGroupHashes.size === 0) throw new IcaoFormatError('BAD_STRUCTURE', 'LDSSecurityObject lists no data groups');
+  return dataGroupHashes;
 }
 
 /** DER of an LDSSecurityObject v0 over the given data group hashes. */

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { parseCertificate } from '../../src/icao/certificates.js';
 import { describe, expect, it } from 'vitest';
 import { IcaoFormatError } from '../../src/icao/errors.js';
 import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
 import { SAMPLE_FACE_JPEG } from '../../src/icao/sample-face.js';
-import { parseSod } from '../../src/icao/sod.js';
+import { parseSod, wrapSod } from '../../src/icao/sod.js';
 import { encodeTlv } from '../../src/icao/tlv.js';
 import { TrustStore } from '../../src/icao/trust-store.js';
-import { cscaFor, passport } from './helpers.js';
+import { cscaFor, passport, verify } from './helpers.js';
 
 describe('LDS data groups', () => {
   it('DG1 holds the concatenated MRZ under 5F1F (61 5B 5F1F 58 for TD3)', () => {
@@ -86,6 +88,37 @@ describe('EF.SOD', () => {
     const at = retyped.indexOf(oid);
     retyped[at + oid.length - 1] = 2; // → 2.23.136.1.1.2 (master list)
     expect(() => parseSod(retyped)).toThrow(/encapsulated content type 2.23.136.1.1.2/);
+  });
+
+  it('reads an eContent split into BER chunks (constructed OCTET STRING), as pkijs writes it', () => {
+    const p = passport({ aaKey: 'none' });
+    const sod = p.files['EF_SOD.bin'];
+    const contentInfo = new pkijs.ContentInfo({ schema: asn1js.fromBER(sod.subarray(4)).result }); // after 77 82 LL LL
+    const signedData = new pkijs.SignedData({ schema: contentInfo.content });
+    const eContent = parseSod(sod).signedData.eContent;
+    signedData.encapContentInfo = new pkijs.EncapsulatedContentInfo({
+      eContentType: signedData.encapContentInfo.eContentType,
+      eContent: new asn1js.OctetString({ valueHex: eContent }), // the constructor splits it into chunks
+    });
+    const reencoded = new pkijs.ContentInfo({ contentType: contentInfo.contentType, content: signedData.toSchema(true) });
+    const chunked = wrapSod(Buffer.from(reencoded.toSchema().toBER(false)));
+    const eContentType = chunked.indexOf(Buffer.from('0606678108010101', 'hex'));
+    expect(chunked.subarray(eContentType + 8, eContentType + 12).toString('hex')).toMatch(/^a0(81)?..24/); // [0] { constructed OCTET STRING }
+    expect(parseSod(chunked).signedData.eContent).toEqual(eContent);
+    expect(verify(p, { sod: chunked }).verdict).toBe('accepted');
+  });
+
+  it('rejects an impossible signingTime and a wrongly typed signed attribute with typed errors', () => {
+    const sod = passport({ aaKey: 'none' }).files['EF_SOD.bin'];
+    const signingTimeType = Buffer.from('06092a864886f70d010905', 'hex');
+    const time = sod.indexOf(signingTimeType) + signingTimeType.length + 2; // after the values SET header
+    expect(sod.subarray(time, time + 2)).toEqual(Buffer.from([0x17, 0x0d]));
+    const badMonth = Buffer.from(sod);
+    badMonth.write('13', time + 4, 'latin1'); // YYMMDD…: month 13
+    expect(() => parseSod(badMonth)).toThrow(expect.objectContaining({ code: 'BAD_STRUCTURE', message: expect.stringMatching(/signingTime/) }));
+    const asPrintable = Buffer.from(sod);
+    asPrintable[time] = 0x13;
+    expect(() => parseSod(asPrintable)).toThrow(/signingTime: expected UTCTime or GeneralizedTime/);
   });
 
   it('a DS certificate without keyUsage digitalSignature is refused by the chain check', () => {
