@@ -33,6 +33,8 @@ declare module '../store/schema.js' {
 }
 
 const TTL_MS = 24 * 3600 * 1000;
+/** A record still 'running' after this long belongs to a request that died with its process. */
+const ABANDONED_MS = 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -49,7 +51,13 @@ export function idempotency(ctx: AppContext, onReplay?: ReplayTransform) {
     const { accountId } = principalOf(request);
     const requestHash = hashRequest(request);
     const now = ctx.clock.now();
-    await ctx.store.db.deleteFrom('idempotency_records').where('account_id', '=', accountId).where('idempotency_key', '=', key).where('expires_at', '<=', now).execute();
+    // Forget an expired record, and one left 'running' by a process that died (requests end within 30 s).
+    await ctx.store.db
+      .deleteFrom('idempotency_records')
+      .where('account_id', '=', accountId)
+      .where('idempotency_key', '=', key)
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb.and([eb('state', '=', 'running'), eb('created_at', '<=', now - ABANDONED_MS)])]))
+      .execute();
     try {
       await ctx.store.db
         .insertInto('idempotency_records')

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { MAX_FAILURES_PER_EMAIL } from '../../src/console/agents.js';
 import { verifyPassword } from '../../src/console/passwords.js';

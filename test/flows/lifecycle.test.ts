@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sweepExpired } from '../../src/flows/expiry.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, useHarness } from '../support/harness.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
 
@@ -62,6 +62,20 @@ for (const database of testDatabases) {
       for (const r of results) expect([200, 409]).toContain(r.statusCode);
       const transactionIds = new Set(results.filter((r) => r.statusCode === 200).map((r) => r.json().data.transactionId));
       expect(transactionIds.size).toBe(1);
+    });
+
+    it('lets a retry run again when the first attempt died with its process', async () => {
+      const { h, rp } = t;
+      const first = await post('/reuseid/onboarding', { externalRef: 'crash' }, 'key-5');
+      expect(first.statusCode).toBe(200);
+      // As if the process had died before storing the answer.
+      await h.ctx.store.db.updateTable('idempotency_records').set({ state: 'running', response_sealed: null }).where('idempotency_key', '=', 'key-5').execute();
+      expect((await post('/reuseid/onboarding', { externalRef: 'crash' }, 'key-5')).statusCode).toBe(409);
+      h.clock.advance(61_000);
+      const retried = await post('/reuseid/onboarding', { externalRef: 'crash' }, 'key-5', (await h.rp({ account: rp.accountId })).token);
+      expect(retried.statusCode).toBe(200);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      h.clock.set(Date.now());
     });
 
     it('checks the token before anything else: a stranger learns nothing from validation', async () => {

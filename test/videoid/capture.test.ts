@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMrz } from '../../src/icao/mrz.js';
 import { CAPTURE_BODY_LIMIT, MAX_IMAGE_BYTES } from '../../src/proofing/providers/videoid/capture.js';
 import { ReviewCases } from '../../src/proofing/providers/videoid/cases.js';

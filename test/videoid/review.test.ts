@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLAIM_MS, MAX_CAPTURES } from '../../src/proofing/providers/videoid/cases.js';
 import { decodeOperationContext } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
