@@ -12,7 +12,7 @@ import {
   readSmallInt,
   readTime,
 } from '../../src/icao/asn1.js';
-import { IcaoFormatError } from '../../src/icao/errors.js';
+import { codeOf } from './helpers.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const el = (s: string): RawElement => {
@@ -27,16 +27,6 @@ const ascii = (tag: number, text: string) => {
   const bytes = Buffer.concat([Buffer.from([tag, text.length]), Buffer.from(text, 'latin1')]);
   return { tag, bytes };
 };
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(IcaoFormatError);
-    return (error as IcaoFormatError).code;
-  }
-}
 
 describe('DER INTEGER (small)', () => {
   it('reads minimal encodings up to four content octets', () => {

@@ -1,4 +1,5 @@
 /** Shared fixtures: CSCAs are cached per algorithm because RSA key generation dominates test time. */
+import { expect } from 'vitest';
 import {
   type CscaMaterial,
   type GeneratedPassport,
@@ -7,6 +8,7 @@ import {
   generateCsca,
   generatePassport,
 } from '../../src/icao/passport-generator.js';
+import { IcaoFormatError } from '../../src/icao/errors.js';
 import { TrustStore } from '../../src/icao/trust-store.js';
 import { type VerifyDocumentInput, type VerificationResult, verifyDocument } from '../../src/icao/verify.js';
 
@@ -44,4 +46,15 @@ export function verify(p: GeneratedPassport, extra: Partial<VerifyDocumentInput>
     trustStore: extra.trustStore ?? storeFor(p),
     ...extra,
   });
+}
+
+/** The code of the typed error `fn` throws, or undefined when it returns; any other exception fails the test. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(IcaoFormatError);
+    return (error as IcaoFormatError).code;
+  }
 }

@@ -1,19 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IcaoFormatError } from '../../src/icao/errors.js';
+import { codeOf } from './helpers.js';
 import { decodeTlvTree, encodeLength, encodeTlv, isValidTag, readFileTlv, readTlv } from '../../src/icao/tlv.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(IcaoFormatError);
-    return (error as IcaoFormatError).code;
-  }
-}
 
 describe('BER-TLV', () => {
   it('reads one-, two- and three-byte tags and long-form lengths', () => {
