@@ -32,6 +32,7 @@ export class GroupCommit {
   }
 
   private async commitBatch(batch: Unit[]): Promise<void> {
+    if (batch.length === 1) return this.commitAlone(batch[0]!);
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -56,5 +57,14 @@ export class GroupCommit {
       if (outcome.ok) unit.resolve(outcome.value);
       else unit.reject(outcome.error);
     });
+  }
+
+  /** A unit alone needs no savepoint: its failure rolls back the transaction, which holds nothing else. */
+  private async commitAlone(unit: Unit): Promise<void> {
+    try {
+      unit.resolve(await this.db.transaction().execute(unit.work));
+    } catch (error) {
+      unit.reject(error);
+    }
   }
 }
