@@ -76,6 +76,11 @@ async function recordNonce(ctx: AppContext, deviceId: string, jti: string, expir
   }
 }
 
+/** onRequest: a request without a device signature is refused before its (possibly large) body is read. */
+export async function requireDeviceSignature(request: FastifyRequest): Promise<void> {
+  if (!presentedSignature(request)) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
+}
+
 export function deviceOf(request: FastifyRequest): Device {
   if (!request.device) throw new Error('route used without authenticateDevice');
   return request.device;

@@ -6,7 +6,7 @@ import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
-import { authenticateDevice, deviceOf, presentedDeviceId } from './device-auth.js';
+import { authenticateDevice, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from './transaction-access.js';
 
 const ContextSchema = z.object({ context_content_b64: z.string(), context_mime: z.literal('application/json') });
@@ -49,6 +49,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
 
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
+    authed.addHook('onRequest', requireDeviceSignature);
     authed.addHook('preValidation', async (request) => enforceRateLimit(ctx, 'device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
     authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
 

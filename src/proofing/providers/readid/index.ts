@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../../context.js';
-import { DEVICE_AUTH_SCHEME, deviceOf } from '../../../devices/device-auth.js';
+import { deviceOf } from '../../../devices/device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
-import { errors, ErrorObjectSchema } from '../../../http/errors.js';
+import { ErrorObjectSchema } from '../../../http/errors.js';
 import { isoTime } from '../../../shared/runtime.js';
 import type { ProofingProvider } from '../../provider.js';
 import { MAX_ATTEMPTS } from './assessment.js';
@@ -42,10 +42,6 @@ export function readIdProvider(ctx: AppContext): ProofingProvider {
       app.addHook('onReady', async () => trust.load(base.log));
       app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
         bodyLimit: UPLOAD_BODY_LIMIT,
-        // The body limit is a few megabytes, so refuse unsigned requests before reading them.
-        onRequest: async (request) => {
-          if (!request.headers.authorization?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw errors.deviceUnauthenticated('A signed device request is required.');
-        },
         schema: {
           tags: ['Device'], summary: 'Upload the chip files of an ePassport or ID card (ReadID)',
           description:

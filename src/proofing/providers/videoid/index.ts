@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../../context.js';
-import { DEVICE_AUTH_SCHEME, deviceOf } from '../../../devices/device-auth.js';
+import { deviceOf } from '../../../devices/device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
@@ -24,10 +24,6 @@ export function videoIdProvider(ctx: AppContext): ProofingProvider {
       const app = base.withTypeProvider<ZodTypeProvider>();
       app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
         bodyLimit: CAPTURE_BODY_LIMIT,
-        // The body limit is large, so refuse unsigned requests before reading tens of megabytes.
-        onRequest: async (request) => {
-          if (!request.headers.authorization?.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw errors.deviceUnauthenticated('A signed device request is required.');
-        },
         schema: {
           tags: ['Device'], summary: 'Upload a VideoID capture for agent review',
           description:
