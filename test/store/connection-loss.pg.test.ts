@@ -9,7 +9,7 @@ import { postgresUrl, testDatabases } from '../support/databases.js';
  * PostgreSQL going away under a checked-out connection (a restart in the middle of a transaction) must fail that
  * transaction as "unavailable", never crash the process, and leave the pool able to connect again.
  */
-// Only PostgreSQL has connections to lose; like every suite here it runs when REUSEID_TEST_DATABASE_URL is set.
+// Only PostgreSQL has connections to lose: this file is part of the run when REUSEID_TEST_DATABASE_URL is set (vitest.config.ts).
 for (const postgres of testDatabases.filter((d) => d.name === 'postgres')) describe('losing the PostgreSQL connection inside a transaction', () => {
   let store: Store;
   let drop: () => Promise<void>;
