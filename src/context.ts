@@ -4,7 +4,7 @@ import { DeviceOperations } from './devices/operations.js';
 import { EvidenceStore } from './dossier/evidence.js';
 import { Outbox } from './events/outbox.js';
 import { createWebhooks, type Webhooks } from './events/webhooks.js';
-import { FlowLifecycle } from './flows/lifecycle.js';
+import { FlowStateMachine } from './flows/state.js';
 import { UserStore } from './identity/users.js';
 import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
@@ -33,7 +33,7 @@ export interface AppContext {
   tokens: AccessTokens;
   users: UserStore;
   evidence: EvidenceStore;
-  lifecycle: FlowLifecycle;
+  flows: FlowStateMachine;
   proofing: ProofingService;
   providers: ProviderRegistry;
   deviceOperations: DeviceOperations;
@@ -44,12 +44,12 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
   const keyring = new Keyring(options.masterKey);
-  const audit = new AuditLog({ clock, random, dialect: store.dialect });
+  const audit = new AuditLog({ clock, random, lockForUpdate: store.lockForUpdate });
   const outbox = new Outbox({ clock, random, cipher: keyring.serverCipher() });
   const keys = new SigningKeys({ clock, cipher: keyring.serverCipher(), rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
   const users = new UserStore({ clock, random, keyring });
   const evidence = new EvidenceStore({ clock, random });
-  const lifecycle = new FlowLifecycle({ clock, audit, outbox, users });
+  const flows = new FlowStateMachine({ clock, audit, outbox, users });
   const ctx: AppContext = {
     config,
     store,
@@ -64,8 +64,8 @@ export function createContext(options: { config: Config; store: Store; masterKey
     tokens: new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl }),
     users,
     evidence,
-    lifecycle,
-    proofing: new ProofingService({ db: store.db, clock, users, evidence, lifecycle, audit }),
+    flows,
+    proofing: new ProofingService({ db: store.db, clock, users, evidence, flows, audit }),
     providers: new ProviderRegistry(config.sandbox),
     deviceOperations: undefined as unknown as DeviceOperations,
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
 import { sql } from 'kysely';
-import type { Executor } from '../store/database.js';
+import type { Executor, Store } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 
@@ -46,7 +46,7 @@ export interface AuditItem {
 }
 
 export class AuditLog {
-  constructor(private readonly deps: { clock: Clock; random: RandomSource; dialect: 'sqlite' | 'postgres' }) {}
+  constructor(private readonly deps: { clock: Clock; random: RandomSource; lockForUpdate: Store['lockForUpdate'] }) {}
 
   async append(executor: Executor, entry: AuditEntry): Promise<AuditItem> {
     const accountId = entry.accountId ?? SYSTEM_ACCOUNT;
@@ -84,8 +84,7 @@ export class AuditLog {
   private async lockChainHead(executor: Executor, accountId: string): Promise<{ sequence: number; hash: string }> {
     const read = () => {
       const query = executor.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId);
-      // SQLite serialises writers on its single connection; PostgreSQL needs the row lock.
-      return this.deps.dialect === 'postgres' ? query.forUpdate().executeTakeFirst() : query.executeTakeFirst();
+      return this.deps.lockForUpdate(query).executeTakeFirst();
     };
     const head = await read();
     if (head) return head;

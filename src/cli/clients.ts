@@ -27,7 +27,7 @@ export function registerClientCommands(program: Command): void {
             permissions: flags.permission ?? ['reuseid-onboarding'],
             tokenTtlSeconds: flags.tokenTtl === undefined ? undefined : Number(flags.tokenTtl),
           });
-          await new AuditLog({ clock: systemClock, random: cryptoRandom, dialect: store.dialect }).append(trx, clientCreatedAudit(client));
+          await new AuditLog({ clock: systemClock, random: cryptoRandom, lockForUpdate: store.lockForUpdate }).append(trx, clientCreatedAudit(client));
           return client;
         }),
       );

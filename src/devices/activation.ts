@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { findTransaction } from '../flows/transaction.js';
+import { findByActivationCode } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';
 import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
@@ -62,50 +62,25 @@ export class ActivationService {
     const { header } = await this.verifyProof(input, now);
     const key = await validateDeviceJwk(header.jwk);
     const codeHash = hashActivationCode(ctx.keyring, input.activationCode);
-    const found = await ctx.store.db
-      .selectFrom('transactions')
-      .select(['id', 'activation_code_expires_at'])
-      .where('activation_code_hash', '=', codeHash)
-      .executeTakeFirst();
-    const codeValid = found?.activation_code_expires_at != null && now < found.activation_code_expires_at;
-    const tx = found && codeValid ? await findTransaction(ctx.store.db, found.id) : null;
+    const tx = await findByActivationCode(ctx.store.db, codeHash, now);
     if (!tx || tx.status !== 'Pending' || tx.stage !== 'activation' || now >= tx.expiresAt) throw invalidCode();
 
     const deviceId = ctx.random.uuid();
     const proofingId = ctx.random.uuid();
     const activated = await ctx.store.db.transaction().execute(async (trx) => {
       // Single use: only the request that clears the code's hash moves the transaction on.
-      const won = await trx
-        .updateTable('transactions')
-        .set({ activation_code_hash: null, device_id: deviceId, proofing_id: proofingId, stage: 'proofing', updated_at: now })
-        .where('id', '=', tx.id)
-        .where('activation_code_hash', '=', codeHash)
-        .where('status', '=', 'Pending')
-        .where('stage', '=', 'activation')
-        .where('activation_code_expires_at', '>', now)
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
-      if (Number(won.numUpdatedRows) !== 1) throw invalidCode();
+      const audit = { eventType: 'device.activated', message: 'Device activated', data: { keyThumbprint: key.thumbprint } };
+      const moved = await ctx.flows.transition(trx, tx, 'activate', { activationCodeHash: codeHash, deviceId, proofingId, audit }, meta);
+      if (!moved) throw invalidCode();
       try {
         await insertDevice(trx, { id: deviceId, accountId: tx.accountId, userId: tx.userId, key, now });
       } catch (error) {
         if (isUniqueViolation(error)) throw errors.conflict('device_key_in_use', 'Device key already registered', 'This device key is already registered; generate a new key pair for a new activation.');
         throw error;
       }
-      const updated = { ...tx, deviceId, proofingId, stage: 'proofing' as const };
-      await ctx.proofing.start(trx, updated, proofingId);
-      await ctx.audit.append(trx, {
-        accountId: tx.accountId,
-        eventType: 'device.activated',
-        message: 'Device activated',
-        traceId: meta.traceId,
-        ipAddress: meta.ipAddress,
-        userId: tx.userId,
-        referenceId: tx.id,
-        data: { deviceId, keyThumbprint: key.thumbprint },
-      });
+      await ctx.proofing.start(trx, moved, proofingId);
       await ctx.outbox.enqueue(trx, tx.accountId, 'device.activated', { deviceId, userId: tx.userId, transactionId: tx.id, state: 'ACTIVE' });
-      return updated;
+      return moved;
     });
     return {
       deviceId,

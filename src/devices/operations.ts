@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { advanceStage, findTransaction, type Transaction } from '../flows/transaction.js';
+import { findTransaction, type Transaction } from '../flows/transaction.js';
 import type { Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
 import { encodeContext, preOperation, type OperationContext } from './contexts.js';
@@ -88,26 +88,21 @@ export class DeviceOperations {
         .where('expires_at', '>', now)
         .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) throw operationClosed();
-      await this.ctx.audit.append(trx, {
-        accountId: tx.accountId,
-        eventType: decision === 'approve' ? 'device.authenticated' : 'device.authentication.rejected',
-        message: decision === 'approve' ? 'Device approved the step-up challenge' : 'Device refused the step-up',
-        traceId: meta.traceId,
-        ipAddress: meta.ipAddress,
-        userId: tx.userId,
-        referenceId: tx.id,
-        data: { deviceId: device.id, operationId },
-      });
       if (decision === 'reject') {
-        const ended = await this.ctx.lifecycle.end(trx, tx, { status: 'Failed', reason: 'device_rejected' }, meta);
+        await this.ctx.audit.append(trx, {
+          accountId: tx.accountId, eventType: 'device.authentication.rejected', message: 'Device refused the step-up',
+          traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id, data: { deviceId: device.id, operationId },
+        });
+        const ended = await this.ctx.flows.transition(trx, tx, 'fail', { reason: 'device_rejected' }, meta);
         if (!ended) throw operationClosed();
         return ended;
       }
       const proofingId = this.ctx.random.uuid();
-      if (!(await advanceStage(trx, tx.id, 'authentication', 'proofing', now, { proofing_id: proofingId }))) throw operationClosed();
-      const advanced: Transaction = { ...tx, stage: 'proofing', proofingId };
-      await this.ctx.proofing.start(trx, advanced, proofingId);
-      return advanced;
+      const audit = { eventType: 'device.authenticated', message: 'Device approved the step-up challenge', data: { operationId } };
+      const approved = await this.ctx.flows.transition(trx, tx, 'approve', { proofingId, audit }, meta);
+      if (!approved) throw operationClosed();
+      await this.ctx.proofing.start(trx, approved, proofingId);
+      return approved;
     });
   }
 

@@ -50,12 +50,9 @@ export interface WebhookWorkerDeps {
 
 export class WebhookWorker {
   private readonly post: typeof postWebhook;
-  /** PostgreSQL claims skip rows another worker holds; SQLite has no row locks and a single writer. */
-  private readonly lockable: boolean;
 
   constructor(private readonly deps: WebhookWorkerDeps) {
     this.post = deps.post ?? postWebhook;
-    this.lockable = deps.store.dialect === 'postgres';
   }
 
   /** One round of work; the loop calls it, and tests call it directly while moving the clock. */
@@ -111,13 +108,9 @@ export class WebhookWorker {
 
   private async dispatchOutbox(): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const events = await trx
-        .selectFrom('outbox_events')
-        .select(['id', 'account_id', 'event_name', 'expires_at'])
-        .where('dispatched_at', 'is', null)
-        .orderBy('created_at')
-        .limit(BATCH_SIZE)
-        .$if(this.lockable, (qb) => qb.forUpdate().skipLocked())
+      // Claims skip rows another worker holds (PostgreSQL); SQLite has a single writer.
+      const events = await this.deps.store
+        .claimForUpdate(trx.selectFrom('outbox_events').select(['id', 'account_id', 'event_name', 'expires_at']).where('dispatched_at', 'is', null).orderBy('created_at').limit(BATCH_SIZE))
         .execute();
       if (!events.length) return 0;
       for (const event of events) await this.deps.deliveries.fanOut(trx, event);
@@ -143,17 +136,19 @@ export class WebhookWorker {
     // The lease (config, at least 20 s) outlasts the send timeout, so it cannot lapse while its attempt is in flight.
     const lease = { lease_id: this.deps.random.uuid(), locked_until: now + this.deps.config.leaseSeconds * 1000 };
     return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('webhook_deliveries')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .where('deadline_at', '>', now)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-        .where('subscription_id', 'in', (eb) => eb.selectFrom('webhook_subscriptions').select('id').where('disabled_at', 'is', null))
-        .orderBy('next_attempt_at')
-        .limit(BATCH_SIZE)
-        .$if(this.lockable, (qb) => qb.forUpdate().skipLocked())
+      const due = await this.deps.store
+        .claimForUpdate(
+          trx
+            .selectFrom('webhook_deliveries')
+            .selectAll()
+            .where('status', '=', 'pending')
+            .where('next_attempt_at', '<=', now)
+            .where('deadline_at', '>', now)
+            .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+            .where('subscription_id', 'in', (eb) => eb.selectFrom('webhook_subscriptions').select('id').where('disabled_at', 'is', null))
+            .orderBy('next_attempt_at')
+            .limit(BATCH_SIZE),
+        )
         .execute();
       if (!due.length) return [];
       await trx

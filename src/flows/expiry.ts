@@ -2,31 +2,23 @@ import type { AppContext } from '../context.js';
 import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
 import { WindowCounters } from '../security/counters.js';
-import { findTransaction, type Transaction } from './transaction.js';
+import { findOverdue, findTransaction, type Transaction } from './transaction.js';
 
 /**
  * Ends Pending transactions whose time is up. Reads already show them Expired (see effectiveStatus); this records
  * it, with its audit item and event, exactly once even when several instances sweep at the same time.
  */
 export async function expireTransaction(ctx: AppContext, tx: Transaction): Promise<Transaction> {
-  const ended = await ctx.store.db.transaction().execute((trx) => ctx.lifecycle.end(trx, tx, { status: 'Expired', reason: 'expired' }));
+  const ended = await ctx.store.db.transaction().execute((trx) => ctx.flows.transition(trx, tx, 'expire'));
   return ended ?? (await findTransaction(ctx.store.db, tx.id)) ?? tx;
 }
 
 export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<number> {
   const now = ctx.clock.now();
-  const rows = await ctx.store.db
-    .selectFrom('transactions')
-    .selectAll()
-    .where('status', '=', 'Pending')
-    .where('expires_at', '<=', now)
-    .orderBy('expires_at')
-    .limit(batchSize)
-    .execute();
   let expired = 0;
-  for (const row of rows) {
-    const tx = (await findTransaction(ctx.store.db, row.id))!;
-    if ((await expireTransaction(ctx, tx)).status === 'Expired' && tx.status === 'Pending') expired++;
+  for (const tx of await findOverdue(ctx.store.db, now, batchSize)) {
+    // Counts only what this sweep recorded: another instance may have recorded the same expiry a moment earlier.
+    if (await ctx.store.db.transaction().execute((trx) => ctx.flows.transition(trx, tx, 'expire'))) expired++;
   }
   await purgeSpentRecords(ctx, now);
   return expired;

@@ -65,7 +65,7 @@ async function readTransaction(ctx: AppContext, accountId: string, kind: FlowKin
   let tx = await findAccountTransaction(ctx.store.db, accountId, kind, transactionId);
   if (!tx) throw errors.transactionNotFound(transactionId);
   if (tx.status === 'Pending' && effectiveStatus(tx, ctx.clock.now()) === 'Expired') tx = await expireTransaction(ctx, tx);
-  return transactionData(tx, ctx.clock.now(), await ctx.lifecycle.readUserData(ctx.store.db, tx));
+  return transactionData(tx, ctx.clock.now(), await ctx.flows.readUserData(ctx.store.db, tx));
 }
 
 /** What is kept of a Start onboarding answer for idempotent replays: everything but the one-time code. */

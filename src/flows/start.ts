@@ -9,7 +9,8 @@ import { isoTime } from '../shared/runtime.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
 import type { TransactionsTable } from '../store/schema.js';
-import { toTransaction, type FlowKind, type Stage, type Transaction } from './transaction.js';
+import { FIRST_STAGE } from './state.js';
+import type { FlowKind, Transaction } from './transaction.js';
 
 export interface StoredStart {
   data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
@@ -34,7 +35,7 @@ export class FlowStarter {
           const dossierId = await this.createDossier(trx, user, now);
           const codeExpiresAt = now + ctx.config.activation.codeTtlSeconds * 1000;
           const tx = await this.insertTransaction(trx, principal, body, {
-            kind: 'onboarding', stage: 'activation', user, dossierId, deviceId: null, now,
+            kind: 'onboarding', user, dossierId, deviceId: null, now,
             activationCodeHash: hashActivationCode(ctx.keyring, activationCode),
             activationCodeExpiresAt: codeExpiresAt,
           });
@@ -67,15 +68,8 @@ export class FlowStarter {
     const now = ctx.clock.now();
     const activationCode = newActivationCode(ctx.random, ctx.config.activation.codeLength);
     const codeExpiresAt = now + ctx.config.activation.codeTtlSeconds * 1000;
-    const reissued = await ctx.store.db
-      .updateTable('transactions')
-      .set({ activation_code_hash: hashActivationCode(ctx.keyring, activationCode), activation_code_expires_at: codeExpiresAt, updated_at: now })
-      .where('id', '=', data.transactionId)
-      .where('status', '=', 'Pending')
-      .where('stage', '=', 'activation')
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    if (Number(reissued.numUpdatedRows) !== 1) return stored;
+    const replaced = await ctx.flows.replaceActivationCode(ctx.store.db, data.transactionId, hashActivationCode(ctx.keyring, activationCode), codeExpiresAt);
+    if (!replaced) return stored;
     return { data: { ...data, activationCode, activationCodeExpiresAt: isoTime(codeExpiresAt) } };
   }
 
@@ -93,7 +87,7 @@ export class FlowStarter {
     return ctx.store.write(async (trx) => {
       const now = ctx.clock.now();
       const dossierId = (await this.findDossier(trx, user)) ?? (await this.createDossier(trx, user, now));
-      const tx = await this.insertTransaction(trx, principal, body, { kind: 'stepup', stage: 'authentication', user, dossierId, deviceId: device.id, now });
+      const tx = await this.insertTransaction(trx, principal, body, { kind: 'stepup', user, dossierId, deviceId: device.id, now });
       await ctx.deviceOperations.create(trx, tx, device.id);
       await this.auditStart(trx, tx, meta);
       return {
@@ -112,7 +106,7 @@ export class FlowStarter {
     trx: Tx,
     principal: Principal,
     body: OnboardingBody | StepUpBody,
-    t: { kind: FlowKind; stage: Stage; user: User; dossierId: string; deviceId: string | null; now: number; activationCodeHash?: string; activationCodeExpiresAt?: number },
+    t: { kind: FlowKind; user: User; dossierId: string; deviceId: string | null; now: number; activationCodeHash?: string; activationCodeExpiresAt?: number },
   ): Promise<Transaction> {
     const { ctx } = this;
     const { provider, options } = resolveProofingRequest(body);
@@ -125,7 +119,7 @@ export class FlowStarter {
       user_id: t.user.id,
       device_id: t.deviceId,
       status: 'Pending',
-      stage: t.stage,
+      stage: FIRST_STAGE[t.kind],
       provider,
       provider_options: JSON.stringify(options),
       external_ref_sealed: body.externalRef === undefined ? null : ctx.users.cipher(t.user).sealJson(body.externalRef, `transaction:${id}:externalRef`),
@@ -141,8 +135,7 @@ export class FlowStarter {
       expires_at: t.now + ctx.config.transactionTtlSeconds * 1000,
       ended_at: null,
     };
-    await trx.insertInto('transactions').values(row).execute();
-    return toTransaction(row);
+    return ctx.flows.create(trx, row);
   }
 
   private async createDossier(trx: Tx, user: User, now: number): Promise<string> {

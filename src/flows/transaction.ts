@@ -1,9 +1,10 @@
-import type { Executor } from '../store/database.js';
+import type { Executor, Store, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
 
 /**
- * One transaction type for onboarding and step-up: the same state machine with different first steps (activation
- * vs device authentication). `status` leaves Pending exactly once; `stage` says where a Pending one stands.
+ * One transaction type for onboarding and step-up: the same state machine (state.ts) with different first steps
+ * (activation vs device authentication). `status` leaves Pending exactly once; `stage` says where a Pending one
+ * stands. This file reads transactions; only state.ts writes them.
  */
 export type FlowKind = 'onboarding' | 'stepup';
 export type Status = 'Pending' | 'Completed' | 'Failed' | 'Expired';
@@ -67,6 +68,7 @@ export function effectiveStatus(tx: Transaction, now: number): Status {
 }
 
 export async function findTransaction(executor: Executor, id: string): Promise<Transaction | null> {
+  if (id.length > 100) return null;
   const row = await executor.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toTransaction(row) : null;
 }
@@ -77,25 +79,21 @@ export async function findAccountTransaction(executor: Executor, accountId: stri
   return tx && tx.accountId === accountId && tx.kind === kind ? tx : null;
 }
 
-/**
- * Moves a Pending, unexpired transaction from one stage to the next. Returns false when another request got there
- * first (or the transaction ended or expired meanwhile): the conditional update is what makes races safe.
- */
-export async function advanceStage(
-  executor: Executor,
-  id: string,
-  from: Stage,
-  to: Stage,
-  now: number,
-  extra: Partial<Pick<TransactionsTable, 'device_id' | 'proofing_id' | 'activation_code_hash'>> = {},
-): Promise<boolean> {
-  const result = await executor
-    .updateTable('transactions')
-    .set({ stage: to, updated_at: now, ...extra })
-    .where('id', '=', id)
-    .where('status', '=', 'Pending')
-    .where('stage', '=', from)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+/** The onboarding waiting for its device under this activation code (by keyed hash), while the code is valid. */
+export async function findByActivationCode(executor: Executor, codeHash: string, now: number): Promise<Transaction | null> {
+  const row = await executor.selectFrom('transactions').selectAll().where('activation_code_hash', '=', codeHash).executeTakeFirst();
+  if (!row || row.activation_code_expires_at === null || now >= row.activation_code_expires_at) return null;
+  return toTransaction(row);
+}
+
+/** Pending transactions past their expiry, oldest first: the sweeper's work. */
+export async function findOverdue(executor: Executor, now: number, limit: number): Promise<Transaction[]> {
+  const rows = await executor.selectFrom('transactions').selectAll().where('status', '=', 'Pending').where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+  return rows.map(toTransaction);
+}
+
+/** Reads the transaction and locks its row until `trx` ends, so that writers of what depends on it take turns. */
+export async function lockTransaction(store: Pick<Store, 'lockForUpdate'>, trx: Tx, id: string): Promise<Transaction | null> {
+  const row = await store.lockForUpdate(trx.selectFrom('transactions').selectAll().where('id', '=', id)).executeTakeFirst();
+  return row ? toTransaction(row) : null;
 }

@@ -1,8 +1,8 @@
 import type { AuditLog } from '../audit/log.js';
 import type { EvidenceItem, EvidenceStore } from '../dossier/evidence.js';
-import type { FlowLifecycle } from '../flows/lifecycle.js';
+import type { FlowStateMachine } from '../flows/state.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { findTransaction, type Transaction } from '../flows/transaction.js';
+import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';
 import { errors } from '../http/errors.js';
@@ -20,7 +20,7 @@ export type Decision =
  */
 export class ProofingService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; users: UserStore; evidence: EvidenceStore; lifecycle: FlowLifecycle; audit: AuditLog },
+    private readonly deps: { db: Db; clock: Clock; users: UserStore; evidence: EvidenceStore; flows: FlowStateMachine; audit: AuditLog },
   ) {}
 
   /** Creates the proofing process of a transaction entering its proofing stage. */
@@ -36,18 +36,17 @@ export class ProofingService {
    * agent's review case, say) commits or rolls back together with it; throwing there aborts the decision.
    */
   async decide(
-    transactionId: string,
+    tx: Transaction,
     decidedBy: string,
     decision: Decision,
     meta: RequestMeta & { agentId?: string } = {},
     alongside?: (trx: Tx, tx: Transaction) => Promise<void>,
   ): Promise<Transaction> {
     return this.deps.db.transaction().execute(async (trx) => {
-      const tx = await findTransaction(trx, transactionId);
-      if (!tx || !tx.proofingId) throw errors.transactionNotFound(transactionId);
+      if (!tx.proofingId) throw alreadyDecided();
       await alongside?.(trx, tx);
       const user = await this.deps.users.find(trx, tx.accountId, tx.userId);
-      if (!user) throw errors.transactionNotFound(transactionId);
+      if (!user) throw errors.transactionNotFound(tx.id);
       const cipher = this.deps.users.cipher(user);
       const now = this.deps.clock.now();
       const decided = await trx
@@ -72,12 +71,9 @@ export class ProofingService {
         referenceId: tx.id,
         data: { proofingId: tx.proofingId, provider: decidedBy, outcome: decision.outcome, ...(meta.agentId ? { agentId: meta.agentId } : {}), ...(decision.outcome === 'rejected' ? { reason: decision.reason } : {}) },
       });
-      const ended = await this.deps.lifecycle.end(
-        trx,
-        tx,
-        decision.outcome === 'accepted' ? { status: 'Completed', userData: decision.userData } : { status: 'Failed', reason: decision.reason },
-        meta,
-      );
+      const ended = decision.outcome === 'accepted'
+        ? await this.deps.flows.transition(trx, tx, 'complete', { userData: decision.userData }, meta, user)
+        : await this.deps.flows.transition(trx, tx, 'fail', { reason: decision.reason }, meta);
       if (!ended) throw alreadyDecided();
       return ended;
     });

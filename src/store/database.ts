@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SelectQueryBuilder, type Transaction } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
@@ -18,6 +18,10 @@ export interface Store {
   dialect: Dialect;
   /** Runs a unit of work in a database transaction; on SQLite, units arriving together share one commit. */
   write<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
+  /** Locks the selected rows until the database transaction ends (PostgreSQL); SQLite serialises writers anyway. */
+  lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */
+  claimForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /** Checks that the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +51,9 @@ function openSqlite(path: string): Store {
     db,
     dialect: 'sqlite',
     write: (work) => groupCommit.run(work),
+    // One connection, one writer at a time: a transaction's reads already see no concurrent writer.
+    lockForUpdate: (query) => query,
+    claimForUpdate: (query) => query,
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
@@ -93,6 +100,8 @@ function openPostgres(url: string, poolSize: number): Store {
     db,
     dialect: 'postgres',
     write: (work) => db.transaction().execute(work),
+    lockForUpdate: (query) => query.forUpdate(),
+    claimForUpdate: (query) => query.forUpdate().skipLocked(),
     ping: async () => {
       await pool.query('select 1');
     },

@@ -1,7 +1,7 @@
 import type { AppContext } from '../../../context.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
-import { effectiveStatus, findTransaction, type Transaction } from '../../../flows/transaction.js';
+import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
 import { errors } from '../../../http/errors.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
 import type { Decision } from '../../service.js';
@@ -56,7 +56,7 @@ export class ReadIdProofing {
 
   /** A final outcome: the attempt, the challenge and the document binding commit with the decision or not at all. */
   private async decide(tx: Transaction, decision: Decision, meta: RequestMeta, record: (trx: Tx, tx: Transaction) => Promise<void>, documentHash: string | null): Promise<Transaction> {
-    return this.ctx.proofing.decide(tx.id, PROVIDER_ID, decision, meta, async (trx, current) => {
+    return this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta, async (trx, current) => {
       await record(trx, current);
       if (decision.outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
     });
@@ -96,20 +96,13 @@ export class ReadIdProofing {
   }
 
   /**
-   * Burns the challenge and numbers the attempt. Touching the transaction row first locks it (PostgreSQL) for the
-   * rest of the database transaction, so concurrent uploads of one transaction are recorded one after the other.
+   * Burns the challenge and numbers the attempt. The transaction's row is locked first for the rest of the database
+   * transaction, so concurrent uploads of one transaction are recorded one after the other.
    */
   private async recordAttempt(trx: Tx, tx: Transaction, attempt: number, result: VerificationResult, assessment: Assessment, challenge: Challenge | undefined): Promise<void> {
     const now = this.ctx.clock.now();
-    const locked = await trx
-      .updateTable('transactions')
-      .set({ updated_at: now })
-      .where('id', '=', tx.id)
-      .where('status', '=', 'Pending')
-      .where('stage', '=', 'proofing')
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    if (Number(locked.numUpdatedRows) !== 1) throw uploadNotExpected();
+    const current = await lockTransaction(this.ctx.store, trx, tx.id);
+    if (!current || effectiveStatus(current, now) !== 'Pending' || current.stage !== 'proofing') throw uploadNotExpected();
     if ((await this.countAttempts(trx, tx.id)) !== attempt - 1) throw concurrentUpload();
     if (challenge) await this.deps.challenges.burn(trx, challenge);
     await trx

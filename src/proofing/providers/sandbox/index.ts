@@ -36,7 +36,7 @@ export function sandboxProvider(ctx: AppContext): ProofingProvider {
         const submission = request.body;
         const evidence = [{ kind: 'sandbox-submission', mediaType: 'application/json', content: Buffer.from(JSON.stringify(submission)) }];
         const ended = await ctx.proofing.decide(
-          tx.id,
+          tx,
           'sandbox',
           submission.outcome === 'accepted'
             ? { outcome: 'accepted', userData: submission.identity, evidence }

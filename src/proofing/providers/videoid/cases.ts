@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../../context.js';
 import { ApiError, errors } from '../../../http/errors.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
-import { advanceStage, findTransaction, type Transaction } from '../../../flows/transaction.js';
+import { findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { Executor, Tx } from '../../../store/database.js';
@@ -61,29 +61,28 @@ export class ReviewCases {
 
   /** Records a capture: evidence sealed into the dossier, a case opened, the transaction moved to review. */
   async open(tx: Transaction, capture: Capture, meta: RequestMeta): Promise<Transaction> {
-    const { store, clock, random, users, evidence, audit } = this.ctx;
+    const { store, clock, random, users, evidence } = this.ctx;
     return store.db.transaction().execute(async (trx) => {
       const now = clock.now();
-      if (!tx.proofingId || !(await advanceStage(trx, tx.id, 'proofing', 'review', now))) throw captureNotExpected();
+      const id = random.uuid();
+      const attempt = (await this.countCases(trx, tx.id)) + 1;
+      const proofingId = tx.proofingId;
+      const audit = { eventType: 'videoid.capture.received', message: 'VideoID capture received for review', data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null } };
+      const inReview = proofingId ? await this.ctx.flows.transition(trx, tx, 'submitForReview', { audit }, meta) : null;
+      if (!proofingId || !inReview) throw captureNotExpected();
       const user = await users.find(trx, tx.accountId, tx.userId);
       if (!user) throw errors.transactionNotFound(tx.id);
       const cipher = users.cipher(user);
       const evidenceIds: ReviewCase['evidenceIds'] = {};
       for (const item of capture.items) {
-        evidenceIds[item.role] = await evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId: tx.proofingId }, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
+        evidenceIds[item.role] = await evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId }, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
       }
-      const id = random.uuid();
-      const attempt = (await this.countCases(trx, tx.id)) + 1;
       await trx.insertInto('videoid_cases').values({
-        id, account_id: tx.accountId, transaction_id: tx.id, proofing_id: tx.proofingId, attempt, doc_type: capture.docType, status: 'open',
+        id, account_id: tx.accountId, transaction_id: tx.id, proofing_id: proofingId, attempt, doc_type: capture.docType, status: 'open',
         prefill_sealed: capture.prefill ? cipher.sealJson(capture.prefill, prefillContext(id)) : null,
         evidence_ids: JSON.stringify(evidenceIds), claimed_by: null, claim_expires_at: null, decided_by: null, decision_reason: null, created_at: now, decided_at: null,
       }).execute();
-      await audit.append(trx, {
-        accountId: tx.accountId, eventType: 'videoid.capture.received', message: 'VideoID capture received for review', traceId: meta.traceId, ipAddress: meta.ipAddress,
-        userId: tx.userId, referenceId: tx.id, data: { caseId: id, attempt, docType: capture.docType, proofingId: tx.proofingId, mrz: capture.prefill !== null },
-      });
-      return (await findTransaction(trx, tx.id))!;
+      return inReview;
     });
   }
 
@@ -150,7 +149,7 @@ export class ReviewCases {
       throw errors.invalidParameters([{ name: 'dateOfExpiry', reason: 'the document has expired: reject it as document_expired' }]);
     }
     const details = { caseId, attempt: reviewCase.attempt, docType: reviewCase.docType, documentNumber, dateOfExpiry, agentId };
-    return this.ctx.proofing.decide(reviewCase.transactionId, PROVIDER_ID, { outcome: 'accepted', userData, evidence: [], details }, { ...meta, agentId }, (trx) =>
+    return this.ctx.proofing.decide(await this.transactionOf(this.ctx.store.db, reviewCase), PROVIDER_ID, { outcome: 'accepted', userData, evidence: [], details }, { ...meta, agentId }, (trx) =>
       this.close(trx, reviewCase, agentId, 'accepted', null),
     );
   }
@@ -163,13 +162,13 @@ export class ReviewCases {
   async requestCapture(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
     const reviewCase = await this.requireCase(caseId);
     if (reviewCase.attempt >= MAX_CAPTURES) return this.rejectCase(reviewCase, agentId, reason, meta);
-    const { store, clock, audit } = this.ctx;
-    return store.db.transaction().execute(async (trx) => {
+    return this.ctx.store.db.transaction().execute(async (trx) => {
       await this.close(trx, reviewCase, agentId, 'resubmission', reason);
-      if (!(await advanceStage(trx, reviewCase.transactionId, 'review', 'proofing', clock.now()))) throw caseNotAvailable();
-      const tx = (await findTransaction(trx, reviewCase.transactionId))!;
-      await audit.append(trx, { ...caseAudit(reviewCase, 'videoid.capture.requested', 'New capture requested', agentId, meta), userId: tx.userId, data: { caseId, attempt: reviewCase.attempt, reason, agentId } });
-      return tx;
+      const tx = await this.transactionOf(trx, reviewCase);
+      const audit = { eventType: 'videoid.capture.requested', message: 'New capture requested', data: { caseId, attempt: reviewCase.attempt, reason, agentId } };
+      const back = await this.ctx.flows.transition(trx, tx, 'requestCapture', { audit }, meta);
+      if (!back) throw caseNotAvailable();
+      return back;
     });
   }
 
@@ -192,7 +191,7 @@ export class ReviewCases {
 
   private async rejectCase(reviewCase: ReviewCase, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
     const details = { caseId: reviewCase.id, attempt: reviewCase.attempt, docType: reviewCase.docType, agentId };
-    return this.ctx.proofing.decide(reviewCase.transactionId, PROVIDER_ID, { outcome: 'rejected', reason, evidence: [], details }, { ...meta, agentId }, (trx) =>
+    return this.ctx.proofing.decide(await this.transactionOf(this.ctx.store.db, reviewCase), PROVIDER_ID, { outcome: 'rejected', reason, evidence: [], details }, { ...meta, agentId }, (trx) =>
       this.close(trx, reviewCase, agentId, 'rejected', reason),
     );
   }
@@ -217,10 +216,16 @@ export class ReviewCases {
     return reviewCase;
   }
 
+  private async transactionOf(executor: Executor, reviewCase: ReviewCase): Promise<Transaction> {
+    const tx = await findTransaction(executor, reviewCase.transactionId);
+    if (!tx) throw errors.transactionNotFound(reviewCase.transactionId);
+    return tx;
+  }
+
   private async userOf(reviewCase: ReviewCase) {
-    const tx = await findTransaction(this.ctx.store.db, reviewCase.transactionId);
-    const user = tx ? await this.ctx.users.find(this.ctx.store.db, tx.accountId, tx.userId) : null;
-    if (!tx || !user) throw errors.transactionNotFound(reviewCase.transactionId);
+    const tx = await this.transactionOf(this.ctx.store.db, reviewCase);
+    const user = await this.ctx.users.find(this.ctx.store.db, tx.accountId, tx.userId);
+    if (!user) throw errors.transactionNotFound(reviewCase.transactionId);
     return { tx, cipher: this.ctx.users.cipher(user) };
   }
 
