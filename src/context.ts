@@ -65,7 +65,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     users,
     evidence,
     flows,
-    proofing: new ProofingService({ db: store.db, clock, users, evidence, flows, audit }),
+    proofing: new ProofingService({ write: store.write, clock, users, evidence, flows, audit }),
     providers: new ProviderRegistry(config.sandbox),
     deviceOperations: undefined as unknown as DeviceOperations,
   };

@@ -43,7 +43,7 @@ export class ActivationService {
       await this.releaseFailureSlot(meta.ipAddress, now);
       return result;
     } catch (error) {
-      await ctx.store.db.transaction().execute((trx) =>
+      await ctx.store.write((trx) =>
         ctx.audit.append(trx, {
           accountId: null,
           eventType: 'device.activation.failed',
@@ -67,7 +67,7 @@ export class ActivationService {
 
     const deviceId = ctx.random.uuid();
     const proofingId = ctx.random.uuid();
-    const activated = await ctx.store.db.transaction().execute(async (trx) => {
+    const activated = await ctx.store.write(async (trx) => {
       // Single use: only the request that clears the code's hash moves the transaction on.
       const audit = { eventType: 'device.activated', message: 'Device activated', data: { keyThumbprint: key.thumbprint } };
       const moved = await ctx.flows.transition(trx, tx, 'activate', { activationCodeHash: codeHash, deviceId, proofingId, audit }, meta);

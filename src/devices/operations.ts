@@ -79,7 +79,7 @@ export class DeviceOperations {
     const decision = await this.verifyDecision(device, operation, signature);
     const tx = await findTransaction(this.ctx.store.db, operation.transaction_id);
     if (!tx) throw operationNotFound(operationId);
-    return this.ctx.store.db.transaction().execute(async (trx) => {
+    return this.ctx.store.write(async (trx) => {
       const claimed = await trx
         .updateTable('device_operations')
         .set({ status: decision === 'approve' ? 'approved' : 'rejected', decided_at: now })

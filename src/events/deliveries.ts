@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { ApiError, errors } from '../http/errors.js';
-import type { Db, Executor } from '../store/database.js';
+import type { Db, Executor, Store } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Outbox } from './outbox.js';
 import { decodeEventNames, type WebhookSubscriptions } from './subscriptions.js';
@@ -43,7 +43,7 @@ export const deliveryNotFound = (id: string) =>
   new ApiError(404, 'delivery_not_found', 'Delivery not found', `No webhook delivery with ID ${id} exists for this account.`);
 
 export class WebhookDeliveries {
-  constructor(private readonly deps: { db: Db; clock: Clock; random: RandomSource; outbox: Outbox; subscriptions: WebhookSubscriptions }) {}
+  constructor(private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; outbox: Outbox; subscriptions: WebhookSubscriptions }) {}
 
   /** Creates the deliveries of one outbox event: every enabled subscription of the event's account that wants it. */
   async fanOut(executor: Executor, event: { id: string; account_id: string; event_name: string; expires_at: number }): Promise<number> {
@@ -55,7 +55,7 @@ export class WebhookDeliveries {
 
   /** "Send test event": a mock event to this one subscription, through the normal delivery path. */
   async sendTest(accountId: string, subscriptionId: string): Promise<DeliveryView> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.write(async (trx) => {
       const subscription = await this.deps.subscriptions.find(trx, accountId, subscriptionId);
       if (subscription.disabled_at !== null) throw subscriptionDisabled(subscriptionId);
       const envelope = await this.deps.outbox.enqueue(trx, accountId, TEST_EVENT_NAME, { subscriptionId, message: 'This is a test event.' }, ['mock']);
@@ -84,7 +84,7 @@ export class WebhookDeliveries {
 
   /** Sends the event again now, under the same webhook-id, and retries it on failure for a bounded window. */
   async redeliver(accountId: string, deliveryId: string): Promise<DeliveryView> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.write(async (trx) => {
       const row = await this.find(trx, accountId, deliveryId);
       const now = this.deps.clock.now();
       if (row.locked_until !== null && row.locked_until > now) {

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { DataCipher } from '../security/keyring.js';
-import type { Db, Executor } from '../store/database.js';
+import type { Db, Executor, Store } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import { generateWebhookSecret } from './signer.js';
 import { parseWebhookUrl, resolveWebhookTarget, WebhookTargetRefused, type Resolver } from './ssrf.js';
@@ -49,7 +49,7 @@ export const subscriptionNotFound = (id: string) =>
 
 export class WebhookSubscriptions {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; random: RandomSource; cipher: DataCipher; audit: AuditLog; config: Config['webhooks']; resolve: Resolver },
+    private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; cipher: DataCipher; audit: AuditLog; config: Config['webhooks']; resolve: Resolver },
   ) {}
 
   async create(accountId: string, input: SubscriptionInput, meta: RequestMeta): Promise<SubscriptionView & { secret: string }> {
@@ -62,7 +62,7 @@ export class WebhookSubscriptions {
       secret_sealed: this.sealSecret(id, secret), previous_secret_sealed: null, previous_secret_expires_at: null,
       disabled_at: null, disabled_reason: null, created_at: now, updated_at: now,
     };
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.write(async (trx) => {
       const count = await trx.selectFrom('webhook_subscriptions').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
       if (Number(count.n) >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) {
         throw errors.conflict('subscription_limit_reached', 'Subscription limit reached', `An account can hold at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhook subscriptions.`);
@@ -84,7 +84,7 @@ export class WebhookSubscriptions {
 
   async update(accountId: string, id: string, patch: SubscriptionPatch, meta: RequestMeta): Promise<SubscriptionView> {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.write(async (trx) => {
       const current = await this.find(trx, accountId, id);
       const now = this.deps.clock.now();
       const updated: SubscriptionRow = {
@@ -102,7 +102,7 @@ export class WebhookSubscriptions {
   }
 
   async delete(accountId: string, id: string, meta: RequestMeta): Promise<void> {
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.write(async (trx) => {
       const current = await this.find(trx, accountId, id);
       await trx.deleteFrom('webhook_subscriptions').where('id', '=', id).execute();
       await this.audit(trx, 'subscription.deleted', 'Webhook subscription deleted', current, meta);
@@ -112,7 +112,7 @@ export class WebhookSubscriptions {
   /** A new secret; the previous one keeps signing (beside the new one) for the configured overlap. */
   async rotateSecret(accountId: string, id: string, meta: RequestMeta): Promise<SubscriptionView & { secret: string }> {
     const secret = generateWebhookSecret(this.deps.random);
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.write(async (trx) => {
       const current = await this.find(trx, accountId, id);
       const now = this.deps.clock.now();
       const previousExpiresAt = now + this.deps.config.secretOverlapSeconds * 1000;

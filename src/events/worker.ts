@@ -107,7 +107,7 @@ export class WebhookWorker {
   }
 
   private async dispatchOutbox(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.store.write(async (trx) => {
       // Claims skip rows another worker holds (PostgreSQL); SQLite has a single writer.
       const events = await this.deps.store
         .claimForUpdate(trx.selectFrom('outbox_events').select(['id', 'account_id', 'event_name', 'expires_at']).where('dispatched_at', 'is', null).orderBy('created_at').limit(BATCH_SIZE))
@@ -135,7 +135,7 @@ export class WebhookWorker {
     const now = this.deps.clock.now();
     // The lease (config, at least 20 s) outlasts the send timeout, so it cannot lapse while its attempt is in flight.
     const lease = { lease_id: this.deps.random.uuid(), locked_until: now + this.deps.config.leaseSeconds * 1000 };
-    return this.db.transaction().execute(async (trx) => {
+    return this.deps.store.write(async (trx) => {
       const due = await this.deps.store
         .claimForUpdate(
           trx
@@ -188,7 +188,7 @@ export class WebhookWorker {
   /** Records the attempt and the delivery's next state, unless the lease was lost meanwhile. */
   private async record(delivery: DeliveryRow, startedAt: number, durationMs: number, outcome: Outcome): Promise<void> {
     const now = this.deps.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.deps.store.write(async (trx) => {
       const updated = await trx
         .updateTable('webhook_deliveries')
         .set({ ...this.nextState(delivery, outcome, now), locked_until: null, lease_id: null, last_status_code: outcome.statusCode, last_error: outcome.error, updated_at: now })

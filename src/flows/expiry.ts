@@ -9,7 +9,7 @@ import { findOverdue, findTransaction, type Transaction } from './transaction.js
  * it, with its audit item and event, exactly once even when several instances sweep at the same time.
  */
 export async function expireTransaction(ctx: AppContext, tx: Transaction): Promise<Transaction> {
-  const ended = await ctx.store.db.transaction().execute((trx) => ctx.flows.transition(trx, tx, 'expire'));
+  const ended = await ctx.store.write((trx) => ctx.flows.transition(trx, tx, 'expire'));
   return ended ?? (await findTransaction(ctx.store.db, tx.id)) ?? tx;
 }
 
@@ -18,7 +18,7 @@ export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<nu
   let expired = 0;
   for (const tx of await findOverdue(ctx.store.db, now, batchSize)) {
     // Counts only what this sweep recorded: another instance may have recorded the same expiry a moment earlier.
-    if (await ctx.store.db.transaction().execute((trx) => ctx.flows.transition(trx, tx, 'expire'))) expired++;
+    if (await ctx.store.write((trx) => ctx.flows.transition(trx, tx, 'expire'))) expired++;
   }
   await purgeSpentRecords(ctx, now);
   return expired;

@@ -6,7 +6,7 @@ import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';
 import { errors } from '../http/errors.js';
-import type { Db, Tx } from '../store/database.js';
+import type { Store, Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 
 /** A provider's decision on the evidence of one proofing. */
@@ -20,7 +20,7 @@ export type Decision =
  */
 export class ProofingService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; users: UserStore; evidence: EvidenceStore; flows: FlowStateMachine; audit: AuditLog },
+    private readonly deps: { write: Store['write']; clock: Clock; users: UserStore; evidence: EvidenceStore; flows: FlowStateMachine; audit: AuditLog },
   ) {}
 
   /** Creates the proofing process of a transaction entering its proofing stage. */
@@ -42,7 +42,7 @@ export class ProofingService {
     meta: RequestMeta & { agentId?: string } = {},
     alongside?: (trx: Tx, tx: Transaction) => Promise<void>,
   ): Promise<Transaction> {
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.write(async (trx) => {
       if (!tx.proofingId) throw alreadyDecided();
       await alongside?.(trx, tx);
       const user = await this.deps.users.find(trx, tx.accountId, tx.userId);

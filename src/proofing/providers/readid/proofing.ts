@@ -80,7 +80,7 @@ export class ReadIdProofing {
   /** An inconclusive attempt: the evidence goes into the dossier, the flow stays Pending for a new challenge. */
   private async retry(tx: Transaction, evidence: EvidenceItem[], meta: RequestMeta, attempt: number, record: (trx: Tx, tx: Transaction) => Promise<void>): Promise<Transaction> {
     const { store, users, audit } = this.ctx;
-    return store.db.transaction().execute(async (trx) => {
+    return store.write(async (trx) => {
       await record(trx, tx);
       const user = await users.find(trx, tx.accountId, tx.userId);
       if (!user || !tx.proofingId) throw errors.transactionNotFound(tx.id);

@@ -62,7 +62,7 @@ export class ReviewCases {
   /** Records a capture: evidence sealed into the dossier, a case opened, the transaction moved to review. */
   async open(tx: Transaction, capture: Capture, meta: RequestMeta): Promise<Transaction> {
     const { store, clock, random, users, evidence } = this.ctx;
-    return store.db.transaction().execute(async (trx) => {
+    return store.write(async (trx) => {
       const now = clock.now();
       const id = random.uuid();
       const attempt = (await this.countCases(trx, tx.id)) + 1;
@@ -116,7 +116,7 @@ export class ReviewCases {
   /** Takes (or renews) the claim on an open case; refused while another agent's claim is live. */
   async claim(caseId: string, agentId: string, meta: RequestMeta): Promise<ReviewCase> {
     const { store, clock, audit } = this.ctx;
-    return store.db.transaction().execute(async (trx) => {
+    return store.write(async (trx) => {
       const now = clock.now();
       const claimed = await trx
         .updateTable('videoid_cases')
@@ -162,7 +162,7 @@ export class ReviewCases {
   async requestCapture(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
     const reviewCase = await this.requireCase(caseId);
     if (reviewCase.attempt >= MAX_CAPTURES) return this.rejectCase(reviewCase, agentId, reason, meta);
-    return this.ctx.store.db.transaction().execute(async (trx) => {
+    return this.ctx.store.write(async (trx) => {
       await this.close(trx, reviewCase, agentId, 'resubmission', reason);
       const tx = await this.transactionOf(trx, reviewCase);
       const audit = { eventType: 'videoid.capture.requested', message: 'New capture requested', data: { caseId, attempt: reviewCase.attempt, reason, agentId } };
