@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
-import { AuditQueries, AuditQueryBody, findAuditItem } from './query.js';
-import { AuditItemSchema, AuditPageSchema } from './schemas.js';
+import { AuditQueries, findAuditItem } from './query.js';
+import { AuditItemSchema, AuditPageSchema, AuditQueryBody } from './schemas.js';
 
 const security = [{ oauth2: ['audit'] }];
 const tags = ['Audit'];

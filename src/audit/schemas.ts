@@ -1,6 +1,28 @@
 import { z } from 'zod';
+import { AUDIT_FIELD_COLUMNS, type AuditQueryField } from './tables.js';
 
-/** Response shapes of the audit API, shared by the routes (validation, OpenAPI) and the RP client. */
+/** Request and response shapes of the audit API, shared by the routes (validation, OpenAPI) and the RP client. */
+export const MAX_AUDIT_LIMIT = 1000;
+
+const FIELDS = Object.keys(AUDIT_FIELD_COLUMNS) as [AuditQueryField, ...AuditQueryField[]];
+const Value = z.string().max(200);
+
+const Condition = z
+  .strictObject({
+    field: z.enum(FIELDS),
+    operator: z.enum(['eq', 'in']),
+    value: z.union([Value, z.array(Value).min(1).max(100)]),
+  })
+  .refine((c) => (c.operator === 'in') === Array.isArray(c.value), { message: "'eq' takes a string value, 'in' a non-empty array of strings", path: ['value'] });
+
+export const AuditQueryBody = z.strictObject({
+  // Bounded so that the query fits into the `next` cursor URL.
+  and: z.array(Condition).max(20).refine((and) => JSON.stringify(and).length <= 2048, 'the conditions may take at most 2 KiB of JSON').optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.number().int().min(1).max(MAX_AUDIT_LIMIT).optional(),
+});
+
 export const AuditItemSchema = z.object({
   cursor: z.string(),
   accountId: z.string(),

@@ -60,3 +60,16 @@ export const DeliveryListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   before: z.string().max(100).optional().describe('A delivery id: the page continues with older deliveries.'),
 });
+
+/** What every webhook delivers (the Signicat event envelope); `eventData` depends on `eventName`. */
+export interface EventEnvelope<T = unknown> {
+  id: string;
+  timestamp: string;
+  sender: 'reuseid';
+  eventName: string;
+  eventData: T;
+  accountId: string;
+  organizationId: string | null;
+  expiresAt: string;
+  tags: string[];
+}
