@@ -6,7 +6,7 @@ import type { ClientClock, Transport } from './transport.js';
  * A token is reused until shortly before it expires — 10% of its lifetime, at most 30 s, early — and callers that
  * need one at the same moment share a single token request.
  */
-export const TOKEN_PATH = '/auth/open/connect/token';
+const TOKEN_PATH = '/auth/open/connect/token';
 const MAX_REFRESH_MARGIN_MS = 30_000;
 
 export interface TokenCredentials {
