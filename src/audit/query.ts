@@ -3,7 +3,8 @@ import { ApiError, errors } from '../http/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
 import { parseAuditBody, type AuditItem } from './log.js';
-import { AUDIT_FIELD_COLUMNS, type AuditQueryField } from './tables.js';
+import { AuditQueryBody, MAX_AUDIT_LIMIT } from './schemas.js';
+import { AUDIT_FIELD_COLUMNS } from './tables.js';
 
 /**
  * The Signicat audit query: `{and: [{field, operator, value}], from, to, limit}`, newest first. `to` defaults to
@@ -14,27 +15,8 @@ import { AUDIT_FIELD_COLUMNS, type AuditQueryField } from './tables.js';
 const DAY_MS = 24 * 3600 * 1000;
 export const DEFAULT_SPAN_MS = 30 * DAY_MS;
 export const MAX_SPAN_MS = 60 * DAY_MS;
-export const MAX_LIMIT = 1000;
 const CURSOR_CONTEXT = 'audit-query-cursor';
 
-const FIELDS = Object.keys(AUDIT_FIELD_COLUMNS) as [AuditQueryField, ...AuditQueryField[]];
-const Value = z.string().max(200);
-
-const Condition = z
-  .strictObject({
-    field: z.enum(FIELDS),
-    operator: z.enum(['eq', 'in']),
-    value: z.union([Value, z.array(Value).min(1).max(100)]),
-  })
-  .refine((c) => (c.operator === 'in') === Array.isArray(c.value), { message: "'eq' takes a string value, 'in' a non-empty array of strings", path: ['value'] });
-
-export const AuditQueryBody = z.strictObject({
-  // Bounded so that the query fits into the `next` cursor URL.
-  and: z.array(Condition).max(20).refine((and) => JSON.stringify(and).length <= 2048, 'the conditions may take at most 2 KiB of JSON').optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.number().int().min(1).max(MAX_LIMIT).optional(),
-});
 export type AuditQueryInput = z.infer<typeof AuditQueryBody>;
 type Conditions = NonNullable<AuditQueryInput['and']>;
 
@@ -73,7 +55,7 @@ export class AuditQueries {
     const from = input.from ? Date.parse(input.from) : to - DEFAULT_SPAN_MS;
     if (from > to) throw errors.invalidParameters([{ name: 'from', reason: 'from must not be after to' }]);
     if (to - from > MAX_SPAN_MS) throw errors.invalidParameters([{ name: 'from', reason: 'the span from–to is at most 60 days' }]);
-    return { accountId, and: input.and ?? [], from, to, limit: input.limit ?? MAX_LIMIT };
+    return { accountId, and: input.and ?? [], from, to, limit: input.limit ?? MAX_AUDIT_LIMIT };
   }
 
   private nextUrl(query: ResolvedQuery): string {

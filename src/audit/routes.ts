@@ -4,23 +4,9 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
-import { AuditQueries, AuditQueryBody, findAuditItem } from './query.js';
+import { AuditQueries, findAuditItem } from './query.js';
+import { AuditItemSchema, AuditPageSchema, AuditQueryBody } from './schemas.js';
 
-const AuditItemSchema = z.object({
-  cursor: z.string(),
-  accountId: z.string(),
-  timestamp: z.string(),
-  serviceName: z.string(),
-  eventType: z.string(),
-  message: z.string(),
-  clientId: z.string().nullable(),
-  traceId: z.string().nullable(),
-  ipAddress: z.string().nullable(),
-  userId: z.string().nullable(),
-  referenceId: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-  sequence: z.number().describe('Position in the account\'s hash chain (1, 2, 3…).'),
-});
 const security = [{ oauth2: ['audit'] }];
 const tags = ['Audit'];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
@@ -41,7 +27,7 @@ export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promi
       querystring: z.strictObject({ cursor: z.string().max(8192).optional() }),
       // A POST to `next` may come without a body (Fastify then passes null).
       body: AuditQueryBody.nullish(),
-      response: { 200: z.object({ items: z.array(AuditItemSchema), next: z.string().nullable() }), ...errorResponses },
+      response: { 200: AuditPageSchema, ...errorResponses },
     },
   }, async (request) => queries.query(ctx.store.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
 

@@ -2,29 +2,18 @@ import type { Executor } from '../store/database.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
-
-/**
- * Events in the Signicat envelope, written to the outbox inside the same database transaction as the change that
- * caused them: no change without its event, no event without its change. Delivery reads the outbox. Event data
- * holds personal data (the same object the Get endpoints return), so the stored envelope is sealed.
- */
-export interface EventEnvelope<T = unknown> {
-  id: string;
-  timestamp: string;
-  sender: 'reuseid';
-  eventName: string;
-  eventData: T;
-  accountId: string;
-  organizationId: string | null;
-  expiresAt: string;
-  tags: string[];
-}
+import type { EventEnvelope } from './schemas.js';
 
 /** How long delivery is retried: Standard Webhooks' example schedule spans about three days. */
 export const EVENT_RETENTION_MS = 3 * 24 * 3600 * 1000;
 /** How long an expired event (personal data, sealed) and its delivery log are kept for support, then erased. */
 export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
+/**
+ * Events in the Signicat envelope, written to the outbox inside the same database transaction as the change that
+ * caused them: no change without its event, no event without its change. Delivery reads the outbox. Event data
+ * holds personal data (the same object the Get endpoints return), so the stored envelope is sealed.
+ */
 export class Outbox {
   constructor(private readonly deps: { clock: Clock; random: RandomSource; cipher: DataCipher }) {}
 

@@ -5,14 +5,13 @@ import type { AppContext } from '../context.js';
 import { requestMeta } from '../http/request-meta.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
-import { DeliveryDetailSchema, DeliverySchema, SubscriptionCreateBody, SubscriptionPatchBody, SubscriptionSchema, SubscriptionWithSecretSchema } from './schemas.js';
+import {
+  DeliveryDetailSchema, DeliveryListQuery, DeliveryListSchema, DeliverySchema, SubscriptionCreateBody, SubscriptionListSchema, SubscriptionPatchBody, SubscriptionSchema,
+  SubscriptionWithSecretSchema,
+} from './schemas.js';
 
 const SubscriptionParams = z.object({ id: z.string().max(100) });
 const DeliveryParams = z.object({ deliveryId: z.string().max(100) });
-const DeliveryListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  before: z.string().max(100).optional().describe('A delivery id: the page continues with older deliveries.'),
-});
 const security = [{ oauth2: ['events'] }];
 const tags = ['Events'];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema };
@@ -34,7 +33,7 @@ export async function eventsRoutes(base: FastifyInstance, ctx: AppContext): Prom
   }, async (request, reply) => reply.status(201).send(await ctx.webhooks.subscriptions.create(account(request), request.body, requestMeta(request))));
 
   app.get('/events/subscriptions', {
-    schema: { tags, security, summary: 'List webhook subscriptions', response: { 200: z.object({ items: z.array(SubscriptionSchema) }), ...errorResponses } },
+    schema: { tags, security, summary: 'List webhook subscriptions', response: { 200: SubscriptionListSchema, ...errorResponses } },
   }, async (request) => ({ items: await ctx.webhooks.subscriptions.list(account(request)) }));
 
   app.get('/events/subscriptions/:id', {
@@ -65,7 +64,7 @@ export async function eventsRoutes(base: FastifyInstance, ctx: AppContext): Prom
   }, async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.sendTest(account(request), request.params.id)));
 
   app.get('/events/subscriptions/:id/deliveries', {
-    schema: { tags, security, summary: 'List deliveries of a subscription, newest first', params: SubscriptionParams, querystring: DeliveryListQuery, response: { 200: z.object({ items: z.array(DeliverySchema) }), ...errorResponses } },
+    schema: { tags, security, summary: 'List deliveries of a subscription, newest first', params: SubscriptionParams, querystring: DeliveryListQuery, response: { 200: DeliveryListSchema, ...errorResponses } },
   }, async (request) => ({ items: await ctx.webhooks.deliveries.list(account(request), request.params.id, request.query) }));
 
   app.get('/events/deliveries/:deliveryId', {

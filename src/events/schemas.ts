@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_URL_LENGTH } from './ssrf.js';
 
-/** Request and response shapes of the events API, shared by the routes (validation, OpenAPI) and the CLI. */
+/** Request and response shapes of the events API, shared by the routes (validation, OpenAPI), the CLI and the RP client. */
 const EventName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'an event name such as onboarding.completed');
 const EventNames = z.array(EventName).max(50).nullable().describe('Only these events are delivered; null or absent: every event.');
 const Url = z
@@ -33,6 +33,7 @@ export const SubscriptionSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+export const SubscriptionListSchema = z.object({ items: z.array(SubscriptionSchema) });
 export const SubscriptionWithSecretSchema = SubscriptionSchema.extend({
   secret: z.string().describe('The signing secret (whsec_…), shown only here: store it now.'),
 });
@@ -53,3 +54,22 @@ export const DeliverySchema = z.object({
 export const DeliveryDetailSchema = DeliverySchema.extend({
   attempts: z.array(z.object({ attempt: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable() })),
 });
+export const DeliveryListSchema = z.object({ items: z.array(DeliverySchema) });
+
+export const DeliveryListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  before: z.string().max(100).optional().describe('A delivery id: the page continues with older deliveries.'),
+});
+
+/** What every webhook delivers (the Signicat event envelope); `eventData` depends on `eventName`. */
+export interface EventEnvelope<T = unknown> {
+  id: string;
+  timestamp: string;
+  sender: 'reuseid';
+  eventName: string;
+  eventData: T;
+  accountId: string;
+  organizationId: string | null;
+  expiresAt: string;
+  tags: string[];
+}

@@ -7,6 +7,7 @@ import { errors, ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { requestMeta } from '../http/request-meta.js';
 import { isoTime } from '../shared/runtime.js';
+import { DeviceStateBody, DeviceViewSchema, UserViewSchema } from './schemas.js';
 
 /**
  * Users and their devices (permission `reuseid-users`): the identity store as the RP sees it. Verified attributes
@@ -15,9 +16,6 @@ import { isoTime } from '../shared/runtime.js';
 const security = [{ oauth2: ['reuseid-users'] }];
 const UserParams = z.object({ userId: z.string().max(100) });
 const DeviceParams = UserParams.extend({ deviceId: z.string().max(100) });
-
-const DeviceView = z.object({ deviceId: z.string(), state: z.enum(['ACTIVE', 'LOCKED', 'DEACTIVATED']), createdAt: z.string() });
-const AttributeView = z.object({ value: z.string(), provider: z.string(), transactionId: z.string(), proofingId: z.string(), verifiedAt: z.string() });
 
 const deviceView = (device: Device) => ({ deviceId: device.id, state: device.state, createdAt: isoTime(device.createdAt) });
 
@@ -29,7 +27,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
     onRequest: guard,
     schema: {
       tags: ['Users'], summary: 'Get a user with verified attributes and devices', security, params: UserParams,
-      response: { 200: z.object({ data: z.object({ userId: z.string(), state: z.string(), createdAt: z.string(), attributes: z.record(z.string(), AttributeView), devices: z.array(DeviceView) }) }), 404: ErrorObjectSchema },
+      response: { 200: z.object({ data: UserViewSchema }), 404: ErrorObjectSchema },
     },
   }, async (request) => {
     const user = await ctx.users.find(ctx.store.db, principalOf(request).accountId, request.params.userId);
@@ -44,8 +42,8 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
     onRequest: guard,
     schema: {
       tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', security, params: DeviceParams,
-      body: z.strictObject({ state: z.enum(['ACTIVE', 'LOCKED', 'DEACTIVATED']) }),
-      response: { 200: z.object({ data: DeviceView }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
+      body: DeviceStateBody,
+      response: { 200: z.object({ data: DeviceViewSchema }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
     },
   }, async (request) => {
     const { accountId } = principalOf(request);

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReuseIdClient, ReuseIdError } from '../../src/client/index.js';
 import { testDatabases } from '../support/databases.js';
 import { cliJson, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /**
- * End to end: the real server process (`reuseid serve`, as `npm start` runs it), an RP over HTTP, and a device
- * through the simulator CLI — each a separate process, as in production.
+ * End to end: the real server process (`reuseid serve`, as `npm start` runs it), an RP through the RP client over
+ * HTTP, and a device through the simulator CLI — each a separate process, as in production.
  */
 const SEED_BODY = { externalRef: 'Empl10300469', provider: 'signicatvideoid', videoidProviderOptions: { docType: 138, docTypes: [138, 123], defaultId: 138 } };
 
@@ -19,16 +20,6 @@ for (const database of testDatabases) {
     let dropDatabase: () => Promise<void>;
 
     const cli = (...args: string[]) => cliJson(server.env, ...args);
-    const rpToken = async (clientId: string, secret: string) => {
-      const res = await fetch(`${baseUrl}/auth/open/connect/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'grant_type=client_credentials&scope=signicat-api',
-      });
-      expect(res.status).toBe(200);
-      return ((await res.json()) as { access_token: string }).access_token;
-    };
-
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-e2e-'));
       const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
@@ -46,43 +37,54 @@ for (const database of testDatabases) {
     it('onboards with the seed body, steps up on the device, and fails a rejected proof', async () => {
       const client = await cli('clients', 'create', '--name', 'e2e rp', '--account', 'e2e-bank', '--permission', 'reuseid-onboarding');
       expect(client).toMatchObject({ accountId: 'e2e-bank', permissions: ['reuseid-onboarding'] });
-      const token = await rpToken(client.clientId, client.clientSecret);
-      const rp = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-        expect(res.headers.get('x-trace-id')).toBeTruthy();
-        return { status: res.status, body: (await res.json()) as any };
-      };
+      const rp = new ReuseIdClient({ baseUrl, clientId: client.clientId, clientSecret: client.clientSecret, scope: 'signicat-api' });
 
-      const start = await rp('POST', '/reuseid/onboarding', SEED_BODY);
-      expect(start.status).toBe(200);
-      const { transactionId, userId, activationCode } = start.body.data;
+      const start = await rp.startOnboarding(SEED_BODY);
+      const { transactionId, userId, activationCode } = start;
+      expect(start).toMatchObject({ status: 'Pending', activationCode: expect.any(String) });
       const stateFile = join(dir, 'device.json');
-      const activated = await cli('device', 'activate', '--server', baseUrl, '--activation-code', activationCode, '--state', stateFile);
+      const activated = await cli('device', 'activate', '--server', baseUrl, '--activation-code', activationCode!, '--state', stateFile);
       expect(activated.postOperationContext.signicatOperation).toMatchObject({ operation: 'onboarding', provider: 'signicatvideoid', transactionId });
       const proofed = await cli('device', 'proof', '--server', baseUrl, '--state', stateFile, '--provider', 'sandbox', '--outcome', 'accepted', '--first-name', 'JANE', '--last-name', 'SMITH', '--date-of-birth', '1990-01-01', '--gender', 'F', '--nationality', 'NOR');
       expect(proofed.status).toBe('Completed');
-      const onboarding = await rp('GET', `/reuseid/onboarding/${transactionId}`);
-      expect(onboarding.body.data).toMatchObject({
+      const onboarding = await rp.getOnboarding(transactionId);
+      expect(onboarding).toMatchObject({
         status: 'Completed', transactionId, userId, deviceId: activated.deviceId,
         userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
       });
-      expect(onboarding.body.data.proofingId).toBeTruthy();
+      expect(onboarding.proofingId).toBeTruthy();
 
-      const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
-      expect(stepUp.status).toBe(200);
+      const stepUp = await rp.startStepUp({ userId, deviceId: activated.deviceId, provider: 'readid' });
+      expect(stepUp).toMatchObject({ status: 'Pending', userId, deviceId: activated.deviceId });
       const approved = await cli('device', 'approve', '--server', baseUrl, '--state', stateFile);
       expect(approved.preOperation).toEqual({ operation: 'stepup', provider: 'readid', processType: 'ready' });
-      expect(approved.postOperationContext.signicatOperation).toMatchObject({ operation: 'stepup', transactionId: stepUp.body.data.transactionId });
+      expect(approved.postOperationContext.signicatOperation).toMatchObject({ operation: 'stepup', transactionId: stepUp.transactionId });
       await cli('device', 'proof', '--state', stateFile, '--provider', 'sandbox', '--last-name', 'SMITH-NORDMANN');
-      const stepUpResult = await rp('GET', `/reuseid/step-up/${stepUp.body.data.transactionId}`);
-      expect(stepUpResult.body.data).toMatchObject({ status: 'Completed', deviceId: activated.deviceId, userData: { lastName: 'SMITH-NORDMANN' } });
+      expect(await rp.getStepUp(stepUp.transactionId)).toMatchObject({ status: 'Completed', deviceId: activated.deviceId, userData: { lastName: 'SMITH-NORDMANN' } });
 
-      const second = await rp('POST', '/reuseid/onboarding', {});
+      const second = await rp.startOnboarding();
       const otherState = join(dir, 'device2.json');
-      await cli('device', 'activate', '--server', baseUrl, '--activation-code', second.body.data.activationCode, '--state', otherState);
+      await cli('device', 'activate', '--server', baseUrl, '--activation-code', second.activationCode!, '--state', otherState);
       const rejected = await cli('device', 'proof', '--state', otherState, '--provider', 'sandbox', '--outcome', 'rejected');
       expect(rejected.status).toBe('Failed');
-      expect((await rp('GET', `/reuseid/onboarding/${second.body.data.transactionId}`)).body.data.status).toBe('Failed');
+      expect((await rp.getOnboarding(second.transactionId)).status).toBe('Failed');
+    });
+
+    it('answers errors as ReuseIdError: an unknown transaction, a bad step-up body, refused credentials', async () => {
+      const client = await cli('clients', 'create', '--name', 'e2e errors', '--account', 'e2e-bank', '--permission', 'reuseid-onboarding');
+      const rp = new ReuseIdClient({ baseUrl, clientId: client.clientId, clientSecret: client.clientSecret });
+      const unknown = await rp.getOnboarding('00000000-0000-4000-8000-000000000000').catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(ReuseIdError);
+      expect(unknown).toMatchObject({ code: 'transaction_not_found', status: 404, title: 'Transaction not found' });
+      expect((unknown as ReuseIdError).traceId).toMatch(/\S/);
+
+      const invalid = (await rp.startStepUp({ userId: 'not-a-uuid', deviceId: 'dev-1' }).catch((e: unknown) => e)) as ReuseIdError;
+      expect(invalid).toMatchObject({ code: 'invalid_request_parameter', status: 422 });
+      expect(invalid.invalidParams).toEqual([expect.objectContaining({ name: 'userId', reason: expect.stringContaining('UUID') })]);
+      expect(invalid.traceId).toMatch(/\S/);
+
+      const wrongSecret = new ReuseIdClient({ baseUrl, clientId: client.clientId, clientSecret: 'rsec_wrong' });
+      await expect(wrongSecret.startOnboarding()).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
     });
 
     it('serves the OpenAPI document and its rendering, health and readiness', async () => {
