@@ -5,17 +5,11 @@ import { findByActivationCode } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';
 import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
-import type { OperationContext } from './contexts.js';
+import type { ActivationResult } from './schemas.js';
 import { postOperationContext } from './transaction-access.js';
 import { insertDevice } from './device-store.js';
 import { ACTIVATION_TYP, checkFreshness, ProofRejected, validateDeviceJwk, verifyDeviceJws } from './proofs.js';
 
-export interface ActivationResult {
-  deviceId: string;
-  userId: string;
-  transactionId: string;
-  post_operation_context: OperationContext;
-}
 
 const GLOBAL_FAILURES = 'activation-failures:global';
 const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;

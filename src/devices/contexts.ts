@@ -1,23 +1,12 @@
 import type { Transaction } from '../flows/transaction.js';
 import { isoTime } from '../shared/runtime.js';
+import type { OperationContext, SignicatOperation } from './schemas.js';
 
 /**
  * Operation contexts in the Signicat wire shape `{context_content_b64, context_mime}`, carrying a `signicatOperation`
  * object. The pre-operation context (step-up, shown before the user approves) says only what is about to happen;
  * the post-operation context (released after activation or approval) carries what the app needs to run proofing.
  */
-export interface OperationContext {
-  context_content_b64: string;
-  context_mime: 'application/json';
-}
-
-export interface SignicatOperation {
-  operation: 'onboarding' | 'stepup';
-  provider: string;
-  processType: string;
-  [field: string]: unknown;
-}
-
 export function encodeContext(signicatOperation: SignicatOperation): OperationContext {
   return {
     context_content_b64: Buffer.from(JSON.stringify({ signicatOperation }), 'utf8').toString('base64'),
@@ -25,8 +14,9 @@ export function encodeContext(signicatOperation: SignicatOperation): OperationCo
   };
 }
 
-export function decodeContext(context: OperationContext): { signicatOperation: SignicatOperation } {
-  return JSON.parse(Buffer.from(context.context_content_b64, 'base64').toString('utf8')) as { signicatOperation: SignicatOperation };
+/** The `signicatOperation` a context carries (what the app reads). */
+export function decodeOperationContext(context: Pick<OperationContext, 'context_content_b64'>): SignicatOperation {
+  return (JSON.parse(Buffer.from(context.context_content_b64, 'base64').toString('utf8')) as { signicatOperation: SignicatOperation }).signicatOperation;
 }
 
 export function preOperation(tx: Transaction, processType: string): SignicatOperation {

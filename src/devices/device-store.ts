@@ -3,8 +3,9 @@ import type { Executor } from '../store/database.js';
 import type { DevicesTable } from '../store/schema.js';
 import { DEVICE_ALG, type DevicePublicKey } from './proofs.js';
 
+import type { DeviceState } from './schemas.js';
+
 /** A user's registered device: a P-256 public key the device holds the private half of. */
-export type DeviceState = 'ACTIVE' | 'LOCKED' | 'DEACTIVATED';
 
 export interface Device {
   id: string;

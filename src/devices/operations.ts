@@ -4,7 +4,8 @@ import type { RequestMeta } from '../http/request-meta.js';
 import { findTransaction, type Transaction } from '../flows/transaction.js';
 import type { Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
-import { encodeContext, preOperation, type OperationContext } from './contexts.js';
+import { encodeContext, preOperation } from './contexts.js';
+import type { PendingOperation } from './schemas.js';
 import { devicePublicKey, type Device } from './device-store.js';
 import { APPROVAL_TYP, ProofRejected, verifyDeviceJws } from './proofs.js';
 
@@ -12,15 +13,6 @@ import { APPROVAL_TYP, ProofRejected, verifyDeviceJws } from './proofs.js';
  * Pending device operations: a step-up waits for the registered device to approve a fresh random challenge by
  * signing it with the device key. Approval releases the post-operation context; refusal fails the step-up.
  */
-export interface PendingOperation {
-  operationId: string;
-  transactionId: string;
-  operation: 'stepup';
-  challenge: string;
-  expiresAt: string;
-  pre_operation_context: OperationContext;
-}
-
 export class DeviceOperations {
   constructor(private readonly ctx: AppContext) {}
 

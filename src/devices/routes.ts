@@ -7,9 +7,8 @@ import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
 import { authenticateDevice, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
-import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from './transaction-access.js';
-
-const ContextSchema = z.object({ context_content_b64: z.string(), context_mime: z.literal('application/json') });
+import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
+import { deviceTransaction, deviceTransactionView } from './transaction-access.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
 /**
@@ -39,9 +38,9 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
         'Binds the device key to the user of the onboarding whose activation code is given. `proof` is a compact JWS ' +
         '(ES256, typ reuseid-activation+jwt) whose protected header embeds the device public key as `jwk` and whose ' +
         'payload is {activationCode, aud: <server URL>, iat}.',
-      body: z.strictObject({ activationCode: z.string().min(4).max(64), proof: z.string().min(1).max(8192) }),
+      body: ActivationBody,
       response: {
-        200: z.object({ deviceId: z.string(), userId: z.string(), transactionId: z.string(), post_operation_context: ContextSchema }),
+        200: ActivationResponse,
         400: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema, 429: ErrorObjectSchema,
       },
     },
@@ -56,14 +55,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     authed.get('/operations', {
       schema: {
         tags: ['Device'], summary: 'List pending operations of this device',
-        response: {
-          200: z.object({
-            operations: z.array(z.object({
-              operationId: z.string(), transactionId: z.string(), operation: z.literal('stepup'), challenge: z.string(), expiresAt: z.string(),
-              pre_operation_context: ContextSchema,
-            })),
-          }),
-        },
+        response: { 200: PendingOperationsResponse },
       },
     }, async (request) => ({ operations: await ctx.deviceOperations.listPending(deviceOf(request)) }));
 
@@ -73,7 +65,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
         tags: ['Device'], summary: 'Approve or refuse a pending operation',
         description: '`signature` is a compact JWS (ES256, typ reuseid-approval+jwt) by the device key over {operationId, challenge, decision: "approve"|"reject"}.',
         params: z.object({ operationId: z.string().max(100) }),
-        body: z.strictObject({ signature: z.string().min(1).max(8192) }),
+        body: DecisionBody,
         response: { 200: DeviceTransactionResponse, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
       },
     }, async (request) => {

@@ -1,23 +1,13 @@
-import { z } from 'zod';
+import type { DeviceTransaction } from './schemas.js';
 import type { AppContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { effectiveStatus, findTransaction, type Transaction } from '../flows/transaction.js';
 import { encodeContext, postOperation } from './contexts.js';
 import type { Device } from './device-store.js';
 
+export { DeviceTransactionParams, DeviceTransactionResponse } from './schemas.js';
+
 /** What a device may know of a transaction: only its own, and never another device's. */
-export const DeviceTransactionParams = z.object({ transactionId: z.string().max(100) });
-
-const ContextSchema = z.object({ context_content_b64: z.string(), context_mime: z.literal('application/json') });
-
-export const DeviceTransactionResponse = z.object({
-  transactionId: z.string(),
-  status: z.string(),
-  stage: z.string(),
-  failureReason: z.string().optional(),
-  post_operation_context: ContextSchema.optional(),
-});
-
 export async function deviceTransaction(ctx: AppContext, device: Device, transactionId: string): Promise<Transaction> {
   const tx = await findTransaction(ctx.store.db, transactionId);
   if (!tx || tx.deviceId !== device.id) throw errors.transactionNotFound(transactionId);
@@ -25,7 +15,7 @@ export async function deviceTransaction(ctx: AppContext, device: Device, transac
 }
 
 /** The device's view: status and stage, and the post-operation context again while proofing is open. */
-export async function deviceTransactionView(ctx: AppContext, tx: Transaction): Promise<z.infer<typeof DeviceTransactionResponse>> {
+export async function deviceTransactionView(ctx: AppContext, tx: Transaction): Promise<DeviceTransaction> {
   const status = effectiveStatus(tx, ctx.clock.now());
   const open = status === 'Pending' && (tx.stage === 'proofing' || tx.stage === 'review');
   const context = open ? await postOperationContext(ctx, tx) : undefined;

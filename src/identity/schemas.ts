@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { DeviceStateSchema } from '../devices/schemas.js';
 
 /** Response and request shapes of the users API, shared by the routes (validation, OpenAPI) and the RP client. */
-export const DeviceStateSchema = z.enum(['ACTIVE', 'LOCKED', 'DEACTIVATED']);
+export { DeviceStateSchema };
 
 export const DeviceViewSchema = z.object({ deviceId: z.string(), state: DeviceStateSchema, createdAt: z.string() });
 

@@ -1,5 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { decodeOperationContext } from '../devices/contexts.js';
+import type { ActivationResult, DeviceTransaction, OperationContext, PendingOperation, SignicatOperation } from '../devices/schemas.js';
+
+export { decodeOperationContext };
 
 /**
  * The reference device client: what a mobile app does, in a few short functions. A real app keeps the private key
@@ -18,37 +22,7 @@ export interface DeviceState {
   userId?: string;
 }
 
-export interface OperationContext {
-  context_content_b64: string;
-  context_mime: string;
-}
-
-export interface SignicatOperation {
-  operation: 'onboarding' | 'stepup';
-  provider: string;
-  processType: string;
-  transactionId?: string;
-  proofingUrl?: string;
-  sandboxProofingUrl?: string;
-  [field: string]: unknown;
-}
-
-export interface DeviceTransaction {
-  transactionId: string;
-  status: string;
-  stage: string;
-  failureReason?: string;
-  post_operation_context?: OperationContext;
-}
-
-export interface PendingOperation {
-  operationId: string;
-  transactionId: string;
-  operation: 'stepup';
-  challenge: string;
-  expiresAt: string;
-  pre_operation_context: OperationContext;
-}
+export type { DeviceTransaction, OperationContext, PendingOperation, SignicatOperation };
 
 export class DeviceApiError extends Error {
   constructor(readonly status: number, readonly body: unknown) {
@@ -59,11 +33,6 @@ export class DeviceApiError extends Error {
 type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<{ status: number; text(): Promise<string> }>;
 
 const ALG = 'ES256';
-
-export function decodeOperationContext(context: OperationContext): SignicatOperation {
-  const decoded = JSON.parse(Buffer.from(context.context_content_b64, 'base64').toString('utf8')) as { signicatOperation: SignicatOperation };
-  return decoded.signicatOperation;
-}
 
 export class DeviceClient {
   private privateKey?: CryptoKey;
@@ -77,12 +46,12 @@ export class DeviceClient {
     return new DeviceClient(state, fetchImpl);
   }
 
-  async activate(activationCode: string): Promise<{ deviceId: string; userId: string; transactionId: string; post_operation_context: OperationContext }> {
+  async activate(activationCode: string): Promise<ActivationResult> {
     const proof = await this.sign(
       { activationCode, aud: this.state.serverUrl, iat: nowSeconds() },
       { typ: 'reuseid-activation+jwt', jwk: this.state.publicJwk },
     );
-    const result = await this.call<{ deviceId: string; userId: string; transactionId: string; post_operation_context: OperationContext }>(
+    const result = await this.call<ActivationResult>(
       'POST', '/device/v1/activations', { activationCode, proof }, false,
     );
     this.state.deviceId = result.deviceId;
