@@ -59,7 +59,10 @@ export async function listenForWebhooks(options: ListenOptions): Promise<void> {
     // A sender that breaks off mid-request gets nothing back.
     void handle(req, res).catch(() => res.destroy());
   });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     process.off('SIGINT', stop).off('SIGTERM', stop);
     server.close();
     server.closeIdleConnections();
