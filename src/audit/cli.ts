@@ -13,13 +13,16 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags) => {
       const report = await withStore(configFrom(flags), (store) => verifyAuditChains(store.db, { accountId: flags.account }));
-      print(flags.json, report, report.accounts.length ? report.accounts.map(describe).join('\n') : 'no audit items');
+      // The heads, copied somewhere the database's administrators cannot write, later prove the chains were not rewritten.
+      const heads = report.accounts.flatMap(({ accountId, head }) => (head ? [{ accountId, ...head }] : []));
+      print(flags.json, { ...report, heads }, report.accounts.length ? report.accounts.map(describe).join('\n') : 'no audit items');
       if (!report.ok) process.exitCode = 1;
     });
 }
 
 function describe(chain: ChainReport): string {
-  if (!chain.problem) return `${chain.accountId}: ${chain.items} items, chain intact`;
+  const head = chain.head ? `; head ${chain.head.sequence} ${chain.head.hash}` : '';
+  if (!chain.problem) return `${chain.accountId}: ${chain.items} items, chain intact${head}`;
   const { kind, sequence, cursor, detail } = chain.problem;
-  return `${chain.accountId}: BROKEN at sequence ${sequence}${cursor ? ` (cursor ${cursor})` : ''}: ${kind}: ${detail}`;
+  return `${chain.accountId}: BROKEN at sequence ${sequence}${cursor ? ` (cursor ${cursor})` : ''}: ${kind}: ${detail}${head}`;
 }

@@ -19,11 +19,19 @@ export interface ChainProblem {
   detail: string;
 }
 
+/** What the chain head record says: the last item's sequence and hash. Kept elsewhere, it anchors the chain against a rewrite. */
+export interface ChainHead {
+  sequence: number;
+  hash: string;
+}
+
 export interface ChainReport {
   accountId: string;
   items: number;
   ok: boolean;
   problem: ChainProblem | null;
+  /** Null when the account has no head record. */
+  head: ChainHead | null;
 }
 
 export interface VerifyReport {
@@ -58,7 +66,9 @@ interface Walk {
 export async function verifyChain(db: Executor, accountId: string): Promise<ChainReport> {
   const head = await db.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId).executeTakeFirst();
   const walk: Walk = { expected: 1, prevHash: GENESIS_HASH, beforePrevHash: null, previous: null };
-  const result = (problem: ChainProblem | null): ChainReport => ({ accountId, items: walk.expected - 1, ok: problem === null, problem });
+  const result = (problem: ChainProblem | null): ChainReport => ({
+    accountId, items: walk.expected - 1, ok: problem === null, problem, head: head ? { sequence: Number(head.sequence), hash: head.hash } : null,
+  });
   for await (const row of itemsInOrder(db, accountId)) {
     const problem = beyondHead(row, head) ?? checkItem(row, walk);
     if (problem) return result(problem);

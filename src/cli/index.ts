@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../audit/cli.js';
 import { registerEventCommands } from '../events/cli.js';
@@ -6,14 +7,22 @@ import { registerAgentCommands } from '../console/cli.js';
 import { registerVideoIdCommands } from '../proofing/providers/videoid/cli.js';
 import { registerClientCommands } from './clients.js';
 import { registerDeviceCommands } from './device.js';
+import { describeError } from './errors.js';
 import { registerServerCommands } from './server.js';
 
-/** The `reuseid` command: one program, commands registered by domain. */
-export function buildProgram(): Command {
+/**
+ * The `reuseid` command: one program, commands registered by domain. With `json`, commander's own error text is
+ * silenced so that the error reaches stdout once, as JSON (see runCli). Settings are made before the commands are
+ * registered because subcommands copy them when they are created.
+ */
+export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command('reuseid')
     .description('Self-hostable reusable identity server (ReuseID Onboarding API)')
-    .showHelpAfterError()
-    .configureHelp({ sortSubcommands: true });
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .configureHelp({ sortSubcommands: true })
+    .exitOverride();
+  if (options.json) program.configureOutput({ outputError: () => undefined });
+  else program.showHelpAfterError();
   registerServerCommands(program);
   registerClientCommands(program);
   registerDeviceCommands(program);
@@ -25,14 +34,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Read at run time beside the compiled module (dist/cli → package root), so the version cannot drift from the package. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/** Errors go to stderr as text, or with `--json` to stdout as `{"error": {code, message}}`; either way the exit code is non-zero. */
 export async function runCli(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  program.exitOverride();
+  const json = argv.slice(2).includes('--json');
+  const program = buildProgram({ json });
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode);
-    console.error(`reuseid: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    // Help and version end the program through the same exception, successfully.
+    if (error instanceof CommanderError && error.exitCode === 0) process.exit(0);
+    const { code, message, exitCode } = describeError(error);
+    if (json) console.log(JSON.stringify({ error: { code, message } }, null, 2));
+    // Commander printed its own errors already.
+    else if (!(error instanceof CommanderError)) console.error(`reuseid: ${message}`);
+    process.exit(exitCode);
   }
 }

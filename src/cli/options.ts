@@ -1,5 +1,7 @@
+import { AuditLog, type AuditEntry } from '../audit/log.js';
 import { loadConfig, type Config } from '../config.js';
-import { migrateToLatest, openStore, type Store } from '../store/database.js';
+import { cryptoRandom, systemClock } from '../shared/runtime.js';
+import { migrateToLatest, openStore, type Store, type Tx } from '../store/database.js';
 
 /** CLI flags override the environment; the same validation applies to both. */
 export function configFrom(flags: { database?: string; port?: string; host?: string; sandbox?: boolean; publicUrl?: string }): Config {
@@ -12,16 +14,30 @@ export function configFrom(flags: { database?: string; port?: string; host?: str
   });
 }
 
-/** Opens the configured database with its schema up to date, runs the work, and closes it. */
-export async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the configured database with its schema up to date, runs the work, and closes it. `migrate: false` leaves the
+ * schema to the work itself (the `migrate` command, which reports what it applied).
+ */
+export async function withStore<T>(config: Config, work: (store: Store) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   // A command needs few connections; the running instances' pools already take most of max_connections.
   const store = openStore(config.databaseUrl, { poolSize: 2 });
   try {
-    await migrateToLatest(store.db);
+    if (options.migrate !== false) await migrateToLatest(store.db);
     return await work(store);
   } finally {
     await store.close();
   }
+}
+
+/** Runs a change and its audit item in one transaction: both exist or neither does. A null audit means nothing changed. */
+export async function audited<T>(flags: { database?: string }, change: (trx: Tx) => Promise<{ result: T; audit: AuditEntry | null }>): Promise<T> {
+  return withStore(configFrom(flags), (store) =>
+    store.write(async (trx) => {
+      const { result, audit } = await change(trx);
+      if (audit) await new AuditLog({ clock: systemClock, random: cryptoRandom, lockForUpdate: store.lockForUpdate }).append(trx, audit);
+      return result;
+    }),
+  );
 }
 
 export function print(json: boolean, value: unknown, human: string): void {

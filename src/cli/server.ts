@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startServer, stopOnSignals } from '../server.js';
+import { migrateToLatest } from '../store/database.js';
 import { configFrom, print, withStore } from './options.js';
 
 export function registerServerCommands(program: Command): void {
@@ -22,8 +23,7 @@ export function registerServerCommands(program: Command): void {
     .option('--database <url>', 'sqlite:PATH or postgres://… (REUSEID_DATABASE_URL)')
     .option('--json', 'machine-readable output')
     .action(async (flags) => {
-      const { migrateToLatest } = await import('../store/database.js');
-      const applied = await withStore(configFrom(flags), (store) => migrateToLatest(store.db));
+      const applied = await withStore(configFrom(flags), (store) => migrateToLatest(store.db), { migrate: false });
       print(flags.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     });
 }

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { errors } from '../http/errors.js';
 import { WindowCounters } from '../security/counters.js';
-import type { Clock, RandomSource } from '../shared/runtime.js';
+import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
 import { hashOfNoOne, hashPassword, verifyPassword } from './passwords.js';
@@ -14,27 +14,90 @@ export interface Agent {
   email: string;
 }
 
+/** What operators see of an agent: never the password hash. */
+export interface AgentView extends Agent {
+  enabled: boolean;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+/** A bad email or password, or an email taken already: the operator's input, not a failure of the system. */
+export class AgentValidationError extends Error {}
+
 export const AgentEmail = z.string().trim().toLowerCase().max(254).pipe(z.email());
 /** Length is what makes a password strong; 12 characters is the floor for staff handling identity documents. */
 export const AgentPassword = z.string().min(12, 'at least 12 characters').max(256);
+
+function validPassword(password: string): string {
+  const parsed = AgentPassword.safeParse(password);
+  if (!parsed.success) throw new AgentValidationError(`The password must have ${parsed.error.issues[0]?.message ?? 'at least 12 characters'}`);
+  return parsed.data;
+}
+
+function toView(row: { id: string; email: string; created_at: number; disabled_at: number | null }): AgentView {
+  return {
+    id: row.id,
+    email: row.email,
+    enabled: row.disabled_at === null,
+    createdAt: isoTime(Number(row.created_at)),
+    disabledAt: row.disabled_at === null ? null : isoTime(Number(row.disabled_at)),
+  };
+}
 
 export class AgentStore {
   constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
 
   async create(executor: Executor, input: { email: string; password: string }): Promise<Agent> {
     const email = AgentEmail.safeParse(input.email);
-    if (!email.success) throw new Error(`Not a valid email address: ${input.email}`);
-    const password = AgentPassword.safeParse(input.password);
-    if (!password.success) throw new Error(`The password must have ${password.error.issues[0]?.message ?? 'at least 12 characters'}`);
-    const passwordHash = await hashPassword(password.data);
+    if (!email.success) throw new AgentValidationError(`Not a valid email address: ${input.email}`);
+    const passwordHash = await hashPassword(validPassword(input.password));
     const id = this.deps.random.uuid();
     try {
       await executor.insertInto('console_agents').values({ id, email: email.data, password_hash: passwordHash, created_at: this.deps.clock.now(), disabled_at: null }).execute();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new Error(`An agent with the email ${email.data} exists already`);
+      if (isUniqueViolation(error)) throw new AgentValidationError(`An agent with the email ${email.data} exists already`);
       throw error;
     }
     return { id, email: email.data };
+  }
+
+  /** Every agent, enabled or not, in the order they were created. */
+  async list(executor: Executor): Promise<AgentView[]> {
+    const rows = await executor.selectFrom('console_agents').select(['id', 'email', 'created_at', 'disabled_at']).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toView);
+  }
+
+  /** By id or by email (case-insensitive, as agents sign in), enabled or not. */
+  async find(executor: Executor, by: { id: string } | { email: string }): Promise<AgentView | null> {
+    const query = executor.selectFrom('console_agents').select(['id', 'email', 'created_at', 'disabled_at']);
+    const row = await ('id' in by ? query.where('id', '=', by.id) : query.where('email', '=', by.email.trim().toLowerCase())).executeTakeFirst();
+    return row ? toView(row) : null;
+  }
+
+  /**
+   * Disabling also ends the agent's console sessions (they are refused anyway, but need not linger). `changed` is
+   * false when the agent was in that state already.
+   */
+  async setDisabled(executor: Executor, id: string, disabled: boolean): Promise<{ agent: AgentView; changed: boolean } | null> {
+    const updated = await executor
+      .updateTable('console_agents')
+      .set({ disabled_at: disabled ? this.deps.clock.now() : null })
+      .where('id', '=', id)
+      .where('disabled_at', disabled ? 'is' : 'is not', null)
+      .returning(['id', 'email', 'created_at', 'disabled_at'])
+      .executeTakeFirst();
+    if (disabled && updated) await this.endSessions(executor, id);
+    if (updated) return { agent: toView(updated), changed: true };
+    const current = await this.find(executor, { id });
+    return current ? { agent: current, changed: false } : null;
+  }
+
+  /** Sets a new password and signs the agent out everywhere: whoever knew the old one loses their session too. */
+  async resetPassword(executor: Executor, id: string, password: string): Promise<{ agent: AgentView; sessionsEnded: number } | null> {
+    const passwordHash = await hashPassword(validPassword(password));
+    const updated = await executor.updateTable('console_agents').set({ password_hash: passwordHash }).where('id', '=', id).returning(['id', 'email', 'created_at', 'disabled_at']).executeTakeFirst();
+    if (!updated) return null;
+    return { agent: toView(updated), sessionsEnded: await this.endSessions(executor, id) };
   }
 
   async findActive(executor: Executor, id: string): Promise<Agent | null> {
@@ -45,6 +108,11 @@ export class AgentStore {
   async findByEmail(executor: Executor, email: string): Promise<(Agent & { passwordHash: string }) | null> {
     const row = await executor.selectFrom('console_agents').select(['id', 'email', 'password_hash']).where('email', '=', email).where('disabled_at', 'is', null).executeTakeFirst();
     return row ? { id: row.id, email: row.email, passwordHash: row.password_hash } : null;
+  }
+
+  private async endSessions(executor: Executor, agentId: string): Promise<number> {
+    const result = await executor.deleteFrom('console_sessions').where('agent_id', '=', agentId).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }
 

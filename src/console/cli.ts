@@ -1,22 +1,85 @@
 import type { Command } from 'commander';
-import { configFrom, print, withStore } from '../cli/options.js';
+import { agentChangedAudit } from '../audit/entries.js';
+import { CliError } from '../cli/errors.js';
+import { audited, configFrom, print, withStore } from '../cli/options.js';
 import { cryptoRandom, systemClock } from '../shared/runtime.js';
-import { AgentStore } from './agents.js';
+import type { Executor } from '../store/database.js';
+import { AgentStore, type AgentView } from './agents.js';
+
+const agentStore = new AgentStore({ clock: systemClock, random: cryptoRandom });
 
 export function registerAgentCommands(program: Command): void {
   const agents = program.command('agents').description('Manage agent accounts of the VideoID review console (/console)');
-  agents
-    .command('create')
-    .description('Create an agent account; the password is stored only as an scrypt hash')
+  const common = (command: Command) =>
+    command.option('--database <url>', 'sqlite:PATH or postgres://… (REUSEID_DATABASE_URL)').option('--json', 'machine-readable output');
+  const identified = (command: Command) =>
+    common(command).option('--email <email>', 'the agent, by email').option('--id <id>', 'the agent, by id (instead of --email)');
+
+  common(agents.command('create').description('Create an agent account; the password is stored only as an scrypt hash'))
     .requiredOption('--email <email>', 'the agent\'s email, used to sign in')
-    .option('--password <password>', 'the password (at least 12 characters); prompted without echo when omitted, which keeps it out of shell history')
-    .option('--database <url>', 'sqlite:PATH or postgres://… (REUSEID_DATABASE_URL)')
-    .option('--json', 'machine-readable output')
+    .option('--password <password>', PASSWORD_HELP)
     .action(async (flags) => {
       const password: string = flags.password ?? (await promptNewPassword());
-      const agent = await withStore(configFrom(flags), (store) => new AgentStore({ clock: systemClock, random: cryptoRandom }).create(store.db, { email: flags.email, password }));
+      const agent = await audited(flags, async (trx) => {
+        const created = await agentStore.create(trx, { email: flags.email, password });
+        return { result: created, audit: agentChangedAudit(created, 'agent.created') };
+      });
       print(flags.json, agent, `agent ${agent.email} created (id ${agent.id})`);
     });
+
+  common(agents.command('list').description('List the agent accounts')).action(async (flags) => {
+    const items = await withStore(configFrom(flags), (store) => agentStore.list(store.db));
+    print(flags.json, { items }, items.length ? items.map(describe).join('\n') : 'no agents');
+  });
+
+  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+    identified(agents.command(name).description(disabled ? 'Stop an agent from signing in, and sign them out' : 'Let a disabled agent sign in again')).action(async (flags) => {
+      const { agent } = await audited(flags, async (trx) => {
+        const outcome = await agentStore.setDisabled(trx, (await findAgent(trx, flags)).id, disabled);
+        if (!outcome) throw agentNotFound(flags);
+        return { result: outcome, audit: outcome.changed ? agentChangedAudit(outcome.agent, disabled ? 'agent.disabled' : 'agent.enabled') : null };
+      });
+      print(flags.json, agent, describe(agent));
+    });
+  }
+
+  identified(agents.command('reset-password').description('Set a new password for an agent and sign them out everywhere'))
+    .option('--password <password>', PASSWORD_HELP)
+    .action(async (flags) => {
+      const by = agentSelector(flags);
+      const password: string = flags.password ?? (await promptNewPassword());
+      const { agent, sessionsEnded } = await audited(flags, async (trx) => {
+        const outcome = await agentStore.resetPassword(trx, (await findAgent(trx, by)).id, password);
+        if (!outcome) throw agentNotFound(by);
+        return { result: outcome, audit: agentChangedAudit(outcome.agent, 'agent.password_reset', { sessionsEnded: outcome.sessionsEnded }) };
+      });
+      print(flags.json, { ...agent, sessionsEnded }, `password of ${agent.email} reset; ${sessionsEnded} session(s) ended`);
+    });
+}
+
+const PASSWORD_HELP = 'the password (at least 12 characters); prompted without echo when omitted, which keeps it out of shell history';
+
+type AgentSelector = { id: string } | { email: string };
+
+/** Exactly one of --email and --id. */
+function agentSelector(flags: { email?: string; id?: string }): AgentSelector {
+  if ((flags.email === undefined) === (flags.id === undefined)) throw new CliError('invalid_argument', 'Name the agent with either --email or --id');
+  return flags.id !== undefined ? { id: flags.id } : { email: flags.email! };
+}
+
+async function findAgent(executor: Executor, flags: { email?: string; id?: string }): Promise<AgentView> {
+  const by = agentSelector(flags);
+  const agent = await agentStore.find(executor, by);
+  if (!agent) throw agentNotFound(by);
+  return agent;
+}
+
+function agentNotFound(flags: { email?: string; id?: string }): CliError {
+  return new CliError('agent_not_found', `No agent ${flags.email ?? flags.id}`);
+}
+
+function describe(agent: AgentView): string {
+  return `${agent.email}  id ${agent.id}  created ${agent.createdAt}  ${agent.enabled ? 'enabled' : `disabled since ${agent.disabledAt}`}`;
 }
 
 /** Asks twice on a terminal; reads one line when the input is piped (scripts, containers). */

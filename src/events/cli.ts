@@ -1,17 +1,23 @@
 import type { Command } from 'commander';
+import { CliError } from '../cli/errors.js';
 import { configFrom, print, withStore } from '../cli/options.js';
 import { createContext, type AppContext } from '../context.js';
 import { DEFAULT_ACCOUNT_ID } from '../oauth/clients.js';
 import { loadMasterKey } from '../security/keyring.js';
+import { registerWebhookListen } from './listen.js';
 import { SubscriptionCreateBody } from './schemas.js';
 import type { SubscriptionView } from './subscriptions.js';
 
-/** `reuseid events subscriptions create|list|delete`: the operator's side of the events API, audited the same way. */
+/**
+ * `reuseid events subscriptions create|list|delete`: the operator's side of the events API, audited the same way.
+ * `reuseid webhooks listen`: a local receiver that checks what a subscription delivers.
+ */
 export function registerEventCommands(program: Command): void {
+  registerWebhookListen(program);
   const subscriptions = program.command('events').description('Webhook events').command('subscriptions').description('Manage webhook subscriptions');
   const common = (command: Command) =>
     command
-      .option('--account <id>', `the account (default: "${DEFAULT_ACCOUNT_ID}")`, DEFAULT_ACCOUNT_ID)
+      .option('--account <id>', 'the account', DEFAULT_ACCOUNT_ID)
       .option('--database <url>', 'sqlite:PATH or postgres://… (REUSEID_DATABASE_URL)')
       .option('--json', 'machine-readable output');
 
@@ -21,7 +27,7 @@ export function registerEventCommands(program: Command): void {
     .option('--event <name...>', 'deliver only these event names (default: every event)')
     .action(async (flags) => {
       const input = SubscriptionCreateBody.safeParse({ name: flags.name, url: flags.url, eventNames: flags.event });
-      if (!input.success) throw new Error(input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!input.success) throw new CliError('invalid_argument', input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const created = await withAccount(flags, (ctx, accountId) => ctx.webhooks.subscriptions.create(accountId, input.data, {}));
       print(flags.json, created, `${describe(created)}\nsecret: ${created.secret}   (shown once; store it now)`);
     });
@@ -43,7 +49,7 @@ async function withAccount<T>(flags: { account: string; database?: string }, wor
   const config = configFrom(flags);
   return withStore(config, async (store) => {
     const account = await store.db.selectFrom('accounts').select('id').where('id', '=', flags.account).executeTakeFirst();
-    if (!account) throw new Error(`No account ${flags.account}; accounts are created with \`reuseid clients create --account\``);
+    if (!account) throw new CliError('account_not_found', `No account ${flags.account}; accounts are created with \`reuseid clients create --account\``);
     return work(createContext({ config, store, masterKey: loadMasterKey(config) }), flags.account);
   });
 }

@@ -3,7 +3,7 @@
  *
  *   passport generate --out DIR [person and document options] [--algorithm …] [--variant …] [--json]
  *   icao verify --sod F --dg1 F [--dg2 F] [--dg14 F] [--dg15 F] [--trust-store PATH] [--at DATE] [--json]
- *   trust import PATH… [--store DIR]
+ *   trust import PATH… [--store DIR] [--json]
  *
  * `icao verify` exits 0 whenever verification ran, whatever the verdict; only unreadable arguments or
  * files are errors (reported through `command.error`, so `exitOverride` turns them into exceptions).
@@ -82,17 +82,17 @@ function registerGenerate(passport: Command, output: CliOutput): void {
   passport
     .command('generate')
     .description('Generate a synthetic passport (chip files, CSCA, AA key) into a directory')
-    .requiredOption('--out <dir>', 'output directory')
-    .option('--last-name <name>')
-    .option('--first-name <names>')
-    .option('--nationality <code>', 'ICAO code, e.g. UTO, NLD, D')
-    .option('--date-of-birth <YYYY-MM-DD>')
-    .addOption(new Option('--gender <sex>').choices(['M', 'F', 'X']))
-    .option('--document-number <number>')
-    .option('--expiry <YYYY-MM-DD>')
-    .option('--issuing-state <code>')
-    .addOption(new Option('--algorithm <algorithm>').choices(PASSPORT_ALGORITHMS).default('ecdsa-p256'))
-    .addOption(new Option('--aa-key <type>').choices(['rsa', 'ecdsa', 'none']).default('rsa'))
+    .requiredOption('--out <dir>', 'output directory (created)')
+    .option('--last-name <name>', 'holder\'s primary identifier (default: ERIKSSON)')
+    .option('--first-name <names>', 'holder\'s secondary identifiers, space-separated (default: ANNA MARIA)')
+    .option('--nationality <code>', 'ICAO code, e.g. UTO, NLD, D (default: the issuing state)')
+    .option('--date-of-birth <YYYY-MM-DD>', 'holder\'s date of birth (default: 1974-08-12)')
+    .addOption(new Option('--gender <sex>', 'holder\'s sex as printed in the MRZ (default: F)').choices(['M', 'F', 'X']))
+    .option('--document-number <number>', 'document number, up to 9 characters in the MRZ (default: L898902C3)')
+    .option('--expiry <YYYY-MM-DD>', 'date of expiry (default: five years from today)')
+    .option('--issuing-state <code>', 'ICAO code of the issuing state (default: UTO)')
+    .addOption(new Option('--algorithm <algorithm>', 'signature algorithm of the CSCA and document signer').choices(PASSPORT_ALGORITHMS).default('ecdsa-p256'))
+    .addOption(new Option('--aa-key <type>', 'active authentication key in DG15 (none: no active authentication)').choices(['rsa', 'ecdsa', 'none']).default('rsa'))
     .addOption(new Option('--variant <variant>', 'break one thing on purpose').choices(PASSPORT_VARIANTS))
     .option('--json', 'print a JSON summary')
     .action(async (opts: GenerateOptions, command: Command) => {
@@ -192,13 +192,20 @@ function summarise(result: VerificationResult): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
+interface TrustImportReport {
+  store: string;
+  imported: { file: string; target: string; items: ImportedItem[] }[];
+  rejected: { file: string; reason: string }[];
+}
+
 function registerTrustImport(trust: Command, output: CliOutput): void {
   trust
     .command('import')
     .description('Validate CSCA certificates, master lists and CRLs and copy them into the trust store folder')
     .argument('<paths...>', 'files or folders to import')
     .option('--store <dir>', 'trust store folder', DEFAULT_TRUST_STORE)
-    .action(async (paths: string[], opts: { store: string }, command: Command) => {
+    .option('--json', 'print what was imported and rejected as JSON (exit code 1 when anything was rejected)')
+    .action(async (paths: string[], opts: { store: string; json?: boolean }, command: Command) => {
       const files: string[] = [];
       for (const path of paths) {
         try {
@@ -208,19 +215,26 @@ function registerTrustImport(trust: Command, output: CliOutput): void {
         }
       }
       await mkdir(opts.store, { recursive: true });
-      const rejected: string[] = [];
+      const report: TrustImportReport = { store: opts.store, imported: [], rejected: [] };
       for (const file of files) {
         const verdict = await validateTrustFile(file);
         if (typeof verdict === 'string') {
-          rejected.push(file);
-          output.write(`rejected ${file}: ${verdict}\n`);
+          report.rejected.push({ file, reason: verdict });
+          if (!opts.json) output.write(`rejected ${file}: ${verdict}\n`);
           continue;
         }
         const target = await importTarget(opts.store, file);
         await copyFile(file, target);
-        for (const item of verdict) output.write(`imported ${describeItem(item)} → ${target}\n`);
+        report.imported.push({ file, target, items: verdict });
+        if (!opts.json) for (const item of verdict) output.write(`imported ${describeItem(item)} → ${target}\n`);
       }
-      if (rejected.length > 0) command.error(`${rejected.length} file(s) rejected`, { exitCode: 1, code: 'icao.rejected' });
+      if (opts.json) {
+        // One JSON document: the rejections are in it, so they are not repeated as an error object.
+        output.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (report.rejected.length > 0) process.exitCode = 1;
+      } else if (report.rejected.length > 0) {
+        command.error(`${report.rejected.length} file(s) rejected`, { exitCode: 1, code: 'icao.rejected' });
+      }
     });
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
 import { safeEqual, sha256Hex } from '../security/keyring.js';
-import type { Clock } from '../shared/runtime.js';
+import { isoTime, type Clock } from '../shared/runtime.js';
+import type { ApiClientsTable } from '../store/schema.js';
 import { isPermission, type Permission } from './permissions.js';
 
 /**
@@ -24,6 +26,15 @@ export interface ApiClient {
 export interface CreatedClient extends ApiClient {
   clientSecret: string;
 }
+
+/** What operators see of a client: everything but its secret hash. */
+export interface ClientView extends ApiClient {
+  enabled: boolean;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+type ClientRow = Selectable<ApiClientsTable>;
 
 export class ClientValidationError extends Error {}
 
@@ -60,7 +71,7 @@ export class ClientStore {
     await this.ensureAccount(executor, accountId);
     const client: CreatedClient = {
       clientId: `rid-${randomBytes(10).toString('hex')}`,
-      clientSecret: `rsec_${randomBytes(32).toString('base64url')}`,
+      clientSecret: newClientSecret(),
       accountId,
       name,
       permissions: [...new Set(input.permissions)] as Permission[],
@@ -98,4 +109,60 @@ export class ClientStore {
       tokenTtlSeconds: row.token_ttl_seconds,
     };
   }
+
+  /** The clients of one account, or of every account, oldest first. */
+  async list(executor: Executor, options: { accountId?: string } = {}): Promise<ClientView[]> {
+    let query = executor.selectFrom('api_clients').selectAll().orderBy('created_at').orderBy('id');
+    if (options.accountId !== undefined) query = query.where('account_id', '=', options.accountId);
+    return (await query.execute()).map(toView);
+  }
+
+  async find(executor: Executor, clientId: string): Promise<ClientView | null> {
+    const row = await executor.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    return row ? toView(row) : null;
+  }
+
+  /** Replaces the secret at once: the old one stops working with this change, without an overlap. Null when there is no such client. */
+  async rotateSecret(executor: Executor, clientId: string): Promise<{ client: ClientView; clientSecret: string } | null> {
+    const clientSecret = newClientSecret();
+    const updated = await executor.updateTable('api_clients').set({ secret_hash: sha256Hex(clientSecret) }).where('id', '=', clientId).returningAll().executeTakeFirst();
+    return updated ? { client: toView(updated), clientSecret } : null;
+  }
+
+  /** `changed` is false when the client was in that state already (nothing to audit). Null when there is no such client. */
+  async setDisabled(executor: Executor, clientId: string, disabled: boolean): Promise<{ client: ClientView; changed: boolean } | null> {
+    const updated = await executor
+      .updateTable('api_clients')
+      .set({ disabled_at: disabled ? this.deps.clock.now() : null })
+      .where('id', '=', clientId)
+      .where('disabled_at', disabled ? 'is' : 'is not', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (updated) return { client: toView(updated), changed: true };
+    const current = await this.find(executor, clientId);
+    return current ? { client: current, changed: false } : null;
+  }
+
+  /** Removes the client; tokens it was issued stay valid until they expire (at most its token lifetime). */
+  async delete(executor: Executor, clientId: string): Promise<ClientView | null> {
+    const deleted = await executor.deleteFrom('api_clients').where('id', '=', clientId).returningAll().executeTakeFirst();
+    return deleted ? toView(deleted) : null;
+  }
+}
+
+function newClientSecret(): string {
+  return `rsec_${randomBytes(32).toString('base64url')}`;
+}
+
+function toView(row: ClientRow): ClientView {
+  return {
+    clientId: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    permissions: (JSON.parse(row.permissions) as string[]).filter(isPermission),
+    tokenTtlSeconds: row.token_ttl_seconds,
+    enabled: row.disabled_at === null,
+    createdAt: isoTime(Number(row.created_at)),
+    disabledAt: row.disabled_at === null ? null : isoTime(Number(row.disabled_at)),
+  };
 }

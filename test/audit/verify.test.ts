@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAuditCommands } from '../../src/audit/cli.js';
 import { chainHash, type AuditItem } from '../../src/audit/log.js';
-import type { VerifyReport } from '../../src/audit/verify.js';
+import type { ChainHead, VerifyReport } from '../../src/audit/verify.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { fileBacked } from '../events/file-database.js';
@@ -37,7 +37,7 @@ for (const database of testDatabases) {
       return { accountId, items };
     }
 
-    async function verify(...args: string[]): Promise<{ report: VerifyReport; failed: boolean; text: string }> {
+    async function verify(...args: string[]): Promise<{ report: VerifyReport & { heads: (ChainHead & { accountId: string })[] }; failed: boolean; text: string }> {
       const program = new Command().exitOverride();
       registerAuditCommands(program);
       const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -59,12 +59,13 @@ for (const database of testDatabases) {
     };
     const row = (cursor: string) => h.ctx.store.db.selectFrom('audit_items').selectAll().where('cursor', '=', cursor).executeTakeFirstOrThrow();
 
-    it('passes an intact chain and exits zero', async () => {
-      const { accountId } = await chain();
+    it('passes an intact chain, names its head, and exits zero', async () => {
+      const { accountId, items } = await chain();
       const result = await verify('--account', accountId, '--json');
       expect(result.failed).toBe(false);
-      expect(result.report).toEqual({ ok: true, accounts: [{ accountId, items: 5, ok: true, problem: null }] });
-      expect((await verify('--account', accountId)).text).toBe(`${accountId}: 5 items, chain intact`);
+      const head = { sequence: 5, hash: (await row(items[4]!.cursor)).hash };
+      expect(result.report).toEqual({ ok: true, accounts: [{ accountId, items: 5, ok: true, problem: null, head }], heads: [{ accountId, ...head }] });
+      expect((await verify('--account', accountId)).text).toBe(`${accountId}: 5 items, chain intact; head 5 ${head.hash}`);
     });
 
     it('names an altered item', async () => {

@@ -137,4 +137,21 @@ describe('trust import', () => {
     const result = JSON.parse((await run('icao', 'verify', '--sod', join(source, 'EF_SOD.bin'), '--dg1', join(source, 'EF_DG1.bin'), '--trust-store', store, '--json')).out) as VerificationResult;
     expect(result.checks.certificateChain.reason).toMatch(/revoked/);
   });
+
+  it('--json reports imported items and rejections in one document, exit code 1 when anything was rejected', async () => {
+    const source = await tempDir();
+    const store = join(await tempDir(), 'trust-store');
+    await generate(source, '--aa-key', 'none');
+    try {
+      const { out, error } = await run('trust', 'import', join(source, 'csca.pem'), join(source, 'ds.pem'), '--store', store, '--json');
+      expect(error).toBeUndefined();
+      const report = JSON.parse(out) as { store: string; imported: { file: string; target: string; items: { kind: string; isCA?: boolean }[] }[]; rejected: { file: string; reason: string }[] };
+      expect(report.store).toBe(store);
+      expect(report.imported).toEqual([{ file: join(source, 'csca.pem'), target: join(store, 'csca.pem'), items: [expect.objectContaining({ kind: 'certificate', isCA: true })] }]);
+      expect(report.rejected).toEqual([{ file: join(source, 'ds.pem'), reason: expect.stringMatching(/not a CA certificate/) }]);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = undefined;
+    }
+  });
 });
