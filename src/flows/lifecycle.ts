@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/log.js';
 import type { RequestMeta } from '../http/request-meta.js';
+import type { EventName } from '../events/catalogue.js';
 import type { Outbox } from '../events/outbox.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';
@@ -9,7 +10,8 @@ import { findTransaction, type Transaction } from './transaction.js';
 import { transactionData } from './view.js';
 
 export type EndStatus = 'Completed' | 'Failed' | 'Expired';
-
+/** The word an ended status takes in event names (onboarding.completed, stepup.expired, …). */
+const EVENT_STATUS = { Completed: 'completed', Failed: 'failed', Expired: 'expired' } as const satisfies Record<EndStatus, string>;
 
 /**
  * The only way a transaction leaves Pending. The status change, its audit item and its outbox event are written in
@@ -41,7 +43,7 @@ export class FlowLifecycle {
 
     const ended = (await findTransaction(trx, tx.id))!;
     const data = transactionData(ended, now, outcome.userData ?? null);
-    const eventName = `${tx.kind}.${outcome.status.toLowerCase()}`;
+    const eventName: EventName = `${tx.kind}.${EVENT_STATUS[outcome.status]}`;
     await this.deps.audit.append(trx, {
       accountId: tx.accountId,
       eventType: eventName,
