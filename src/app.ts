@@ -11,11 +11,15 @@ import { eventsRoutes } from './events/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
-import { installErrorHandling } from './http/errors-plugin.js';
+import { installBodyParsers } from './http/body-parsers.js';
+import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
 import { randomBytes } from 'node:crypto';
+
+/** A request's id, also its X-TRACE-ID. */
+const newTraceId = () => randomBytes(16).toString('hex');
 
 /** Builds the HTTP application from the domain plugins. No I/O of its own: the caller owns the context. */
 export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
@@ -23,16 +27,21 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: ctx.config.trustProxy,
-    genReqId: () => randomBytes(16).toString('hex'),
+    genReqId: newTraceId,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     // While closing, requests already on open connections are still served: the database closes only afterwards.
     return503OnClosing: false,
+    // Above every identifier's own limit (100), so that an overlong one is refused by its schema, naming the field.
+    routerOptions: { maxParamLength: 500 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError(newTraceId),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('draining', false);
   installErrorHandling(app);
+  installBodyParsers(app);
 
   await app.register(swagger, {
     openapi: {

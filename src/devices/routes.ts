@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import { parseJsonBody } from '../http/body-parsers.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
@@ -19,15 +20,7 @@ const DEVICE_BODY_LIMIT = 64 * 1024;
 export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, (request, body, done) => {
-    request.rawBody = body as Buffer;
-    try {
-      done(null, body.length === 0 ? undefined : JSON.parse(body.toString('utf8')));
-    } catch {
-      const error = Object.assign(new Error('invalid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-      done(error, undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, parseJsonBody(app, { keepRawBody: true }));
   const activation = new ActivationService(ctx);
 
   app.post('/activations', {
