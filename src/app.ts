@@ -8,6 +8,7 @@ import { auditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
 import { consoleRoutes } from './console/routes.js';
 import { eventsRoutes } from './events/routes.js';
+import { DEVICE_AUTH_SCHEME, DEVICE_SECURITY_SCHEME } from './devices/device-auth.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
@@ -50,6 +51,7 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
         title: 'ReuseID server',
         version: '1.0.0',
         description: 'Reusable identity: onboarding and step-up (ReuseID Onboarding API), device API, OAuth 2.0 client credentials.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: ctx.config.publicUrl }],
       components: {
@@ -57,6 +59,14 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
           oauth2: {
             type: 'oauth2',
             flows: { clientCredentials: { tokenUrl: `${ctx.config.publicUrl}${TOKEN_PATH}`, scopes: { 'reuseid-onboarding': 'Onboarding and step-up', 'reuseid-users': 'Users and devices', events: 'Webhook subscriptions', audit: 'Audit log' } } },
+          },
+          [DEVICE_SECURITY_SCHEME]: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description:
+              `\`${DEVICE_AUTH_SCHEME} <JWS>\`: a compact JWS (ES256, typ reuseid-device+jwt, \`kid\` = device id) by the device key over ` +
+              '{htm: method, htu: full URL, bh: base64url SHA-256 of the exact body bytes, iat, jti: single use}.',
           },
         },
       },

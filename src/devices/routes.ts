@@ -7,7 +7,7 @@ import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
-import { authenticateDevice, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
+import { authenticateDevice, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from './transaction-access.js';
 
 const ContextSchema = z.object({ context_content_b64: z.string(), context_mime: z.literal('application/json') });
@@ -27,7 +27,9 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     bodyLimit: DEVICE_BODY_LIMIT,
     onRequest: async (request) => enforceRateLimit(ctx, 'activation', ctx.config.rateLimits.activationPerSource, request.ip),
     schema: {
-      tags: ['Device'], summary: 'Activate a device',
+      tags: ['Device'], summary: 'Activate a device', operationId: 'activateDevice',
+      // Public: the one-time activation code in the body, with the proof of key possession, is the credential.
+      security: [],
       description:
         'Binds the device key to the user of the onboarding whose activation code is given. `proof` is a compact JWS ' +
         '(ES256, typ reuseid-activation+jwt) whose protected header embeds the device public key as `jwk` and whose ' +
@@ -45,10 +47,15 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     authed.addHook('onRequest', requireDeviceSignature);
     authed.addHook('preValidation', async (request) => enforceRateLimit(ctx, 'device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
     authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
+    // Declared once for the OpenAPI document: every route of this scope, the providers' included, needs the signature.
+    authed.addHook('onRoute', (route) => {
+      const response = route.schema?.response as Record<string, unknown> | undefined;
+      route.schema = { ...route.schema, security: [{ [DEVICE_SECURITY_SCHEME]: [] }], response: { ...response, 401: ErrorObjectSchema } };
+    });
 
     authed.get('/operations', {
       schema: {
-        tags: ['Device'], summary: 'List pending operations of this device',
+        tags: ['Device'], summary: 'List pending operations of this device', operationId: 'listPendingOperations',
         response: {
           200: z.object({
             operations: z.array(z.object({
@@ -63,7 +70,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     authed.post('/operations/:operationId/decision', {
       bodyLimit: DEVICE_BODY_LIMIT,
       schema: {
-        tags: ['Device'], summary: 'Approve or refuse a pending operation',
+        tags: ['Device'], summary: 'Approve or refuse a pending operation', operationId: 'decideOperation',
         description: '`signature` is a compact JWS (ES256, typ reuseid-approval+jwt) by the device key over {operationId, challenge, decision: "approve"|"reject"}.',
         params: z.object({ operationId: z.string().max(100) }),
         body: z.strictObject({ signature: z.string().min(1).max(8192) }),
@@ -75,7 +82,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     });
 
     authed.get('/transactions/:transactionId', {
-      schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
+      schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', operationId: 'getDeviceTransaction', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
     }, async (request) => deviceTransactionView(ctx, await deviceTransaction(ctx, deviceOf(request), request.params.transactionId)));
 
     for (const provider of ctx.providers.all()) provider.registerDeviceRoutes(authed);

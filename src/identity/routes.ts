@@ -28,7 +28,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   app.get('/users/:userId', {
     onRequest: guard,
     schema: {
-      tags: ['Users'], summary: 'Get a user with verified attributes and devices', security, params: UserParams,
+      tags: ['Users'], summary: 'Get a user with verified attributes and devices', operationId: 'getUser', security, params: UserParams,
       response: { 200: z.object({ data: z.object({ userId: z.string(), state: z.string(), createdAt: z.string(), attributes: z.record(z.string(), AttributeView), devices: z.array(DeviceView) }) }), 404: ErrorObjectSchema },
     },
   }, async (request) => {
@@ -43,7 +43,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   app.patch('/users/:userId/devices/:deviceId', {
     onRequest: guard,
     schema: {
-      tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', security, params: DeviceParams,
+      tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', operationId: 'updateDeviceState', security, params: DeviceParams,
       body: z.strictObject({ state: z.enum(['ACTIVE', 'LOCKED', 'DEACTIVATED']) }),
       response: { 200: z.object({ data: DeviceView }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
     },
