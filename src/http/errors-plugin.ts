@@ -17,11 +17,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, allowed.length ? errors.methodNotAllowed(request.method, request.url, allowed) : errors.routeNotFound(request.method, request.url));
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const apiError = toApiError(error);
-    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
-    return sendError(request, reply, apiError);
-  });
+  app.setErrorHandler(answerError);
+}
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const apiError = toApiError(error);
+  if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+  return sendError(request, reply, apiError);
 }
 
 /**
@@ -35,7 +37,7 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return sendError(request, reply, errors.uriTooLong());
     default:
-      return sendError(request, reply, toApiError(error));
+      return answerError(error, request, reply);
   }
 }
 
@@ -61,8 +63,8 @@ export function answerClientError(newTraceId: () => string) {
 }
 
 function clientErrorOf(error: ConnectionError): ApiError {
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError(408, 'request_timeout', 'Request timeout', 'The request was not received in time.');
-  if (error.code === 'HPE_HEADER_OVERFLOW') return new ApiError(431, 'request_headers_too_large', 'Request headers too large', 'The request headers exceed the size limit.');
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return errors.requestTimeout();
+  if (error.code === 'HPE_HEADER_OVERFLOW') return errors.requestHeadersTooLarge();
   return errors.invalidRequest('The request is not valid HTTP (a malformed request line or header).');
 }
 

@@ -50,8 +50,10 @@ export const errors = {
     }),
   conflict: (code: string, title: string, detail: string) => new ApiError(409, code, title, detail),
   unsupportedMediaType: (detail: string) => new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
+  requestTimeout: () => new ApiError(408, 'request_timeout', 'Request timeout', 'The request was not received in time.'),
   payloadTooLarge: (detail: string) => new ApiError(413, 'payload_too_large', 'Payload too large', detail),
   uriTooLong: () => new ApiError(414, 'uri_too_long', 'URI too long', 'A path segment of the URL is longer than any identifier this API uses.'),
+  requestHeadersTooLarge: () => new ApiError(431, 'request_headers_too_large', 'Request headers too large', 'The request headers exceed the size limit.'),
   tooManyRequests: (retryAfterSeconds: number, detail = 'Too many requests; retry later.') =>
     new ApiError(429, 'too_many_requests', 'Too many requests', detail, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) }),
   deviceUnauthenticated: (detail: string) =>

@@ -72,22 +72,31 @@ for (const database of testDatabases) {
         }
       });
 
-      it('answers a request line Node cannot parse with the error object and X-TRACE-ID', async () => {
-        await t.h.app.listen({ port: 0, host: '127.0.0.1' });
+      /** Sends raw bytes to the listening app and returns the status line, headers and parsed body it wrote back. */
+      const rawExchange = async (request: string) => {
+        if (!t.h.app.server.listening) await t.h.app.listen({ port: 0, host: '127.0.0.1' });
         const { port } = t.h.app.server.address() as { port: number };
         const raw = await new Promise<string>((resolve, reject) => {
           let received = '';
-          const socket = connect(port, '127.0.0.1', () => socket.write('GET /reuseid/onboarding/a b HTTP/1.1\r\nHost: x\r\n\r\n'));
+          const socket = connect(port, '127.0.0.1', () => socket.write(request));
           socket.on('data', (chunk) => (received += chunk.toString()));
           socket.on('close', () => resolve(received));
           socket.on('error', reject);
         });
         const [head = '', body = ''] = raw.split('\r\n\r\n');
-        expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-        const traceId = /\r\nX-TRACE-ID: ([0-9a-f]{32})\r\n/.exec(head)?.[1];
-        expect(traceId).toBeTruthy();
-        expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
-        expect(JSON.parse(body)).toMatchObject({ code: 'invalid_request', status: 400, traceId });
+        return { head, traceId: /\r\nX-TRACE-ID: ([0-9a-f]{32})\r\n/.exec(head)?.[1], body: JSON.parse(body) as Record<string, unknown> };
+      };
+
+      it('answers requests Node cannot parse with the error object and X-TRACE-ID', async () => {
+        const badLine = await rawExchange('GET /reuseid/onboarding/a b HTTP/1.1\r\nHost: x\r\n\r\n');
+        expect(badLine.head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+        expect(badLine.head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+        expect(badLine.traceId).toBeTruthy();
+        expect(badLine.body).toMatchObject({ code: 'invalid_request', status: 400, traceId: badLine.traceId });
+
+        const hugeHeaders = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+        expect(hugeHeaders.head).toMatch(/^HTTP\/1\.1 431 /);
+        expect(hugeHeaders.body).toMatchObject({ code: 'request_headers_too_large', status: 431, traceId: hugeHeaders.traceId });
       });
     });
 
