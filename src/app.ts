@@ -8,14 +8,19 @@ import { auditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
 import { consoleRoutes } from './console/routes.js';
 import { eventsRoutes } from './events/routes.js';
+import { DEVICE_AUTH_SCHEME, DEVICE_SECURITY_SCHEME } from './devices/device-auth.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
-import { installErrorHandling } from './http/errors-plugin.js';
+import { installBodyParsers } from './http/body-parsers.js';
+import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
 import { randomBytes } from 'node:crypto';
+
+/** A request's id, also its X-TRACE-ID. */
+const newTraceId = () => randomBytes(16).toString('hex');
 
 /** Builds the HTTP application from the domain plugins. No I/O of its own: the caller owns the context. */
 export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
@@ -23,16 +28,21 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: ctx.config.trustProxy,
-    genReqId: () => randomBytes(16).toString('hex'),
+    genReqId: newTraceId,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     // While closing, requests already on open connections are still served: the database closes only afterwards.
     return503OnClosing: false,
+    // Above every identifier's own limit (100), so that an overlong one is refused by its schema, naming the field.
+    routerOptions: { maxParamLength: 500 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError(newTraceId),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('draining', false);
   installErrorHandling(app);
+  installBodyParsers(app);
 
   await app.register(swagger, {
     openapi: {
@@ -41,6 +51,7 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
         title: 'ReuseID server',
         version: '1.0.0',
         description: 'Reusable identity: onboarding and step-up (ReuseID Onboarding API), device API, OAuth 2.0 client credentials.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: ctx.config.publicUrl }],
       components: {
@@ -48,6 +59,14 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
           oauth2: {
             type: 'oauth2',
             flows: { clientCredentials: { tokenUrl: `${ctx.config.publicUrl}${TOKEN_PATH}`, scopes: { 'reuseid-onboarding': 'Onboarding and step-up', 'reuseid-users': 'Users and devices', events: 'Webhook subscriptions', audit: 'Audit log' } } },
+          },
+          [DEVICE_SECURITY_SCHEME]: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description:
+              `\`${DEVICE_AUTH_SCHEME} <JWS>\`: a compact JWS (ES256, typ reuseid-device+jwt, \`kid\` = device id) by the device key over ` +
+              '{htm: method, htu: full URL, bh: base64url SHA-256 of the exact body bytes, iat, jti: single use}.',
           },
         },
       },

@@ -17,7 +17,7 @@ export interface RunningServer {
 /** config → database → migrations → context → app → listen, plus the background sweeper and graceful shutdown. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, exclusive: true });
   await migrateToLatest(store.db);
   const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
   const app = await buildApp(ctx, logger);

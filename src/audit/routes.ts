@@ -19,7 +19,7 @@ export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promi
 
   app.post('/audit/query', {
     schema: {
-      tags, security, summary: 'Query audit items, newest first',
+      tags, security, summary: 'Query audit items, newest first', operationId: 'queryAuditItems',
       description:
         'Signicat query body. Fields: eventType, clientId, userId, referenceId, traceId; operators eq (string) and in ' +
         '(array). `to` defaults to now, `from` to 30 days before `to`; the span is at most 60 days; `limit` at most 1000 ' +
@@ -32,6 +32,6 @@ export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promi
   }, async (request) => queries.query(ctx.store.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
 
   app.get('/audit/items/:cursor', {
-    schema: { tags, security, summary: 'Get one audit item', params: z.object({ cursor: z.string().max(100) }), response: { 200: AuditItemSchema, ...errorResponses } },
+    schema: { tags, security, summary: 'Get one audit item', operationId: 'getAuditItem', params: z.object({ cursor: z.string().max(100) }), response: { 200: AuditItemSchema, ...errorResponses } },
   }, async (request) => findAuditItem(ctx.store.db, principalOf(request).accountId, request.params.cursor));
 }

@@ -55,7 +55,11 @@ export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const message = error instanceof ApiError ? error.detail : status < 500 ? 'The request could not be processed.' : 'Something went wrong; the trace id in the response headers identifies it in the server logs.';
     return page(reply.status(status), messagePage(request.consoleSession ?? null, status === 409 ? 'Not possible now' : 'Error', message));
   });
-  app.setNotFoundHandler((request, reply) => page(reply.status(404), messagePage(request.consoleSession ?? null, 'Not found', 'There is no such page.')));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = app.allowedMethods(request.url);
+    if (!allowed.length) return page(reply.status(404), messagePage(request.consoleSession ?? null, 'Not found', 'There is no such page.'));
+    return page(reply.status(405).header('Allow', allowed.join(', ')), messagePage(request.consoleSession ?? null, 'Not possible', `This page does not answer ${request.method}.`));
+  });
 
   /** Refuses cross-site form posts: the browser's Origin and Fetch Metadata headers must say same origin. */
   const sameOrigin = (request: FastifyRequest) => {

@@ -13,6 +13,8 @@ declare module 'fastify' {
 }
 
 export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
+/** The name of the signed-request scheme in the OpenAPI document's securitySchemes. */
+export const DEVICE_SECURITY_SCHEME = 'deviceSignature';
 
 /**
  * Authenticates a signed device request: `Authorization: ReuseID-Device <JWS>` whose header names the device

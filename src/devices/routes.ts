@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
+import { parseJsonBody } from '../http/body-parsers.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
-import { authenticateDevice, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
+import { authenticateDevice, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
 import { deviceTransaction, deviceTransactionView } from './transaction-access.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
@@ -18,22 +19,16 @@ const DEVICE_BODY_LIMIT = 64 * 1024;
 export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, (request, body, done) => {
-    request.rawBody = body as Buffer;
-    try {
-      done(null, body.length === 0 ? undefined : JSON.parse(body.toString('utf8')));
-    } catch {
-      const error = Object.assign(new Error('invalid JSON'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-      done(error, undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, parseJsonBody(app, { keepRawBody: true }));
   const activation = new ActivationService(ctx);
 
   app.post('/activations', {
     bodyLimit: DEVICE_BODY_LIMIT,
     onRequest: async (request) => enforceRateLimit(ctx, 'activation', ctx.config.rateLimits.activationPerSource, request.ip),
     schema: {
-      tags: ['Device'], summary: 'Activate a device',
+      tags: ['Device'], summary: 'Activate a device', operationId: 'activateDevice',
+      // Public: the one-time activation code in the body, with the proof of key possession, is the credential.
+      security: [],
       description:
         'Binds the device key to the user of the onboarding whose activation code is given. `proof` is a compact JWS ' +
         '(ES256, typ reuseid-activation+jwt) whose protected header embeds the device public key as `jwk` and whose ' +
@@ -51,10 +46,15 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     authed.addHook('onRequest', requireDeviceSignature);
     authed.addHook('preValidation', async (request) => enforceRateLimit(ctx, 'device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
     authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
+    // Declared once for the OpenAPI document: every route of this scope, the providers' included, needs the signature.
+    authed.addHook('onRoute', (route) => {
+      const response = route.schema?.response as Record<string, unknown> | undefined;
+      route.schema = { ...route.schema, security: [{ [DEVICE_SECURITY_SCHEME]: [] }], response: { ...response, 401: ErrorObjectSchema } };
+    });
 
     authed.get('/operations', {
       schema: {
-        tags: ['Device'], summary: 'List pending operations of this device',
+        tags: ['Device'], summary: 'List pending operations of this device', operationId: 'listPendingOperations',
         response: { 200: PendingOperationsResponse },
       },
     }, async (request) => ({ operations: await ctx.deviceOperations.listPending(deviceOf(request)) }));
@@ -62,7 +62,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     authed.post('/operations/:operationId/decision', {
       bodyLimit: DEVICE_BODY_LIMIT,
       schema: {
-        tags: ['Device'], summary: 'Approve or refuse a pending operation',
+        tags: ['Device'], summary: 'Approve or refuse a pending operation', operationId: 'decideOperation',
         description: '`signature` is a compact JWS (ES256, typ reuseid-approval+jwt) by the device key over {operationId, challenge, decision: "approve"|"reject"}.',
         params: z.object({ operationId: z.string().max(100) }),
         body: DecisionBody,
@@ -74,7 +74,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
     });
 
     authed.get('/transactions/:transactionId', {
-      schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
+      schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', operationId: 'getDeviceTransaction', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
     }, async (request) => deviceTransactionView(ctx, await deviceTransaction(ctx, deviceOf(request), request.params.transactionId)));
 
     for (const provider of ctx.providers.all()) provider.registerDeviceRoutes(authed);

@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { ApiError, errors } from '../http/errors.js';
 import type { Db, Executor, Store } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
+import type { EventName } from './catalogue.js';
 import type { Outbox } from './outbox.js';
 import { decodeEventNames, type WebhookSubscriptions } from './subscriptions.js';
 import type { DeliveryStatus, WebhookDeliveriesTable, WebhookDeliveryAttemptsTable } from './tables.js';
@@ -35,7 +36,7 @@ export interface AttemptView {
   error: string | null;
 }
 
-export const TEST_EVENT_NAME = 'webhook.test';
+export const TEST_EVENT_NAME: EventName = 'webhook.test';
 /** A manual redelivery may retry for this long even when the event's own retry window has closed. */
 export const MANUAL_REDELIVERY_WINDOW_MS = 3600 * 1000;
 

@@ -1,5 +1,6 @@
 import type { Executor } from '../store/database.js';
 import type { DataCipher } from '../security/keyring.js';
+import type { EventName } from './catalogue.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 import type { EventEnvelope } from './schemas.js';
@@ -17,7 +18,7 @@ export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
 export class Outbox {
   constructor(private readonly deps: { clock: Clock; random: RandomSource; cipher: DataCipher }) {}
 
-  async enqueue<T>(executor: Executor, accountId: string, eventName: string, eventData: T, tags: string[] = []): Promise<EventEnvelope<T>> {
+  async enqueue<T>(executor: Executor, accountId: string, eventName: EventName, eventData: T, tags: string[] = []): Promise<EventEnvelope<T>> {
     const now = this.deps.clock.now();
     const envelope: EventEnvelope<T> = {
       id: this.deps.random.uuid().replace(/-/g, ''),

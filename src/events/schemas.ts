@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { EventNameSchema } from './catalogue.js';
 import { MAX_URL_LENGTH } from './ssrf.js';
 
 /** Request and response shapes of the events API, shared by the routes (validation, OpenAPI), the CLI and the RP client. */
-const EventName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'an event name such as onboarding.completed');
-const EventNames = z.array(EventName).max(50).nullable().describe('Only these events are delivered; null or absent: every event.');
+const EventNames = z.array(EventNameSchema).max(50).nullable().describe('Only these events are delivered; null or absent: every event.');
 const Url = z
   .string()
   .min(1)

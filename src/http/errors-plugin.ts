@@ -1,23 +1,76 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, errors, toErrorObject, type InvalidParam } from './errors.js';
+import { recordRouteMethods } from './route-methods.js';
 
 /** Maps every failure to the Signicat error object and puts X-TRACE-ID on every response. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-TRACE-ID', request.id);
   });
+  recordRouteMethods(app);
 
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const apiError = toApiError(error);
-    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
-    return sendError(request, reply, apiError);
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = app.allowedMethods(request.url);
+    return sendError(request, reply, allowed.length ? errors.methodNotAllowed(request.method, request.url, allowed) : errors.routeNotFound(request.method, request.url));
   });
+
+  app.setErrorHandler(answerError);
+}
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const apiError = toApiError(error);
+  if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+  return sendError(request, reply, apiError);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: failures of the router before any hook runs (a URL that is not validly
+ * percent-encoded, a path parameter longer than the router takes) get the error object too, not Fastify's own body.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendError(request, reply, errors.invalidRequest('The URL is not validly percent-encoded.'));
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendError(request, reply, errors.uriTooLong());
+    default:
+      return answerError(error, request, reply);
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: Node's HTTP parser refused the request (a request line with spaces or
+ * control characters, headers over the size limit, a request that never finished) before a request object exists.
+ * The answer is written to the socket directly, still as the error object with a fresh trace id.
+ */
+export function answerClientError(newTraceId: () => string) {
+  return (error: ConnectionError, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    if (socket.writable) {
+      const apiError = clientErrorOf(error);
+      const traceId = newTraceId();
+      const body = JSON.stringify(toErrorObject(apiError, traceId));
+      socket.write(
+        `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nX-TRACE-ID: ${traceId}\r\nContent-Type: application/problem+json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
+
+function clientErrorOf(error: ConnectionError): ApiError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return errors.requestTimeout();
+  if (error.code === 'HPE_HEADER_OVERFLOW') return errors.requestHeadersTooLarge();
+  return errors.invalidRequest('The request is not valid HTTP (a malformed request line or header).');
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  // Also set here: framework errors are answered before the onRequest hook runs.
+  reply.header('X-TRACE-ID', request.id);
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   return reply.status(error.status).type('application/problem+json').send(toErrorObject(error, request.id));
 }

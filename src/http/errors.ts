@@ -44,9 +44,16 @@ export const errors = {
   deviceNotFound: (detail: string) => new ApiError(404, 'device_not_found', 'Device not found', detail),
   routeNotFound: (method: string, url: string) =>
     new ApiError(404, 'not_found', 'Not found', `No route ${method} ${url.split('?')[0]}.`),
+  methodNotAllowed: (method: string, url: string, allowed: string[]) =>
+    new ApiError(405, 'method_not_allowed', 'Method not allowed', `${url.split('?')[0]} does not answer ${method}; it answers ${allowed.join(', ')}.`, undefined, {
+      Allow: allowed.join(', '),
+    }),
   conflict: (code: string, title: string, detail: string) => new ApiError(409, code, title, detail),
   unsupportedMediaType: (detail: string) => new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
+  requestTimeout: () => new ApiError(408, 'request_timeout', 'Request timeout', 'The request was not received in time.'),
   payloadTooLarge: (detail: string) => new ApiError(413, 'payload_too_large', 'Payload too large', detail),
+  uriTooLong: () => new ApiError(414, 'uri_too_long', 'URI too long', 'A path segment of the URL is longer than any identifier this API uses.'),
+  requestHeadersTooLarge: () => new ApiError(431, 'request_headers_too_large', 'Request headers too large', 'The request headers exceed the size limit.'),
   tooManyRequests: (retryAfterSeconds: number, detail = 'Too many requests; retry later.') =>
     new ApiError(429, 'too_many_requests', 'Too many requests', detail, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) }),
   deviceUnauthenticated: (detail: string) =>

@@ -26,7 +26,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   app.get('/users/:userId', {
     onRequest: guard,
     schema: {
-      tags: ['Users'], summary: 'Get a user with verified attributes and devices', security, params: UserParams,
+      tags: ['Users'], summary: 'Get a user with verified attributes and devices', operationId: 'getUser', security, params: UserParams,
       response: { 200: z.object({ data: UserViewSchema }), 404: ErrorObjectSchema },
     },
   }, async (request) => {
@@ -41,7 +41,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
   app.patch('/users/:userId/devices/:deviceId', {
     onRequest: guard,
     schema: {
-      tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', security, params: DeviceParams,
+      tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', operationId: 'updateDeviceState', security, params: DeviceParams,
       body: DeviceStateBody,
       response: { 200: z.object({ data: DeviceViewSchema }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
     },

@@ -10,6 +10,9 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 /** The authorization server face: token endpoint, JWKS and RFC 8414 metadata. */
 export async function oauthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   await app.register(async (scoped) => {
+    // Form bodies only; any other body is left unread so that the endpoint answers with its own RFC 6749 error.
+    scoped.removeAllContentTypeParsers();
+    scoped.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     await scoped.register(formbody, { bodyLimit: 16 * 1024 });
     registerTokenEndpoint(scoped, ctx);
   });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SelectQueryBuilder, type Transaction } from 'kysely';
@@ -32,15 +32,28 @@ pg.types.setTypeParser(20, (value) => Number(value));
 
 const migrations: MigrationProvider = { getMigrations: async () => allMigrations };
 
-export function openStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
+export interface StoreOptions {
+  /** PostgreSQL connections. */
+  poolSize?: number;
+  /**
+   * SQLite: hold the database's server lock while the store is open, so that a second server on the same file
+   * refuses to start instead of failing later with `database is locked`. Only `serve` takes it: operators run CLI
+   * commands (clients create, …) against the file of a running server. PostgreSQL serves many instances: ignored.
+   */
+  exclusive?: boolean;
+}
+
+export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options.poolSize ?? 10);
-  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
+  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length), options.exclusive ?? false);
   throw new Error(`Unsupported database URL (expected sqlite:PATH or postgres://…): ${redactUrl(databaseUrl)}`);
 }
 
-function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SQLite(path);
+function openSqlite(path: string, exclusive: boolean): Store {
+  const onDisk = path !== ':memory:' && path !== '';
+  if (onDisk) createOwnerOnly(path);
+  const releaseLock = exclusive && onDisk ? takeServerLock(path) : () => undefined;
+  const sqlite = openSqliteFile(path, releaseLock);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
@@ -57,8 +70,56 @@ function openSqlite(path: string): Store {
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      releaseLock();
+    },
   };
+}
+
+function openSqliteFile(path: string, releaseLock: () => void): SQLite.Database {
+  try {
+    return new SQLite(path);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+/**
+ * The database holds personal data (sealed) and secrets' hashes: its folder and file are created for the owner only,
+ * like master.key beside it. SQLite gives the -wal and -shm files the database file's mode. Existing files keep theirs.
+ */
+function createOwnerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
+ * The server lock: an exclusive SQLite lock on `<database>.lock`, held by an open transaction for the server's
+ * lifetime. The operating system drops it when the process dies, so a crashed server leaves no stale lock to clean
+ * up, whatever its PID. The file itself stays (deleting it would let a waiting opener lock a file nobody else sees).
+ */
+function takeServerLock(path: string): () => void {
+  const lockPath = `${path}.lock`;
+  createOwnerOnly(lockPath);
+  const lock = new SQLite(lockPath, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    throw new Error(
+      `Another reuseid server is already running on the SQLite database ${path} (it holds ${lockPath}). ` +
+        'Stop it first, or give this server its own database; CLI commands can run beside the running server.',
+    );
+  }
+  return () => lock.close();
 }
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { EventName } from '../../src/events/catalogue.js';
 import { createWebhooks } from '../../src/events/webhooks.js';
 import { openStore } from '../../src/store/database.js';
 import { testDatabases } from '../support/databases.js';
@@ -32,7 +33,7 @@ for (const database of testDatabases) {
       return { rp, subscription: created.body as { id: string; secret: string } };
     }
 
-    async function enqueue(accountId: string, count: number, eventName = 'device.state.change') {
+    async function enqueue(accountId: string, count: number, eventName: EventName = 'device.state.change') {
       const ids: string[] = [];
       for (let i = 0; i < count; i++) {
         const envelope = await h.ctx.store.db.transaction().execute((trx) => h.ctx.outbox.enqueue(trx, accountId, eventName, { n: i }));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EVENT_NAMES } from '../../src/events/catalogue.js';
 import { registerEventCommands } from '../../src/events/cli.js';
 import { parseWebhookUrl, resolveWebhookTarget, type Resolver } from '../../src/events/ssrf.js';
 import { createWebhooks } from '../../src/events/webhooks.js';
@@ -91,10 +92,26 @@ for (const database of testDatabases) {
     });
 
     it('validates bodies with one invalidParams entry per bad field', async () => {
-      const bad = await rp.post('/events/subscriptions', { name: '', url: 'x'.repeat(3000), eventNames: ['ok', 'not ok'], extra: 1 });
+      const bad = await rp.post('/events/subscriptions', { name: '', url: 'x'.repeat(3000), eventNames: ['onboarding.completed', 'not ok'], extra: 1 });
       expect(bad.status).toBe(422);
       expect(bad.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['eventNames.1', 'extra', 'name', 'url']);
       expect((await rp.post('/events/subscriptions', { name: 'x', url: 'ftp://127.0.0.1/' })).body.invalidParams).toEqual([{ name: 'url', reason: 'only http and https URLs are supported' }]);
+    });
+
+    it('accepts only event names of the published catalogue, on create and on update', async () => {
+      const all = await rp.post('/events/subscriptions', { name: 'all', url: 'http://127.0.0.1:9/hook', eventNames: [...EVENT_NAMES] });
+      expect(all.status).toBe(201);
+      expect(all.body.eventNames).toEqual([...EVENT_NAMES]);
+
+      const typo = await rp.post('/events/subscriptions', { name: 'typo', url: 'http://127.0.0.1:9/hook', eventNames: ['onboarding.complete'] });
+      expect(typo.status).toBe(422);
+      expect(typo.body).toMatchObject({ code: 'invalid_request_parameter', invalidParams: [{ name: 'eventNames.0' }] });
+      expect(typo.body.invalidParams[0].reason).toContain('onboarding.completed');
+
+      const patched = await request(rp, 'PATCH', `/events/subscriptions/${all.body.id}`, { eventNames: ['stepup.completed', 'user.created'] });
+      expect(patched.statusCode).toBe(422);
+      expect(patched.json().invalidParams.map((p: { name: string }) => p.name)).toEqual(['eventNames.1']);
+      expect((await rp.get(`/events/subscriptions/${all.body.id}`)).body.eventNames).toEqual([...EVENT_NAMES]);
     });
 
     it('refuses private, loopback and plain-http targets by default', async () => {

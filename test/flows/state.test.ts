@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stateDiagram, transitionTable } from '../../src/flows/state.js';
+import { EVENT_NAMES } from '../../src/events/catalogue.js';
+import { FLOW_EVENT_NAMES, stateDiagram, transitionTable } from '../../src/flows/state.js';
 import { findTransaction } from '../../src/flows/transaction.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
@@ -20,6 +21,10 @@ describe('the transaction state machine', () => {
     const doc = readFileSync(join(ROOT, 'docs/flows.md'), 'utf8');
     expect(doc).toContain(transitionTable());
     expect(doc).toContain(stateDiagram());
+  });
+
+  it('publishes every event a transition emits in the event catalogue', () => {
+    for (const name of FLOW_EVENT_NAMES) expect(EVENT_NAMES).toContain(name);
   });
 
   it('is the only module that writes the transactions table', () => {

@@ -43,7 +43,7 @@ export function readIdProvider(ctx: AppContext): ProofingProvider {
       app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
-          tags: ['Device'], summary: 'Upload the chip files of an ePassport or ID card (ReadID)',
+          tags: ['Device'], summary: 'Upload the chip files of an ePassport or ID card (ReadID)', operationId: 'uploadReadIdDocument',
           description:
             'The raw files as read from the chip, base64 in JSON so that the device signature covers them: `sod` (EF.SOD) and `dg1` required; ' +
             '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +

@@ -26,7 +26,7 @@ export function sandboxProvider(ctx: AppContext): ProofingProvider {
       const app = base.withTypeProvider<ZodTypeProvider>();
       app.post('/transactions/:transactionId/proofing/sandbox', {
         schema: {
-          tags: ['Device'], summary: 'Submit a sandbox proofing outcome (sandbox mode only)',
+          tags: ['Device'], summary: 'Submit a sandbox proofing outcome (sandbox mode only)', operationId: 'submitSandboxProofing',
           params: DeviceTransactionParams,
           body: SandboxSubmission,
           response: { 200: DeviceTransactionResponse },

@@ -25,7 +25,7 @@ export function videoIdProvider(ctx: AppContext): ProofingProvider {
       app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
         bodyLimit: CAPTURE_BODY_LIMIT,
         schema: {
-          tags: ['Device'], summary: 'Upload a VideoID capture for agent review',
+          tags: ['Device'], summary: 'Upload a VideoID capture for agent review', operationId: 'uploadVideoIdCapture',
           description:
             `Document front (and back for ID cards), a selfie and optionally a short video, base64 in JSON so that the device signature covers them. ` +
             `Images: JPEG or PNG up to ${MAX_IMAGE_BYTES} bytes; video: WebM or MP4 up to ${MAX_VIDEO_BYTES} bytes; types are detected from the content. ` +

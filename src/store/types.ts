@@ -1,0 +1,24 @@
+import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+/** The store's types, apart from its implementation (database.ts), so that helpers like group-commit.ts can use them. */
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or an open transaction: repositories accept both so callers decide the unit of work. */
+export type Executor = Db | Tx;
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  /** Runs a unit of work in a database transaction; on SQLite, units arriving together share one commit. */
+  write<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
+  /** Locks the selected rows until the database transaction ends (PostgreSQL); SQLite serialises writers anyway. */
+  lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */
+  claimForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /** Checks that the database answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
