@@ -1,77 +1,101 @@
 import { AuditLog } from './audit/log.js';
 import type { Config } from './config.js';
+import { ActivationService } from './devices/activation.js';
 import { DeviceOperations } from './devices/operations.js';
+import { DeviceTransactions } from './devices/transaction-access.js';
 import { EvidenceStore } from './dossier/evidence.js';
 import { Outbox } from './events/outbox.js';
 import { createWebhooks, type Webhooks } from './events/webhooks.js';
+import { FlowStarter } from './flows/start.js';
 import { FlowStateMachine } from './flows/state.js';
+import type { VerifyToken } from './http/auth.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { UserStore } from './identity/users.js';
 import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
 import { AccessTokens } from './oauth/tokens.js';
+import type { ProofingPort } from './proofing/provider.js';
 import { readIdProvider } from './proofing/providers/readid/index.js';
 import { sandboxProvider } from './proofing/providers/sandbox/index.js';
 import { videoIdProvider } from './proofing/providers/videoid/index.js';
 import { ProviderRegistry } from './proofing/registry.js';
 import { ProofingService } from './proofing/service.js';
-import { Keyring } from './security/keyring.js';
-import type { Store } from './store/database.js';
+import { Keyring, type DataCipher } from './security/keyring.js';
+import type { Db, Store } from './store/database.js';
 import { cryptoRandom, systemClock, type Clock, type RandomSource } from './shared/runtime.js';
 
-/** Everything a request handler or worker needs, built once per process: the composition root. */
+/**
+ * The composition root: every service, built once per process in dependency order. Services and providers never see
+ * this object: each declares the few collaborators it uses, and the routes (the HTTP edge, wired in app.ts) take the
+ * slice they need. Tests read it to reach into the services.
+ */
 export interface AppContext {
   config: Config;
   store: Store;
+  db: Db;
   clock: Clock;
   random: RandomSource;
   keyring: Keyring;
+  /** Seals server-owned secrets and stored responses (idempotency, cursors, webhook secrets). */
+  cipher: DataCipher;
   audit: AuditLog;
   outbox: Outbox;
   webhooks: Webhooks;
   clients: ClientStore;
   keys: SigningKeys;
   tokens: AccessTokens;
+  verifyToken: VerifyToken;
+  rateLimiter: RateLimiter;
   users: UserStore;
   evidence: EvidenceStore;
   flows: FlowStateMachine;
   proofing: ProofingService;
   providers: ProviderRegistry;
+  deviceTransactions: DeviceTransactions;
   deviceOperations: DeviceOperations;
+  activation: ActivationService;
+  starter: FlowStarter;
 }
 
 export function createContext(options: { config: Config; store: Store; masterKey: Buffer; clock?: Clock; random?: RandomSource }): AppContext {
   const { config, store } = options;
+  const { db } = store;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
   const keyring = new Keyring(options.masterKey);
+  const cipher = keyring.serverCipher();
   const audit = new AuditLog({ clock, random, lockForUpdate: store.lockForUpdate });
-  const outbox = new Outbox({ clock, random, cipher: keyring.serverCipher() });
-  const keys = new SigningKeys({ clock, cipher: keyring.serverCipher(), rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
+  const outbox = new Outbox({ clock, random, cipher });
+  const keys = new SigningKeys({ clock, cipher, rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
+  const tokens = new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl });
   const users = new UserStore({ clock, random, keyring });
   const evidence = new EvidenceStore({ clock, random });
   const flows = new FlowStateMachine({ clock, audit, outbox, users });
-  const ctx: AppContext = {
-    config,
-    store,
-    clock,
-    random,
-    keyring,
-    audit,
-    outbox,
-    webhooks: createWebhooks({ store, clock, random, cipher: keyring.serverCipher(), audit, outbox, config: config.webhooks }),
+  const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
+  const providers = new ProviderRegistry(config.sandbox);
+  const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
+  const core = { config, store, clock, random, keyring, audit, outbox, users, evidence, flows, proofing, providers, deviceTransactions };
+  const deviceOperations = new DeviceOperations(core);
+  registerProviders(providers, { deviceTransaction: (device, id) => deviceTransactions.find(device, id), deviceView: (tx) => deviceTransactions.view(tx), decide: (...args) => proofing.decide(...args) }, core);
+  return {
+    ...core,
+    db,
+    cipher,
+    webhooks: createWebhooks({ store, clock, random, cipher, audit, outbox, config: config.webhooks }),
     clients: new ClientStore({ clock }),
     keys,
-    tokens: new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl }),
-    users,
-    evidence,
-    flows,
-    proofing: new ProofingService({ write: store.write, clock, users, evidence, flows, audit }),
-    providers: new ProviderRegistry(config.sandbox),
-    deviceOperations: undefined as unknown as DeviceOperations,
+    tokens,
+    verifyToken: (token) => tokens.verify(db, token),
+    rateLimiter: new RateLimiter({ db, clock }),
+    deviceOperations,
+    activation: new ActivationService(core),
+    starter: new FlowStarter({ ...core, deviceOperations }),
   };
-  ctx.deviceOperations = new DeviceOperations(ctx);
-  ctx.providers.register(videoIdProvider(ctx));
-  ctx.providers.register(readIdProvider(ctx));
-  if (config.sandbox) ctx.providers.register(sandboxProvider(ctx));
-  return ctx;
+}
+
+/** The proofing providers this server runs: one line each. */
+function registerProviders(registry: ProviderRegistry, port: ProofingPort, services: Parameters<typeof readIdProvider>[1] & { config: Pick<Config, 'sandbox'> }): void {
+  registry.register(videoIdProvider(port, services));
+  registry.register(readIdProvider(port, services));
+  if (services.config.sandbox) registry.register(sandboxProvider(port));
 }

@@ -12,10 +12,10 @@ const tags = ['Audit'];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
 
 /** The audit log of the caller's account (permission `audit`). */
-export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function auditRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'cipher' | 'config' | 'clock' | 'db'>): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', requirePermission(ctx, 'audit'));
-  const queries = new AuditQueries({ cipher: ctx.keyring.serverCipher(), baseUrl: ctx.config.publicUrl, now: () => ctx.clock.now() });
+  app.addHook('onRequest', requirePermission(ctx.verifyToken, 'audit'));
+  const queries = new AuditQueries({ cipher: ctx.cipher, baseUrl: ctx.config.publicUrl, now: () => ctx.clock.now() });
 
   app.post('/audit/query', {
     schema: {
@@ -29,9 +29,9 @@ export async function auditRoutes(base: FastifyInstance, ctx: AppContext): Promi
       body: AuditQueryBody.nullish(),
       response: { 200: AuditPageSchema, ...errorResponses },
     },
-  }, async (request) => queries.query(ctx.store.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
+  }, async (request) => queries.query(ctx.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
 
   app.get('/audit/items/:cursor', {
     schema: { tags, security, summary: 'Get one audit item', operationId: 'getAuditItem', params: z.object({ cursor: z.string().max(100) }), response: { 200: AuditItemSchema, ...errorResponses } },
-  }, async (request) => findAuditItem(ctx.store.db, principalOf(request).accountId, request.params.cursor));
+  }, async (request) => findAuditItem(ctx.db, principalOf(request).accountId, request.params.cursor));
 }

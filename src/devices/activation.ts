@@ -1,4 +1,11 @@
-import type { AppContext } from '../context.js';
+import type { AuditLog } from '../audit/log.js';
+import type { Config } from '../config.js';
+import type { Outbox } from '../events/outbox.js';
+import type { FlowStateMachine } from '../flows/state.js';
+import type { ProofingService } from '../proofing/service.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { Store } from '../store/database.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { findByActivationCode } from '../flows/transaction.js';
@@ -6,13 +13,26 @@ import { isUniqueViolation } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';
 import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
 import type { ActivationResult } from './schemas.js';
-import { postOperationContext } from './transaction-access.js';
+import type { DeviceTransactions } from './transaction-access.js';
 import { insertDevice } from './device-store.js';
 import { ACTIVATION_TYP, checkFreshness, ProofRejected, validateDeviceJwk, verifyDeviceJws } from './proofs.js';
 
 
 const GLOBAL_FAILURES = 'activation-failures:global';
 const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;
+
+export interface ActivationDeps {
+  store: Pick<Store, 'db' | 'write'>;
+  clock: Clock;
+  random: RandomSource;
+  keyring: Keyring;
+  config: Pick<Config, 'activation' | 'deviceProofMaxAgeSeconds' | 'publicUrl'>;
+  audit: Pick<AuditLog, 'append'>;
+  outbox: Pick<Outbox, 'enqueue'>;
+  flows: Pick<FlowStateMachine, 'transition'>;
+  proofing: Pick<ProofingService, 'start'>;
+  deviceTransactions: Pick<DeviceTransactions, 'postOperationContext'>;
+}
 
 /**
  * Device activation: the single-use activation code plus proof of possession of the device's P-256 key.
@@ -24,7 +44,7 @@ const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;
 export class ActivationService {
   private readonly counters: WindowCounters;
 
-  constructor(private readonly ctx: AppContext) {
+  constructor(private readonly ctx: ActivationDeps) {
     this.counters = new WindowCounters(ctx.config.activation.failureWindowSeconds * 1000);
   }
 
@@ -80,7 +100,7 @@ export class ActivationService {
       deviceId,
       userId: tx.userId,
       transactionId: tx.id,
-      post_operation_context: await postOperationContext(ctx, activated),
+      post_operation_context: await ctx.deviceTransactions.postOperationContext(activated),
     };
   }
 

@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../shared/runtime.js';
+import type { Db, Executor } from '../store/database.js';
 import { errors } from '../http/errors.js';
 import { isUniqueViolation } from '../store/database.js';
 import { devicePublicKey, findDevice, type Device } from './device-store.js';
@@ -21,22 +23,29 @@ export const DEVICE_SECURITY_SCHEME = 'deviceSignature';
  * (`kid`) and whose payload binds the method (`htm`), the full URL (`htu`), the body hash (`bh`), the time (`iat`)
  * and a single-use `jti`. The jti is recorded in the database, so a replay is refused by every instance.
  */
-export function authenticateDevice(ctx: AppContext) {
+/** What device authentication needs: the devices and nonces tables, the time, and the URL devices sign. */
+export interface DeviceAuthDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl' | 'deviceProofMaxAgeSeconds'>;
+}
+
+export function authenticateDevice(deps: DeviceAuthDeps) {
   return async (request: FastifyRequest): Promise<void> => {
     const jws = presentedSignature(request);
     if (!jws) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
     try {
       const kid = kidOf(jws);
-      const device = kid ? await findDevice(ctx.store.db, kid) : null;
+      const device = kid ? await findDevice(deps.db, kid) : null;
       if (!device) throw new ProofRejected('unknown device');
       const { payload } = await verifyDeviceJws(jws, REQUEST_TYP, await devicePublicKey(device));
-      const now = ctx.clock.now();
-      const iat = checkFreshness(payload.iat, now, ctx.config.deviceProofMaxAgeSeconds);
+      const now = deps.clock.now();
+      const iat = checkFreshness(payload.iat, now, deps.config.deviceProofMaxAgeSeconds);
       if (payload.htm !== request.method) throw new ProofRejected('htm does not match the request method');
-      if (payload.htu !== `${ctx.config.publicUrl}${request.url}`) throw new ProofRejected('htu does not match the request URL');
+      if (payload.htu !== `${deps.config.publicUrl}${request.url}`) throw new ProofRejected('htu does not match the request URL');
       if (payload.bh !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
       if (typeof payload.jti !== 'string' || payload.jti.length < 16 || payload.jti.length > 128) throw new ProofRejected('a jti of 16–128 characters is required');
-      await recordNonce(ctx, device.id, payload.jti, (iat + ctx.config.deviceProofMaxAgeSeconds) * 1000 + 1000);
+      await recordNonce(deps.db, device.id, payload.jti, (iat + deps.config.deviceProofMaxAgeSeconds) * 1000 + 1000);
       if (device.state !== 'ACTIVE') throw new ProofRejected(`the device is ${device.state.toLowerCase()}`);
       request.device = device;
     } catch (error) {
@@ -69,9 +78,9 @@ function kidOf(jws: string): string | undefined {
   }
 }
 
-async function recordNonce(ctx: AppContext, deviceId: string, jti: string, expiresAt: number): Promise<void> {
+async function recordNonce(db: Db, deviceId: string, jti: string, expiresAt: number): Promise<void> {
   try {
-    await ctx.store.db.insertInto('device_request_nonces').values({ device_id: deviceId, jti, expires_at: expiresAt }).execute();
+    await db.insertInto('device_request_nonces').values({ device_id: deviceId, jti, expires_at: expiresAt }).execute();
   } catch (error) {
     if (isUniqueViolation(error)) throw new ProofRejected('the request was already used (replay)');
     throw error;
@@ -86,4 +95,9 @@ export async function requireDeviceSignature(request: FastifyRequest): Promise<v
 export function deviceOf(request: FastifyRequest): Device {
   if (!request.device) throw new Error('route used without authenticateDevice');
   return request.device;
+}
+
+/** Forgets request ids that can no longer be replayed: their signature is too old to be accepted anyway. */
+export async function purgeSpentNonces(executor: Executor, now: number): Promise<void> {
+  await executor.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
 }

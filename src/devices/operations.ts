@@ -1,4 +1,10 @@
-import type { AppContext } from '../context.js';
+import type { AuditLog } from '../audit/log.js';
+import type { Config } from '../config.js';
+import type { FlowStateMachine } from '../flows/state.js';
+import type { ProviderRegistry } from '../proofing/registry.js';
+import type { ProofingService } from '../proofing/service.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { Executor, Store } from '../store/database.js';
 import { ApiError, errors } from '../http/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { findTransaction, type Transaction } from '../flows/transaction.js';
@@ -13,8 +19,19 @@ import { APPROVAL_TYP, ProofRejected, verifyDeviceJws } from './proofs.js';
  * Pending device operations: a step-up waits for the registered device to approve a fresh random challenge by
  * signing it with the device key. Approval releases the post-operation context; refusal fails the step-up.
  */
+export interface DeviceOperationsDeps {
+  store: Pick<Store, 'db' | 'write'>;
+  clock: Clock;
+  random: RandomSource;
+  config: Pick<Config, 'stepUpApprovalTtlSeconds'>;
+  audit: Pick<AuditLog, 'append'>;
+  flows: Pick<FlowStateMachine, 'transition'>;
+  proofing: Pick<ProofingService, 'start'>;
+  providers: Pick<ProviderRegistry, 'forTransaction'>;
+}
+
 export class DeviceOperations {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: DeviceOperationsDeps) {}
 
   async create(trx: Tx, tx: Transaction, deviceId: string): Promise<void> {
     const now = this.ctx.clock.now();
@@ -114,3 +131,8 @@ export class DeviceOperations {
 const operationNotFound = (id: string) => new ApiError(404, 'operation_not_found', 'Operation not found', `No pending operation ${id} exists for this device.`);
 const operationClosed = () =>
   errors.conflict('operation_not_pending', 'Operation is not pending', 'The operation was already decided, has expired, or its transaction has ended.');
+
+/** Marks pending operations past their time as expired (the sweeper's housekeeping; reads check expiry anyway). */
+export async function expireLapsedOperations(executor: Executor, now: number): Promise<void> {
+  await executor.updateTable('device_operations').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
+}

@@ -5,26 +5,26 @@ import type { AppContext } from '../context.js';
 import { parseJsonBody } from '../http/body-parsers.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
-import { ActivationService } from './activation.js';
-import { enforceRateLimit } from '../http/rate-limit.js';
 import { authenticateDevice, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
-import { deviceTransaction, deviceTransactionView } from './transaction-access.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
 /**
  * The device API (/device/v1): activation, then signed requests for step-up operations and proofing. Request
  * bodies are kept raw as well as parsed, because a signed request's `bh` claim covers the exact bytes sent.
  */
-export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the device routes use. */
+export type DeviceRouteDeps = Pick<AppContext, 'config' | 'db' | 'clock' | 'rateLimiter' | 'activation' | 'deviceOperations' | 'deviceTransactions' | 'providers'>;
+
+export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, parseJsonBody(app, { keepRawBody: true }));
-  const activation = new ActivationService(ctx);
+  const { activation, deviceTransactions } = ctx;
 
   app.post('/activations', {
     bodyLimit: DEVICE_BODY_LIMIT,
-    onRequest: async (request) => enforceRateLimit(ctx, 'activation', ctx.config.rateLimits.activationPerSource, request.ip),
+    onRequest: async (request) => ctx.rateLimiter.enforce('activation', ctx.config.rateLimits.activationPerSource, request.ip),
     schema: {
       tags: ['Device'], summary: 'Activate a device', operationId: 'activateDevice',
       // Public: the one-time activation code in the body, with the proof of key possession, is the credential.
@@ -44,7 +44,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
     authed.addHook('onRequest', requireDeviceSignature);
-    authed.addHook('preValidation', async (request) => enforceRateLimit(ctx, 'device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
+    authed.addHook('preValidation', async (request) => ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
     authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
     // Declared once for the OpenAPI document: every route of this scope, the providers' included, needs the signature.
     authed.addHook('onRoute', (route) => {
@@ -70,12 +70,12 @@ export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Prom
       },
     }, async (request) => {
       const tx = await ctx.deviceOperations.decide(deviceOf(request), request.params.operationId, request.body.signature, requestMeta(request));
-      return deviceTransactionView(ctx, tx);
+      return deviceTransactions.view(tx);
     });
 
     authed.get('/transactions/:transactionId', {
       schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', operationId: 'getDeviceTransaction', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
-    }, async (request) => deviceTransactionView(ctx, await deviceTransaction(ctx, deviceOf(request), request.params.transactionId)));
+    }, async (request) => deviceTransactions.view(await deviceTransactions.find(deviceOf(request), request.params.transactionId)));
 
     for (const provider of ctx.providers.all()) provider.registerDeviceRoutes(authed);
   });

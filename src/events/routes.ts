@@ -23,9 +23,9 @@ const SIGNING_NOTE =
   'the event\'s expiresAt and honour Retry-After; 410 Gone disables the subscription; redirects are not followed.';
 
 /** Webhook subscriptions and their delivery log (permission `events`). Other accounts' resources answer 404. */
-export async function eventsRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'webhooks'>): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', requirePermission(ctx, 'events'));
+  app.addHook('onRequest', requirePermission(ctx.verifyToken, 'events'));
   const account = (request: Parameters<typeof principalOf>[0]) => principalOf(request).accountId;
 
   app.post('/events/subscriptions', {

@@ -1,19 +1,31 @@
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
+import { purgeSpentNonces } from '../devices/device-auth.js';
+import { expireLapsedOperations } from '../devices/operations.js';
 import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
 import { WindowCounters } from '../security/counters.js';
+import type { Clock } from '../shared/runtime.js';
+import type { Store } from '../store/database.js';
+import type { FlowStateMachine } from './state.js';
 import { findOverdue, findTransaction, type Transaction } from './transaction.js';
+
+export interface SweepDeps {
+  store: Pick<Store, 'db' | 'write'>;
+  clock: Clock;
+  flows: Pick<FlowStateMachine, 'transition'>;
+  config: Pick<Config, 'sweepIntervalSeconds'>;
+}
 
 /**
  * Ends Pending transactions whose time is up. Reads already show them Expired (see effectiveStatus); this records
  * it, with its audit item and event, exactly once even when several instances sweep at the same time.
  */
-export async function expireTransaction(ctx: AppContext, tx: Transaction): Promise<Transaction> {
+export async function expireTransaction(ctx: Omit<SweepDeps, 'config'>, tx: Transaction): Promise<Transaction> {
   const ended = await ctx.store.write((trx) => ctx.flows.transition(trx, tx, 'expire'));
   return ended ?? (await findTransaction(ctx.store.db, tx.id)) ?? tx;
 }
 
-export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<number> {
+export async function sweepExpired(ctx: Omit<SweepDeps, 'config'>, batchSize = 100): Promise<number> {
   const now = ctx.clock.now();
   let expired = 0;
   for (const tx of await findOverdue(ctx.store.db, now, batchSize)) {
@@ -25,17 +37,17 @@ export async function sweepExpired(ctx: AppContext, batchSize = 100): Promise<nu
 }
 
 /** Forgets what only mattered for a while: used nonces, old counters, idempotency records, long-expired events. */
-async function purgeSpentRecords(ctx: AppContext, now: number): Promise<void> {
+async function purgeSpentRecords(ctx: Omit<SweepDeps, 'config'>, now: number): Promise<void> {
   const db = ctx.store.db;
-  await db.deleteFrom('device_request_nonces').where('expires_at', '<', now).execute();
-  await db.updateTable('device_operations').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
+  await purgeSpentNonces(db, now);
+  await expireLapsedOperations(db, now);
   await WindowCounters.purge(db, now - 24 * 3600 * 1000);
-  await purgeExpiredIdempotencyRecords(ctx);
+  await purgeExpiredIdempotencyRecords(db, now);
   await purgeExpiredEvents(db, now);
 }
 
 /** Runs the sweeper on an interval until stopped; failures are logged and retried on the next tick. */
-export function startSweeper(ctx: AppContext, log: { error: (obj: unknown, msg: string) => void }): () => Promise<void> {
+export function startSweeper(ctx: SweepDeps, log: { error: (obj: unknown, msg: string) => void }): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = sweepExpired(ctx).catch((err: unknown) => log.error({ err }, 'expiry sweep failed'));

@@ -6,7 +6,7 @@ import { errors, ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { expireTransaction } from './expiry.js';
 import { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from './schemas.js';
-import { FlowStarter, type StoredStart } from './start.js';
+import type { StoredStart } from './start.js';
 import { idempotency, storeIdempotentResponse } from '../http/idempotency.js';
 import { requestMeta } from '../http/request-meta.js';
 import { effectiveStatus, findAccountTransaction, type FlowKind } from './transaction.js';
@@ -17,11 +17,14 @@ const security = [{ oauth2: ['reuseid-onboarding'] }];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 422: ErrorObjectSchema };
 
 /** The ReuseID Onboarding API (contract §3), under /reuseid. */
-export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+/** What the onboarding routes use. */
+export type FlowRouteDeps = Pick<AppContext, 'starter' | 'providers' | 'verifyToken' | 'db' | 'clock' | 'cipher' | 'store' | 'flows'>;
+
+export async function flowRoutes(base: FastifyInstance, ctx: FlowRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const starter = new FlowStarter(ctx);
+  const { starter } = ctx;
   const available = (id: string) => ctx.providers.isAvailable(id);
-  const guard = requirePermission(ctx, 'reuseid-onboarding');
+  const guard = requirePermission(ctx.verifyToken, 'reuseid-onboarding');
 
   // Replaying a Start onboarding hands out a fresh activation code: codes exist only as hashes once answered.
   const onboardingIdempotency = idempotency(ctx, (stored) => starter.reissueActivationCode(stored as StoredStart));
@@ -64,7 +67,7 @@ export async function flowRoutes(base: FastifyInstance, ctx: AppContext): Promis
   }
 }
 
-async function readTransaction(ctx: AppContext, accountId: string, kind: FlowKind, transactionId: string) {
+async function readTransaction(ctx: FlowRouteDeps, accountId: string, kind: FlowKind, transactionId: string) {
   let tx = await findAccountTransaction(ctx.store.db, accountId, kind, transactionId);
   if (!tx) throw errors.transactionNotFound(transactionId);
   if (tx.status === 'Pending' && effectiveStatus(tx, ctx.clock.now()) === 'Expired') tx = await expireTransaction(ctx, tx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVIDER_ALIASES } from '../proofing/provider.js';
+import { PROVIDER_ALIASES } from '../proofing/aliases.js';
 
 /**
  * Request bodies of the four endpoints, exactly as in the seed, plus the older shapes that stay accepted

@@ -1,4 +1,11 @@
-import type { AppContext } from '../context.js';
+import type { AuditLog } from '../audit/log.js';
+import type { Config } from '../config.js';
+import type { DeviceOperations } from '../devices/operations.js';
+import type { UserStore } from '../identity/users.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { Store } from '../store/database.js';
+import type { FlowStateMachine } from './state.js';
 import { errors } from '../http/errors.js';
 import { findAccountDevice } from '../devices/device-store.js';
 import { hashActivationCode, newActivationCode } from '../devices/activation-codes.js';
@@ -20,8 +27,20 @@ export interface StoredStart {
  * The two entry points of the flow. Onboarding creates the user and hands out an activation code; step-up starts
  * from an existing user and one of their active devices. Both write the transaction and its audit item atomically.
  */
+export interface FlowStarterDeps {
+  store: Pick<Store, 'db' | 'write'>;
+  clock: Clock;
+  random: RandomSource;
+  keyring: Keyring;
+  config: Pick<Config, 'activation' | 'transactionTtlSeconds'>;
+  users: Pick<UserStore, 'create' | 'find' | 'cipher'>;
+  audit: Pick<AuditLog, 'append'>;
+  flows: Pick<FlowStateMachine, 'create' | 'replaceActivationCode'>;
+  deviceOperations: Pick<DeviceOperations, 'create'>;
+}
+
 export class FlowStarter {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: FlowStarterDeps) {}
 
   async startOnboarding(principal: Principal, body: OnboardingBody, meta: RequestMeta) {
     const { ctx } = this;

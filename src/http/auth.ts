@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
 import type { Permission } from '../oauth/permissions.js';
 import { TokenRejected, type Principal } from '../oauth/tokens.js';
 import { errors } from './errors.js';
@@ -10,14 +9,17 @@ declare module 'fastify' {
   }
 }
 
+/** Verifies a bearer access token (AccessTokens.verify bound to the database). */
+export type VerifyToken = (token: string) => Promise<Principal>;
+
 /** An onRequest hook that admits only a valid bearer token holding the permission (before any body is read). */
-export function requirePermission(ctx: AppContext, permission: Permission) {
+export function requirePermission(verifyToken: VerifyToken, permission: Permission) {
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim()) : null;
     if (!match?.[1]) throw errors.invalidToken('A bearer access token is required.');
     try {
-      request.principal = await ctx.tokens.verify(ctx.store.db, match[1]);
+      request.principal = await verifyToken(match[1]);
     } catch (error) {
       if (error instanceof TokenRejected) throw errors.invalidToken(`The access token was rejected: ${error.message}.`);
       throw error;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalize } from 'json-canonicalize';
-import type { AppContext } from '../context.js';
-import { isUniqueViolation } from '../store/database.js';
+import type { DataCipher } from '../security/keyring.js';
+import type { Clock } from '../shared/runtime.js';
+import { isUniqueViolation, type Db, type Executor } from '../store/database.js';
 import { ApiError } from './errors.js';
 import { principalOf } from './auth.js';
 
@@ -41,7 +42,15 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Rewrites a stored response before it is replayed (for example to hand out a fresh one-time secret). */
 export type ReplayTransform = (stored: unknown) => Promise<unknown>;
 
-export function idempotency(ctx: AppContext, onReplay?: ReplayTransform) {
+interface IdempotencyDeps {
+  db: Db;
+  clock: Clock;
+  /** Seals stored responses: they may hold personal data. */
+  cipher: DataCipher;
+}
+
+/** The preHandler hook of an RP POST: claims the key, or replays the stored answer. */
+export function idempotency(deps: IdempotencyDeps, onReplay?: ReplayTransform) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const key = request.headers[IDEMPOTENCY_HEADER];
     if (key === undefined) return undefined;
@@ -50,16 +59,16 @@ export function idempotency(ctx: AppContext, onReplay?: ReplayTransform) {
     }
     const { accountId } = principalOf(request);
     const requestHash = hashRequest(request);
-    const now = ctx.clock.now();
+    const now = deps.clock.now();
     // Forget an expired record, and one left 'running' by a process that died (requests end within 30 s).
-    await ctx.store.db
+    await deps.db
       .deleteFrom('idempotency_records')
       .where('account_id', '=', accountId)
       .where('idempotency_key', '=', key)
       .where((eb) => eb.or([eb('expires_at', '<=', now), eb.and([eb('state', '=', 'running'), eb('created_at', '<=', now - ABANDONED_MS)])]))
       .execute();
     try {
-      await ctx.store.db
+      await deps.db
         .insertInto('idempotency_records')
         .values({ account_id: accountId, idempotency_key: key, request_hash: requestHash, state: 'running', response_status: null, response_sealed: null, created_at: now, expires_at: now + TTL_MS })
         .execute();
@@ -68,7 +77,7 @@ export function idempotency(ctx: AppContext, onReplay?: ReplayTransform) {
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
-    const record = await ctx.store.db.selectFrom('idempotency_records').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    const record = await deps.db.selectFrom('idempotency_records').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
     if (record.request_hash !== requestHash) {
       throw new ApiError(422, 'idempotency_key_reused', 'Idempotency-Key reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.');
     }
@@ -76,18 +85,18 @@ export function idempotency(ctx: AppContext, onReplay?: ReplayTransform) {
       throw new ApiError(409, 'idempotency_request_in_progress', 'Request in progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'Retry-After': '1' });
     }
     request.idempotency = { key, accountId, replayed: true };
-    const stored = ctx.keyring.serverCipher().openJson<unknown>(record.response_sealed, sealContext(accountId, key));
+    const stored = deps.cipher.openJson<unknown>(record.response_sealed, sealContext(accountId, key));
     const body = onReplay && record.response_status === 200 ? await onReplay(stored) : stored;
     return reply.status(record.response_status ?? 200).header('Idempotent-Replayed', 'true').send(body);
   };
 }
 
 /** onSend hook: stores the first response (client errors included), or forgets the key after a server error. */
-export function storeIdempotentResponse(ctx: AppContext, strip: (body: unknown) => unknown = (b) => b) {
+export function storeIdempotentResponse(deps: IdempotencyDeps, strip: (body: unknown) => unknown = (b) => b) {
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
     const state = request.idempotency;
     if (!state || state.replayed) return payload;
-    const db = ctx.store.db;
+    const db = deps.db;
     if (reply.statusCode >= 500) {
       await db.deleteFrom('idempotency_records').where('account_id', '=', state.accountId).where('idempotency_key', '=', state.key).execute();
       return payload;
@@ -95,7 +104,7 @@ export function storeIdempotentResponse(ctx: AppContext, strip: (body: unknown) 
     const body = typeof payload === 'string' && payload ? strip(JSON.parse(payload)) : null;
     await db
       .updateTable('idempotency_records')
-      .set({ state: 'done', response_status: reply.statusCode, response_sealed: ctx.keyring.serverCipher().sealJson(body, sealContext(state.accountId, state.key)) })
+      .set({ state: 'done', response_status: reply.statusCode, response_sealed: deps.cipher.sealJson(body, sealContext(state.accountId, state.key)) })
       .where('account_id', '=', state.accountId)
       .where('idempotency_key', '=', state.key)
       .execute();
@@ -109,6 +118,6 @@ function hashRequest(request: FastifyRequest): string {
 
 const sealContext = (accountId: string, key: string) => `idempotency:${accountId}:${key}`;
 
-export async function purgeExpiredIdempotencyRecords(ctx: AppContext): Promise<void> {
-  await ctx.store.db.deleteFrom('idempotency_records').where('expires_at', '<=', ctx.clock.now()).execute();
+export async function purgeExpiredIdempotencyRecords(executor: Executor, now: number): Promise<void> {
+  await executor.deleteFrom('idempotency_records').where('expires_at', '<=', now).execute();
 }

@@ -1,5 +1,5 @@
-import type { AppContext } from '../context.js';
-import type { Executor } from '../store/database.js';
+import type { Db, Executor } from '../store/database.js';
+import type { Clock } from '../shared/runtime.js';
 import { WindowCounters } from '../security/counters.js';
 import { errors } from './errors.js';
 
@@ -8,11 +8,16 @@ import { errors } from './errors.js';
  * (an in-process counter would allow N times the limit). A request over a limit is refused with 429 and
  * Retry-After before any work is done for it.
  */
-const minute = new WindowCounters(60_000);
+export class RateLimiter {
+  private readonly minute = new WindowCounters(60_000);
 
-export async function enforceRateLimit(ctx: AppContext, rule: string, perMinute: number, key: string | undefined, executor: Executor = ctx.store.db): Promise<void> {
-  if (key === undefined) return;
-  const now = ctx.clock.now();
-  const count = await minute.increment(executor, `rate:${rule}:${key}`, now);
-  if (count > perMinute) throw errors.tooManyRequests(minute.retryAfterSeconds(now));
+  constructor(private readonly deps: { db: Db; clock: Clock }) {}
+
+  /** Counts a request of `key` under `rule`; refuses it when over the limit. No key (nothing to count by): no limit. */
+  async enforce(rule: string, perMinute: number, key: string | undefined, executor: Executor = this.deps.db): Promise<void> {
+    if (key === undefined) return;
+    const now = this.deps.clock.now();
+    const count = await this.minute.increment(executor, `rate:${rule}:${key}`, now);
+    if (count > perMinute) throw errors.tooManyRequests(this.minute.retryAfterSeconds(now));
+  }
 }

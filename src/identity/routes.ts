@@ -19,9 +19,9 @@ const DeviceParams = UserParams.extend({ deviceId: z.string().max(100) });
 
 const deviceView = (device: Device) => ({ deviceId: device.id, state: device.state, createdAt: isoTime(device.createdAt) });
 
-export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function identityRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'users' | 'store' | 'clock' | 'audit' | 'outbox'>): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const guard = requirePermission(ctx, 'reuseid-users');
+  const guard = requirePermission(ctx.verifyToken, 'reuseid-users');
 
   app.get('/users/:userId', {
     onRequest: guard,
@@ -53,7 +53,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: AppContext): Pr
       throw errors.conflict('device_deactivated', 'Device is deactivated', 'A deactivated device cannot be reactivated; activate a new device instead.');
     }
     const now = ctx.clock.now();
-    await ctx.store.db.transaction().execute(async (trx) => {
+    await ctx.store.write(async (trx) => {
       if (!(await setDeviceState(trx, device.id, request.body.state, now))) return;
       await ctx.audit.append(trx, {
         accountId,

@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { PERMISSIONS, SIGNICAT_API_SCOPE } from './permissions.js';
 import { TOKEN_ALG } from './signing-keys.js';
-import { registerTokenEndpoint, TOKEN_PATH } from './token-endpoint.js';
+import { registerTokenEndpoint, TOKEN_PATH, type TokenEndpointDeps } from './token-endpoint.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 /** The authorization server face: token endpoint, JWKS and RFC 8414 metadata. */
-export async function oauthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, ctx: TokenEndpointDeps & Pick<AppContext, 'keys'>): Promise<void> {
   await app.register(async (scoped) => {
     // Form bodies only; any other body is left unread so that the endpoint answers with its own RFC 6749 error.
     scoped.removeAllContentTypeParsers();

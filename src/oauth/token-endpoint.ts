@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../store/database.js';
-import { enforceRateLimit } from '../http/rate-limit.js';
 import type { ApiClient } from './clients.js';
 import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
 
@@ -23,7 +22,10 @@ interface Credentials {
   method: 'client_secret_basic' | 'client_secret_post';
 }
 
-export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): void {
+/** What the token endpoint uses. */
+export type TokenEndpointDeps = Pick<AppContext, 'config' | 'store' | 'clients' | 'tokens' | 'audit' | 'rateLimiter'>;
+
+export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDeps): void {
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     let credentials: Credentials | undefined;
@@ -71,9 +73,9 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: AppContext): vo
 }
 
 /** Per source and per presented client id, refused or not: guessing is limited like any other traffic. */
-async function limitTokenRequests(ctx: AppContext, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
-  await enforceRateLimit(ctx, 'token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
-  await enforceRateLimit(ctx, 'token:client', ctx.config.rateLimits.tokenPerClient, clientId?.slice(0, 200), trx);
+async function limitTokenRequests(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
+  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
+  await ctx.rateLimiter.enforce('token:client', ctx.config.rateLimits.tokenPerClient, clientId?.slice(0, 200), trx);
 }
 
 function readCredentials(request: FastifyRequest, body: Record<string, unknown>): Credentials {
@@ -115,7 +117,7 @@ function single(body: Record<string, unknown>, name: string): string | undefined
   return value;
 }
 
-async function auditRefusal(ctx: AppContext, trx: Tx, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
+async function auditRefusal(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
   const known = clientId && clientId.length <= 200
     ? await trx.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst()
     : undefined;

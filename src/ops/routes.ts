@@ -11,7 +11,7 @@ declare module 'fastify' {
 }
 
 /** Liveness (the process answers) and readiness (not shutting down, and the database answers within a bound). */
-export async function operationsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function operationsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'store'>): Promise<void> {
   app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
     if (app.draining) return sendError(request, reply, errors.serviceUnavailable('The server is shutting down.'));

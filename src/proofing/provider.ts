@@ -1,5 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import type { Device } from '../devices/device-store.js';
+import type { DeviceTransaction } from '../devices/schemas.js';
 import type { Transaction } from '../flows/transaction.js';
+import type { AuditLog } from '../audit/log.js';
+import type { EvidenceStore } from '../dossier/evidence.js';
+import type { FlowStateMachine } from '../flows/state.js';
+import type { UserStore } from '../identity/users.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { Store } from '../store/database.js';
+import type { ProofingService } from './service.js';
 
 /**
  * A proofing provider plugs into the flow through this interface: it tells the app what to do (fields of the
@@ -16,10 +26,25 @@ export interface ProofingProvider {
   registerDeviceRoutes(app: FastifyInstance): void;
 }
 
-/** Provider ids RPs may name, and the aliases that mean them. */
-export const PROVIDER_ALIASES: Record<string, string> = {
-  signicatvideoid: 'signicatvideoid',
-  videoid: 'signicatvideoid',
-  readid: 'readid',
-  sandbox: 'sandbox',
-};
+/**
+ * What a provider may ask of the rest of the server: the device's own transaction, the device's view of it after an
+ * upload, and the decision. Everything else a provider needs (its tables, the clock) it is given by name.
+ */
+export interface ProofingPort {
+  deviceTransaction(device: Device, transactionId: string): Promise<Transaction>;
+  deviceView(tx: Transaction): Promise<DeviceTransaction>;
+  decide: ProofingService['decide'];
+}
+
+/** The services a provider builds its own records on, given by name. */
+export interface ProviderServices {
+  store: Pick<Store, 'db' | 'write' | 'lockForUpdate'>;
+  clock: Clock;
+  random: RandomSource;
+  keyring: Pick<Keyring, 'keyedHash'>;
+  users: Pick<UserStore, 'find' | 'cipher'>;
+  evidence: Pick<EvidenceStore, 'store' | 'find'>;
+  audit: Pick<AuditLog, 'append'>;
+  flows: Pick<FlowStateMachine, 'transition'>;
+  proofing: Pick<ProofingService, 'decide'>;
+}

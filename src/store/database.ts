@@ -1,31 +1,14 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import type { Db, Store } from './types.js';
 
-export type Dialect = 'sqlite' | 'postgres';
-export type Db = Kysely<Database>;
-export type Tx = Transaction<Database>;
-/** Either the database or an open transaction: repositories accept both so callers decide the unit of work. */
-export type Executor = Db | Tx;
-
-export interface Store {
-  db: Db;
-  dialect: Dialect;
-  /** Runs a unit of work in a database transaction; on SQLite, units arriving together share one commit. */
-  write<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
-  /** Locks the selected rows until the database transaction ends (PostgreSQL); SQLite serialises writers anyway. */
-  lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
-  /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */
-  claimForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
-  /** Checks that the database answers (readiness). */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
+export type { Db, Dialect, Executor, Store, Tx } from './types.js';
 
 // node-postgres returns int8 as strings; every bigint we store is epoch milliseconds or a counter, far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));

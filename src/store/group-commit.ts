@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from './database.js';
+import type { Db, Tx } from './types.js';
 
 /**
  * Group commit for SQLite. Its writers take turns on one connection and each commit writes every touched page to

@@ -1,7 +1,7 @@
-import type { AppContext } from '../../../context.js';
 import { errors } from '../../../http/errors.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import type { Tx } from '../../../store/database.js';
+import type { ProviderServices } from '../../provider.js';
 import type { ReadIdChallengesTable } from './schema.js';
 
 /**
@@ -21,7 +21,7 @@ export interface Challenge {
 }
 
 export class Challenges {
-  constructor(private readonly ctx: Pick<AppContext, 'store' | 'clock' | 'random'>) {}
+  constructor(private readonly ctx: Pick<ProviderServices, 'store' | 'clock' | 'random'>) {}
 
   /**
    * The challenge the app should answer: the transaction's live one if it has enough time left, else a new one.

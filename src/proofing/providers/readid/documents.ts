@@ -1,8 +1,8 @@
-import type { AppContext } from '../../../context.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import { errors } from '../../../http/errors.js';
 import type { DocumentData } from '../../../icao/index.js';
 import type { Executor, Tx } from '../../../store/database.js';
+import type { ProviderServices } from '../../provider.js';
 
 /**
  * Which user of an account a document belongs to, so that one passport cannot onboard two identities. A document is
@@ -13,7 +13,7 @@ import type { Executor, Tx } from '../../../store/database.js';
 export type DuplicatePolicy = 'reject' | 'allow';
 
 export class DocumentBindings {
-  constructor(private readonly ctx: Pick<AppContext, 'keyring' | 'clock'>) {}
+  constructor(private readonly ctx: Pick<ProviderServices, 'keyring' | 'clock'>) {}
 
   hash(document: Pick<DocumentData, 'issuingState' | 'documentCode' | 'documentNumber'>): string {
     return this.ctx.keyring.keyedHash('readid-document', [document.issuingState, document.documentCode, document.documentNumber].join('\0'));

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppContext } from '../../../context.js';
+import type { Config } from '../../../config.js';
 import { deviceOf } from '../../../devices/device-auth.js';
-import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import { ErrorObjectSchema } from '../../../http/errors.js';
 import { isoTime } from '../../../shared/runtime.js';
-import type { ProofingProvider } from '../../provider.js';
+import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
 import { MAX_ATTEMPTS } from './assessment.js';
 import { Challenges } from './challenges.js';
 import { DocumentBindings } from './documents.js';
@@ -29,7 +29,7 @@ const AttemptReportSchema = z.object({
  * answer to a server challenge; the server runs passive authentication against its CSCA trust store and active
  * authentication against the challenge, and decides at once.
  */
-export function readIdProvider(ctx: AppContext): ProofingProvider {
+export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { config: Pick<Config, 'readid'> }): ProofingProvider {
   const challenges = new Challenges(ctx);
   const trust = new TrustAnchors(ctx.config.readid.trustStore);
   const proofing = new ReadIdProofing(ctx, { challenges, documents: new DocumentBindings(ctx), trust });
@@ -58,9 +58,9 @@ export function readIdProvider(ctx: AppContext): ProofingProvider {
           },
         },
       }, async (request) => {
-        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
         const { tx: after, report } = await proofing.submit(tx, request.body, requestMeta(request));
-        return { ...(await deviceTransactionView(ctx, after)), readid: report };
+        return { ...(await port.deviceView(after)), readid: report };
       });
     },
   };

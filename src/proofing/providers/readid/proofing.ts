@@ -1,9 +1,10 @@
-import type { AppContext } from '../../../context.js';
+import type { Config } from '../../../config.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
 import { errors } from '../../../http/errors.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
+import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
 import type { Executor, Tx } from '../../../store/database.js';
 import { assess, checkSummary, MAX_ATTEMPTS, type Assessment } from './assessment.js';
@@ -30,7 +31,7 @@ export interface AttemptReport {
  */
 export class ReadIdProofing {
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: ProviderServices & { config: Pick<Config, 'readid'> },
     private readonly deps: { challenges: Challenges; documents: DocumentBindings; trust: TrustAnchors },
   ) {}
 

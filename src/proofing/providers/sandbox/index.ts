@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppContext } from '../../../context.js';
 import { deviceOf } from '../../../devices/device-auth.js';
-import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
-import type { ProofingProvider } from '../../provider.js';
+import type { ProofingPort, ProofingProvider } from '../../provider.js';
 
 /**
  * The sandbox provider, present only in sandbox mode: the device states the outcome, with the identity to record
@@ -17,7 +16,7 @@ const SandboxSubmission = z.discriminatedUnion('outcome', [
   z.strictObject({ outcome: z.literal('rejected'), reason: z.string().min(1).max(200).regex(/^[a-z0-9_]+$/, 'a snake_case reason code').default('sandbox_rejected') }),
 ]);
 
-export function sandboxProvider(ctx: AppContext): ProofingProvider {
+export function sandboxProvider(port: ProofingPort): ProofingProvider {
   return {
     id: 'sandbox',
     processType: 'sandbox',
@@ -32,10 +31,10 @@ export function sandboxProvider(ctx: AppContext): ProofingProvider {
           response: { 200: DeviceTransactionResponse },
         },
       }, async (request) => {
-        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
         const submission = request.body;
         const evidence = [{ kind: 'sandbox-submission', mediaType: 'application/json', content: Buffer.from(JSON.stringify(submission)) }];
-        const ended = await ctx.proofing.decide(
+        const ended = await port.decide(
           tx,
           'sandbox',
           submission.outcome === 'accepted'
@@ -43,7 +42,7 @@ export function sandboxProvider(ctx: AppContext): ProofingProvider {
             : { outcome: 'rejected', reason: submission.reason, evidence },
           requestMeta(request),
         );
-        return deviceTransactionView(ctx, ended);
+        return port.deviceView(ended);
       });
     },
   };

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { AppContext } from '../../../context.js';
 import { ApiError, errors } from '../../../http/errors.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { Executor, Tx } from '../../../store/database.js';
+import type { ProviderServices } from '../../provider.js';
 import type { Capture, CaptureRole, Prefill } from './capture.js';
 import type { VideoIdCasesTable } from './schema.js';
 
@@ -57,7 +57,7 @@ export interface ReviewCase {
 }
 
 export class ReviewCases {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: ProviderServices) {}
 
   /** Records a capture: evidence sealed into the dossier, a case opened, the transaction moved to review. */
   async open(tx: Transaction, capture: Capture, meta: RequestMeta): Promise<Transaction> {

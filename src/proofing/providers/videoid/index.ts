@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../../context.js';
 import { deviceOf } from '../../../devices/device-auth.js';
-import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
+import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import { errors, ErrorObjectSchema } from '../../../http/errors.js';
-import type { ProofingProvider } from '../../provider.js';
+import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
 import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
 import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
 
@@ -14,7 +13,7 @@ import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
  * Signicat VideoID (process type `high`): the app captures the document and a selfie (optionally a short video),
  * an agent reviews them in the console (/console) and accepts, rejects or asks for a new capture.
  */
-export function videoIdProvider(ctx: AppContext): ProofingProvider {
+export function videoIdProvider(port: ProofingPort, ctx: ProviderServices): ProofingProvider {
   const cases = new ReviewCases(ctx);
   return {
     id: PROVIDER_ID,
@@ -35,10 +34,10 @@ export function videoIdProvider(ctx: AppContext): ProofingProvider {
           response: { 200: DeviceTransactionResponse, 401: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 413: ErrorObjectSchema, 422: ErrorObjectSchema },
         },
       }, async (request) => {
-        const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
+        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
         if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
         const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
-        return deviceTransactionView(ctx, await cases.open(tx, capture, requestMeta(request)));
+        return port.deviceView(await cases.open(tx, capture, requestMeta(request)));
       });
     },
   };
