@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { isUniqueViolation } from '../store/database.js';
 import { devicePublicKey, findDevice, type Device } from './device-store.js';
 import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws } from './proofs.js';

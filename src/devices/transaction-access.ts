@@ -1,6 +1,6 @@
 import type { DeviceTransaction } from './schemas.js';
 import type { AppContext } from '../context.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { effectiveStatus, findTransaction, type Transaction } from '../flows/transaction.js';
 import { encodeContext, postOperation } from './contexts.js';
 import type { Device } from './device-store.js';

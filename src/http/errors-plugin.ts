@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errors, toErrorObject, type InvalidParam } from './errors.js';
+import { ApiError, errors, type InvalidParam } from '../shared/errors.js';
+import { toErrorObject } from './errors.js';
 
 /** Maps every failure to the Signicat error object and puts X-TRACE-ID on every response. */
 export function installErrorHandling(app: FastifyInstance): void {
@@ -40,7 +41,7 @@ function toApiError(error: FastifyError): ApiError {
     return errors.invalidParameters(error.validation.map((v) => ({ name: pathName(v.instancePath) || 'request', reason: v.message ?? 'invalid' })));
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return new ApiError(error.statusCode, 'invalid_request', 'Invalid request', 'The request could not be processed.');
+    return errors.frameworkRejection(error.statusCode);
   }
   return errors.internal();
 }

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../../context.js';
-import { errors } from '../../../http/errors.js';
+import { errors } from '../../../shared/errors.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import type { Tx } from '../../../store/database.js';
 import type { ReadIdChallengesTable } from './schema.js';

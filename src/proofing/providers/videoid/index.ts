@@ -5,7 +5,8 @@ import { deviceOf } from '../../../devices/device-auth.js';
 import { deviceTransaction, DeviceTransactionParams, DeviceTransactionResponse, deviceTransactionView } from '../../../devices/transaction-access.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
-import { errors, ErrorObjectSchema } from '../../../http/errors.js';
+import { apiError } from '../../../shared/errors.js';
+import { ErrorObjectSchema } from '../../../http/errors.js';
 import type { ProofingProvider } from '../../provider.js';
 import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
 import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
@@ -36,7 +37,7 @@ export function videoIdProvider(ctx: AppContext): ProofingProvider {
         },
       }, async (request) => {
         const tx = await deviceTransaction(ctx, deviceOf(request), request.params.transactionId);
-        if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
+        if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
         const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
         return deviceTransactionView(ctx, await cases.open(tx, capture, requestMeta(request)));
       });
