@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
 import { parseAuditBody, type AuditItem } from './log.js';
@@ -36,7 +36,7 @@ export interface AuditPage {
 }
 
 export const auditItemNotFound = (cursor: string) =>
-  new ApiError(404, 'audit_item_not_found', 'Audit item not found', `No audit item with cursor ${cursor} exists for this account.`);
+  apiError('audit_item_not_found', `No audit item with cursor ${cursor} exists for this account.`);
 
 export class AuditQueries {
   constructor(private readonly deps: { cipher: DataCipher; baseUrl: string; now: () => number }) {}

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { AgentValidationError } from '../console/agents.js';
-import { ApiError } from '../http/errors.js';
+import { ApiError } from '../shared/errors.js';
 import { ClientValidationError } from '../oauth/clients.js';
 
 /**

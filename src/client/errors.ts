@@ -1,4 +1,5 @@
-import type { ErrorObject, InvalidParam } from '../http/errors.js';
+import type { InvalidParam } from '../shared/errors.js';
+import type { ErrorObject } from '../http/errors.js';
 
 /**
  * What the RP client throws for every failed call: the server's error object (contract §4), the token endpoint's

@@ -14,7 +14,7 @@ export { ReuseIdError, WebhookVerificationError } from './errors.js';
 export { verifyWebhook, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
 export type { ClientClock, FetchLike, RetryOptions } from './transport.js';
 export type { EventEnvelope } from '../events/schemas.js';
-export type { InvalidParam } from '../http/errors.js';
+export type { InvalidParam } from '../shared/errors.js';
 
 /**
  * The typed client of the ReuseID server for relying parties. Every type is derived from the zod schema the server

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { WindowCounters } from '../security/counters.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';

@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError, ApiError, errors } from '../shared/errors.js';
 import { ReasonSchema, ReviewCases, VerifiedFieldsSchema, holdsClaim, type Reason, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaptureRole } from '../proofing/providers/videoid/capture.js';
 import { safeEqual } from '../security/keyring.js';
@@ -208,7 +208,7 @@ function formValues(form: Form): FieldValues {
 
 async function requireCase(cases: ReviewCases, caseId: string): Promise<ReviewCase> {
   const reviewCase = caseId.length <= 100 ? await cases.find(caseId) : null;
-  if (!reviewCase) throw new ApiError(404, 'case_not_found', 'Case not found', 'There is no such case.');
+  if (!reviewCase) throw apiError('case_not_found', 'There is no such case.');
   return reviewCase;
 }
 

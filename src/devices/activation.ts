@@ -6,7 +6,7 @@ import type { ProofingService } from '../proofing/service.js';
 import type { Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { findByActivationCode } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
@@ -89,7 +89,7 @@ export class ActivationService {
       try {
         await insertDevice(trx, { id: deviceId, accountId: tx.accountId, userId: tx.userId, key, now });
       } catch (error) {
-        if (isUniqueViolation(error)) throw errors.conflict('device_key_in_use', 'Device key already registered', 'This device key is already registered; generate a new key pair for a new activation.');
+        if (isUniqueViolation(error)) throw apiError('device_key_in_use', 'This device key is already registered; generate a new key pair for a new activation.');
         throw error;
       }
       await ctx.proofing.start(trx, moved, proofingId);
@@ -139,4 +139,4 @@ export class ActivationService {
 
 /** One answer for unknown, used and expired codes: a guesser learns nothing about which codes exist. */
 const invalidCode = () =>
-  new ApiError(400, 'invalid_activation_code', 'Invalid activation code', 'The activation code is unknown, already used or expired.');
+  apiError('invalid_activation_code', 'The activation code is unknown, already used or expired.');

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock } from '../shared/runtime.js';
 import type { Db, Executor } from '../store/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { isUniqueViolation } from '../store/database.js';
 import { devicePublicKey, findDevice, type Device } from './device-store.js';
 import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws } from './proofs.js';

@@ -5,7 +5,7 @@ import type { ProviderRegistry } from '../proofing/registry.js';
 import type { ProofingService } from '../proofing/service.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Executor, Store } from '../store/database.js';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { findTransaction, type Transaction } from '../flows/transaction.js';
 import type { Tx } from '../store/database.js';
@@ -128,9 +128,9 @@ export class DeviceOperations {
   }
 }
 
-const operationNotFound = (id: string) => new ApiError(404, 'operation_not_found', 'Operation not found', `No pending operation ${id} exists for this device.`);
+const operationNotFound = (id: string) => apiError('operation_not_found', `No pending operation ${id} exists for this device.`);
 const operationClosed = () =>
-  errors.conflict('operation_not_pending', 'Operation is not pending', 'The operation was already decided, has expired, or its transaction has ended.');
+  apiError('operation_not_pending', 'The operation was already decided, has expired, or its transaction has ended.');
 
 /** Marks pending operations past their time as expired (the sweeper's housekeeping; reads check expiry anyway). */
 export async function expireLapsedOperations(executor: Executor, now: number): Promise<void> {

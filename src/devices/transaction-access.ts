@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { effectiveStatus, findTransaction, type Transaction } from '../flows/transaction.js';
 import type { ProviderRegistry } from '../proofing/registry.js';
 import type { Clock } from '../shared/runtime.js';

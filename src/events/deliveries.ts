@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError } from '../shared/errors.js';
 import type { Db, Executor, Store } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { EventName } from './catalogue.js';
@@ -41,7 +41,7 @@ export const TEST_EVENT_NAME: EventName = 'webhook.test';
 export const MANUAL_REDELIVERY_WINDOW_MS = 3600 * 1000;
 
 export const deliveryNotFound = (id: string) =>
-  new ApiError(404, 'delivery_not_found', 'Delivery not found', `No webhook delivery with ID ${id} exists for this account.`);
+  apiError('delivery_not_found', `No webhook delivery with ID ${id} exists for this account.`);
 
 export class WebhookDeliveries {
   constructor(private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; outbox: Outbox; subscriptions: WebhookSubscriptions }) {}
@@ -89,7 +89,7 @@ export class WebhookDeliveries {
       const row = await this.find(trx, accountId, deliveryId);
       const now = this.deps.clock.now();
       if (row.locked_until !== null && row.locked_until > now) {
-        throw errors.conflict('delivery_in_progress', 'Delivery in progress', 'An attempt of this delivery is being sent right now; retry when it has finished.');
+        throw apiError('delivery_in_progress', 'An attempt of this delivery is being sent right now; retry when it has finished.');
       }
       const subscription = await this.deps.subscriptions.find(trx, accountId, row.subscription_id);
       if (subscription.disabled_at !== null) throw subscriptionDisabled(row.subscription_id);
@@ -119,7 +119,7 @@ export class WebhookDeliveries {
 }
 
 const subscriptionDisabled = (id: string) =>
-  errors.conflict('subscription_disabled', 'Subscription disabled', `Webhook subscription ${id} is disabled; enable it first.`);
+  apiError('subscription_disabled', `Webhook subscription ${id} is disabled; enable it first.`);
 
 export function toDeliveryView(row: DeliveryRow): DeliveryView {
   return {

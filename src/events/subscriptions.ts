@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { AuditLog } from '../audit/log.js';
 import type { Config } from '../config.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { ApiError, errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Db, Executor, Store } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
@@ -45,7 +45,7 @@ export interface SubscriptionPatch {
 export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 50;
 
 export const subscriptionNotFound = (id: string) =>
-  new ApiError(404, 'subscription_not_found', 'Subscription not found', `No webhook subscription with ID ${id} exists for this account.`);
+  apiError('subscription_not_found', `No webhook subscription with ID ${id} exists for this account.`);
 
 export class WebhookSubscriptions {
   constructor(
@@ -65,7 +65,7 @@ export class WebhookSubscriptions {
     await this.deps.write(async (trx) => {
       const count = await trx.selectFrom('webhook_subscriptions').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
       if (Number(count.n) >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) {
-        throw errors.conflict('subscription_limit_reached', 'Subscription limit reached', `An account can hold at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhook subscriptions.`);
+        throw apiError('subscription_limit_reached', `An account can hold at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhook subscriptions.`);
       }
       await trx.insertInto('webhook_subscriptions').values(row).execute();
       await this.audit(trx, 'subscription.created', 'Webhook subscription created', row, meta);

@@ -6,7 +6,7 @@ import type { Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
 import type { FlowStateMachine } from './state.js';
-import { errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import { findAccountDevice } from '../devices/device-store.js';
 import { hashActivationCode, newActivationCode } from '../devices/activation-codes.js';
 import type { Principal } from '../oauth/tokens.js';
@@ -101,7 +101,7 @@ export class FlowStarter {
       throw errors.deviceNotFound(`No device with ID ${body.deviceId} is registered to user ${body.userId}.`);
     }
     if (device.state !== 'ACTIVE') {
-      throw errors.conflict('device_not_active', 'Device is not active', `The device is ${device.state.toLowerCase()} and cannot approve a step-up.`);
+      throw apiError('device_not_active', `The device is ${device.state.toLowerCase()} and cannot approve a step-up.`);
     }
     return ctx.store.write(async (trx) => {
       const now = ctx.clock.now();

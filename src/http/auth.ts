@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Permission } from '../oauth/permissions.js';
 import { TokenRejected, type Principal } from '../oauth/tokens.js';
-import { errors } from './errors.js';
+import { errors } from '../shared/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

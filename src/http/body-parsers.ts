@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors } from './errors.js';
+import { errors } from '../shared/errors.js';
 
 /**
  * One rule for request bodies on the JSON API, installed at the root so every route inherits it:

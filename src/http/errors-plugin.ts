@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errors, toErrorObject, type InvalidParam } from './errors.js';
+import { ApiError, errors, type InvalidParam } from '../shared/errors.js';
+import { toErrorObject } from './errors.js';
 import { recordRouteMethods } from './route-methods.js';
 
 /** Maps every failure to the Signicat error object and puts X-TRACE-ID on every response. */
@@ -93,7 +94,7 @@ function toApiError(error: FastifyError): ApiError {
     return errors.invalidParameters(error.validation.map((v) => ({ name: pathName(v.instancePath) || 'request', reason: v.message ?? 'invalid' })));
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return new ApiError(error.statusCode, 'invalid_request', 'Invalid request', 'The request could not be processed.');
+    return errors.frameworkRejection(error.statusCode);
   }
   return errors.internal();
 }

@@ -4,7 +4,7 @@ import { canonicalize } from 'json-canonicalize';
 import type { DataCipher } from '../security/keyring.js';
 import type { Clock } from '../shared/runtime.js';
 import { isUniqueViolation, type Db, type Executor } from '../store/database.js';
-import { ApiError } from './errors.js';
+import { apiError } from '../shared/errors.js';
 import { principalOf } from './auth.js';
 
 /**
@@ -55,7 +55,7 @@ export function idempotency(deps: IdempotencyDeps, onReplay?: ReplayTransform) {
     const key = request.headers[IDEMPOTENCY_HEADER];
     if (key === undefined) return undefined;
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-      throw new ApiError(400, 'invalid_idempotency_key', 'Invalid Idempotency-Key', 'The Idempotency-Key header must be 1–255 visible ASCII characters.');
+      throw apiError('invalid_idempotency_key', 'The Idempotency-Key header must be 1–255 visible ASCII characters.');
     }
     const { accountId } = principalOf(request);
     const requestHash = hashRequest(request);
@@ -79,10 +79,10 @@ export function idempotency(deps: IdempotencyDeps, onReplay?: ReplayTransform) {
     }
     const record = await deps.db.selectFrom('idempotency_records').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
     if (record.request_hash !== requestHash) {
-      throw new ApiError(422, 'idempotency_key_reused', 'Idempotency-Key reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.');
+      throw apiError('idempotency_key_reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.');
     }
     if (record.state !== 'done' || record.response_sealed === null) {
-      throw new ApiError(409, 'idempotency_request_in_progress', 'Request in progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'Retry-After': '1' });
+      throw apiError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', { headers: { 'Retry-After': '1' } });
     }
     request.idempotency = { key, accountId, replayed: true };
     const stored = deps.cipher.openJson<unknown>(record.response_sealed, sealContext(accountId, key));

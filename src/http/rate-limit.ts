@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 import { WindowCounters } from '../security/counters.js';
-import { errors } from './errors.js';
+import { errors } from '../shared/errors.js';
 
 /**
  * Per-minute request limits, counted in the database so that N instances behind a load balancer share one budget

@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { findAccountDevice, setDeviceState, type Device } from '../devices/device-store.js';
-import { errors, ErrorObjectSchema } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
+import { ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { requestMeta } from '../http/request-meta.js';
 import { isoTime } from '../shared/runtime.js';
@@ -50,7 +51,7 @@ export async function identityRoutes(base: FastifyInstance, ctx: Pick<AppContext
     const device = await findAccountDevice(ctx.store.db, accountId, request.params.deviceId);
     if (!device || device.userId !== request.params.userId) throw errors.deviceNotFound(`No device with ID ${request.params.deviceId} is registered to user ${request.params.userId}.`);
     if (device.state === 'DEACTIVATED' && request.body.state !== 'DEACTIVATED') {
-      throw errors.conflict('device_deactivated', 'Device is deactivated', 'A deactivated device cannot be reactivated; activate a new device instead.');
+      throw apiError('device_deactivated', 'A deactivated device cannot be reactivated; activate a new device instead.');
     }
     const now = ctx.clock.now();
     await ctx.store.write(async (trx) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../shared/errors.js';
 import { sendError } from '../http/errors-plugin.js';
 
 declare module 'fastify' {

@@ -5,7 +5,7 @@ import type { RequestMeta } from '../http/request-meta.js';
 import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { UserStore } from '../identity/users.js';
-import { errors } from '../http/errors.js';
+import { apiError, errors } from '../shared/errors.js';
 import type { Store, Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 
@@ -81,4 +81,4 @@ export class ProofingService {
 }
 
 const alreadyDecided = () =>
-  errors.conflict('transaction_not_pending', 'Transaction is not awaiting proofing', 'The transaction has already ended, expired, or its proofing was already decided.');
+  apiError('transaction_not_pending', 'The transaction has already ended, expired, or its proofing was already decided.');

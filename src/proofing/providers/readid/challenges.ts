@@ -1,4 +1,4 @@
-import { errors } from '../../../http/errors.js';
+import { errors } from '../../../shared/errors.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import type { Tx } from '../../../store/database.js';
 import type { ProviderServices } from '../../provider.js';

@@ -1,5 +1,5 @@
 import type { Transaction } from '../../../flows/transaction.js';
-import { errors } from '../../../http/errors.js';
+import { apiError } from '../../../shared/errors.js';
 import type { DocumentData } from '../../../icao/index.js';
 import type { Executor, Tx } from '../../../store/database.js';
 import type { ProviderServices } from '../../provider.js';
@@ -37,7 +37,7 @@ export class DocumentBindings {
       .execute();
     const owner = (await this.owner(trx, tx.accountId, documentHash))!;
     if (owner !== tx.userId && policy === 'reject') {
-      throw errors.conflict('document_bound_to_other_user', 'Document bound to another user', 'This document was just bound to another user; submit again for a decision.');
+      throw apiError('document_bound_to_other_user', 'This document was just bound to another user; submit again for a decision.');
     }
     return owner;
   }

@@ -2,7 +2,7 @@ import type { Config } from '../../../config.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
-import { errors } from '../../../http/errors.js';
+import { apiError, errors } from '../../../shared/errors.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
 import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
@@ -36,7 +36,7 @@ export class ReadIdProofing {
   ) {}
 
   async submit(tx: Transaction, upload: ReadIdUpload, meta: RequestMeta): Promise<{ tx: Transaction; report: AttemptReport }> {
-    if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
+    if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
     if (effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending' || tx.stage !== 'proofing') throw uploadNotExpected();
     const files = decodeFiles(upload);
     const aa = upload.activeAuthentication;
@@ -160,7 +160,7 @@ function report(attempt: number, result: VerificationResult, assessment: Assessm
 }
 
 const uploadNotExpected = () =>
-  errors.conflict('proofing_not_expected', 'No proofing expected', 'The transaction is not waiting for proofing: it has ended or expired.');
+  apiError('proofing_not_expected', 'The transaction is not waiting for proofing: it has ended or expired.');
 
 const concurrentUpload = () =>
-  errors.conflict('concurrent_upload', 'Concurrent upload', 'Another upload for this transaction was recorded meanwhile; fetch the transaction and try again.');
+  apiError('concurrent_upload', 'Another upload for this transaction was recorded meanwhile; fetch the transaction and try again.');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errors } from '../../../http/errors.js';
+import { errors } from '../../../shared/errors.js';
 import { IcaoFormatError, parseSod, SIZE_LIMITS } from '../../../icao/index.js';
 import { CHALLENGE_BYTES } from './challenges.js';
 

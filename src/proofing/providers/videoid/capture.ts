@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProviderOptions } from '../../../flows/transaction.js';
-import { errors, type InvalidParam } from '../../../http/errors.js';
+import { errors, type InvalidParam } from '../../../shared/errors.js';
 import { parseMrz, type MrzFields } from '../../../icao/mrz.js';
 import { sniffImage, sniffVideo } from './media.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError, errors } from '../../../http/errors.js';
+import { apiError, errors } from '../../../shared/errors.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
@@ -212,7 +212,7 @@ export class ReviewCases {
 
   private async requireCase(caseId: string): Promise<ReviewCase> {
     const reviewCase = await this.find(caseId);
-    if (!reviewCase) throw new ApiError(404, 'case_not_found', 'Case not found', `No review case ${caseId}.`);
+    if (!reviewCase) throw apiError('case_not_found', `No review case ${caseId}.`);
     return reviewCase;
   }
 
@@ -262,7 +262,7 @@ function caseAudit(reviewCase: ReviewCase, eventType: string, message: string, a
 }
 
 const captureNotExpected = () =>
-  errors.conflict('capture_not_expected', 'No capture expected', 'The transaction is not waiting for a capture: it is under review, has ended, or has expired.');
+  apiError('capture_not_expected', 'The transaction is not waiting for a capture: it is under review, has ended, or has expired.');
 
 const caseNotAvailable = () =>
-  errors.conflict('case_not_available', 'Case not available', 'The case is claimed by another agent, your claim has expired, or it was already decided.');
+  apiError('case_not_available', 'The case is claimed by another agent, your claim has expired, or it was already decided.');

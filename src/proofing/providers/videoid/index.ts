@@ -4,8 +4,9 @@ import { deviceOf } from '../../../devices/device-auth.js';
 import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
-import { errors, ErrorObjectSchema } from '../../../http/errors.js';
 import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
+import { apiError } from '../../../shared/errors.js';
+import { ErrorObjectSchema } from '../../../http/errors.js';
 import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
 import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
 
@@ -35,7 +36,7 @@ export function videoIdProvider(port: ProofingPort, ctx: ProviderServices): Proo
         },
       }, async (request) => {
         const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
-        if (tx.provider !== PROVIDER_ID) throw errors.conflict('provider_mismatch', 'Provider mismatch', `This transaction uses the ${tx.provider} provider.`);
+        if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
         const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
         return port.deviceView(await cases.open(tx, capture, requestMeta(request)));
       });
