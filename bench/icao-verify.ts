@@ -8,7 +8,7 @@
  * per second over the same signed attributes with the same DS key, and their ratio. Prints only.
  */
 import { verify as cryptoVerify } from 'node:crypto';
-import { generatePassport, type PassportAlgorithm } from '../src/icao/passport-generator.js';
+import { generatePassport, type PassportAlgorithm } from '../src/testing/passports/generator.js';
 import { parseSod } from '../src/icao/sod.js';
 import { TrustStore } from '../src/icao/trust-store.js';
 import { verifyDocument } from '../src/icao/verify.js';

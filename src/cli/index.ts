@@ -4,11 +4,12 @@ import { registerAuditCommands } from '../audit/cli.js';
 import { registerEventCommands } from '../events/cli.js';
 import { registerIcaoCommands } from '../icao/cli.js';
 import { registerAgentCommands } from '../console/cli.js';
-import { registerVideoIdCommands } from '../proofing/providers/videoid/cli.js';
 import { registerClientCommands } from './clients.js';
-import { registerDeviceCommands } from './device.js';
 import { describeError } from './errors.js';
 import { registerServerCommands } from './server.js';
+import { registerVideoIdCommands } from '../testing/media/cli.js';
+import { registerPassportCommands } from '../testing/passports/cli.js';
+import { registerDeviceCommands } from '../testing/simulator/cli.js';
 
 /**
  * The `reuseid` command: one program, commands registered by domain. With `json`, commander's own error text is
@@ -31,6 +32,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerEventCommands(program);
   registerAuditCommands(program);
   registerIcaoCommands(program);
+  registerPassportCommands(program);
   return program;
 }
 

@@ -110,6 +110,14 @@ export class AgentStore {
     return row ? { id: row.id, email: row.email, passwordHash: row.password_hash } : null;
   }
 
+  /** The emails of the given agents (enabled or not), by id: who holds a claim, as the queue and case pages show it. */
+  async emails(executor: Executor, ids: (string | null)[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
+    if (!wanted.length) return new Map();
+    const rows = await executor.selectFrom('console_agents').select(['id', 'email']).where('id', 'in', wanted).execute();
+    return new Map(rows.map((row) => [row.id, row.email]));
+  }
+
   private async endSessions(executor: Executor, agentId: string): Promise<number> {
     const result = await executor.deleteFrom('console_sessions').where('agent_id', '=', agentId).executeTakeFirst();
     return Number(result.numDeletedRows);

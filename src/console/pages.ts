@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { Prefill } from '../proofing/providers/videoid/capture.js';
 import { MAX_CAPTURES, REASONS, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import { isoTime } from '../shared/runtime.js';
@@ -221,4 +222,8 @@ export function messagePage(session: Session | null, title: string, message: str
   <p>${message}</p>
   <p><a href="${session ? '/console/queue' : '/console/sign-in'}">${session ? 'Back to the queue' : 'Sign in'}</a></p>
 </section>`, session);
+}
+
+export function sendPage(reply: FastifyReply, body: Html): FastifyReply {
+  return reply.type('text/html; charset=utf-8').send(body.value);
 }

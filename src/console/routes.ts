@@ -3,29 +3,33 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { apiError, ApiError, errors } from '../shared/errors.js';
-import { ReasonSchema, ReviewCases, VerifiedFieldsSchema, holdsClaim, type Reason, type ReviewCase } from '../proofing/providers/videoid/cases.js';
+import { apiError, ApiError } from '../shared/errors.js';
+import { ReviewCases, VerifiedFieldsSchema, holdsClaim, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaptureRole } from '../proofing/providers/videoid/capture.js';
-import { safeEqual } from '../security/keyring.js';
 import { AgentStore, SignIn } from './agents.js';
+import { field, formValues, reasonOf, type Form } from './forms.js';
+import { ConsoleGuard, sessionOf } from './guard.js';
+import { registerSecurityHeaders } from './headers.js';
 import type { Html } from './html.js';
-import { casePage, messagePage, prefillValues, queuePage, signInPage, type FieldName, type FieldValues } from './pages.js';
+import { casePage, messagePage, prefillValues, queuePage, sendPage, signInPage, type FieldValues } from './pages.js';
 import { ConsoleSessions, type Session } from './sessions.js';
-import { consoleHeaders, stylesheet } from './static.js';
+import { stylesheet } from './static.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    consoleSession?: Session;
-  }
+/** What the console's handlers work with. */
+interface Console {
+  ctx: AppContext;
+  guard: ConsoleGuard;
+  signIn: SignIn;
+  agents: AgentStore;
+  cases: ReviewCases;
 }
+type Handler = (c: Console, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
-type Form = Record<string, string | string[] | undefined>;
 const ROLES: readonly CaptureRole[] = ['documentFront', 'documentBack', 'selfie', 'video'];
 
 /**
  * The agent console under /console: sign-in, the review queue, a case with its images and the decision forms.
- * Agents authenticate by a session cookie that is scoped to /console and honoured nowhere else; bearer tokens are
- * not looked at here. Every POST needs the session's synchronizer token and a same-origin request.
+ * ConsoleGuard decides who may use it; the handlers below each do one action.
  */
 export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   // Pages for people, not API operations: kept out of the OpenAPI document.
@@ -34,176 +38,141 @@ export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Prom
   });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
-  const sessions = new ConsoleSessions(ctx);
-  const signIn = new SignIn(ctx, new AgentStore(ctx));
-  const cases = new ReviewCases(ctx);
-  const secure = ctx.config.publicUrl.startsWith('https:');
-  const origin = new URL(ctx.config.publicUrl).origin;
-  const cookies = {
-    session: secure ? '__Secure-reuseid-console' : 'reuseid-console',
-    signIn: secure ? '__Secure-reuseid-console-sign-in' : 'reuseid-console-sign-in',
-    options: { path: '/console', httpOnly: true, sameSite: 'strict', secure } as const,
-  };
+  const agents = new AgentStore(ctx);
+  const c: Console = { ctx, guard: new ConsoleGuard(ctx, new ConsoleSessions(ctx)), signIn: new SignIn(ctx, agents), agents, cases: new ReviewCases(ctx) };
+  const on = (handler: Handler) => (request: FastifyRequest, reply: FastifyReply) => handler(c, request, reply);
   const css = stylesheet();
 
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(consoleHeaders(secure));
-  });
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error instanceof ApiError ? error.status : error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'console request failed');
-    const message = error instanceof ApiError ? error.detail : status < 500 ? 'The request could not be processed.' : 'Something went wrong; the trace id in the response headers identifies it in the server logs.';
-    return page(reply.status(status), messagePage(request.consoleSession ?? null, status === 409 ? 'Not possible now' : 'Error', message));
-  });
+  await registerSecurityHeaders(app, c.guard.secure);
+  app.setErrorHandler(errorPage);
   app.setNotFoundHandler((request, reply) => {
     const allowed = app.allowedMethods(request.url);
-    if (!allowed.length) return page(reply.status(404), messagePage(request.consoleSession ?? null, 'Not found', 'There is no such page.'));
-    return page(reply.status(405).header('Allow', allowed.join(', ')), messagePage(request.consoleSession ?? null, 'Not possible', `This page does not answer ${request.method}.`));
+    if (!allowed.length) return sendPage(reply.status(404), messagePage(request.consoleSession ?? null, 'Not found', 'There is no such page.'));
+    return sendPage(reply.status(405).header('Allow', allowed.join(', ')), messagePage(request.consoleSession ?? null, 'Not possible', `This page does not answer ${request.method}.`));
   });
-
-  /** Refuses cross-site form posts: the browser's Origin and Fetch Metadata headers must say same origin. */
-  const sameOrigin = (request: FastifyRequest) => {
-    const site = request.headers['sec-fetch-site'];
-    return (request.headers.origin === undefined || request.headers.origin === origin) && (site === undefined || site === 'same-origin');
-  };
-  const meta = (request: FastifyRequest): RequestMeta & { ipAddress: string } => ({ traceId: request.id, ipAddress: request.ip });
-  const signInToken = (nonce: string) => ctx.keyring.keyedHash('console-sign-in-form', nonce);
 
   app.get('/static/console.css', async (_request, reply) => reply.header('Cache-Control', 'no-cache').type('text/css; charset=utf-8').send(css));
   app.get('/', async (_request, reply) => reply.redirect('/console/queue', 303));
-
-  // Sign-in has no session yet: its form is protected by a double-submit token bound to a cookie nonce.
-  app.get('/sign-in', async (request, reply) => {
-    const nonce = request.cookies[cookies.signIn] ?? ctx.random.bytes(32).toString('base64url');
-    reply.setCookie(cookies.signIn, nonce, { ...cookies.options, path: '/console/sign-in', maxAge: 3600 });
-    return page(reply, signInPage(signInToken(nonce)));
-  });
-
-  app.post('/sign-in', async (request, reply) => {
-    const form = request.body as Form;
-    const nonce = request.cookies[cookies.signIn];
-    const email = field(form, 'email');
-    if (!nonce || !sameOrigin(request) || !safeEqual(field(form, '_csrf'), signInToken(nonce))) {
-      return page(reply.status(403), messagePage(null, 'Sign-in expired', 'The sign-in form has expired. Load the sign-in page again.'));
-    }
-    const retry = (status: number, error: string) => page(reply.status(status), signInPage(signInToken(nonce), { email, error }));
-    let agent;
-    try {
-      agent = await signIn.authenticate({ email, password: field(form, 'password') }, meta(request));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 429) return retry(429, 'Too many failed sign-ins. Sign-in is locked for a while; try again later or ask an administrator.');
-      throw error;
-    }
-    if (!agent) return retry(401, 'The email or the password is not right.');
-    const previous = request.cookies[cookies.session];
-    if (previous) await sessions.destroy(previous);
-    const session = await sessions.create(agent);
-    reply.setCookie(cookies.session, session.id, cookies.options);
-    reply.clearCookie(cookies.signIn, { ...cookies.options, path: '/console/sign-in' });
-    return reply.redirect('/console/queue', 303);
-  });
+  app.get('/sign-in', on(showSignIn));
+  app.post('/sign-in', on(submitSignIn));
 
   await app.register(async (authed) => {
-    authed.addHook('preHandler', async (request, reply) => {
-      const session = await sessions.resolve(request.cookies[cookies.session]);
-      if (!session) return reply.redirect('/console/sign-in', 303);
-      request.consoleSession = session;
-      if (request.method === 'POST' && (!sameOrigin(request) || !sessions.checkCsrf(session, (request.body as Form | undefined)?._csrf))) {
-        return page(reply.status(403), messagePage(session, 'Form expired', 'This form is no longer valid (or did not come from this console). Go back, reload the page and try again.'));
-      }
-    });
-    const sessionOf = (request: FastifyRequest) => request.consoleSession!;
-    const caseParams = (request: FastifyRequest) => (request.params as { caseId: string }).caseId;
-
-    authed.post('/sign-out', async (request, reply) => {
-      await sessions.destroy(sessionOf(request).id);
-      reply.clearCookie(cookies.session, cookies.options);
-      return reply.redirect('/console/sign-in', 303);
-    });
-
-    authed.get('/queue', async (request, reply) => {
-      const entries = await cases.queue();
-      const emails = await agentEmails(ctx, entries.map((c) => c.claimedBy));
-      const notice = (request.query as { done?: string }).done;
-      return page(reply, queuePage(sessionOf(request), entries.map((c) => ({ reviewCase: c, claimedByEmail: c.claimedBy ? emails.get(c.claimedBy) ?? null : null })), ctx.clock.now(), notice));
-    });
-
-    authed.post('/cases/:caseId/claim', async (request, reply) => {
-      try {
-        await cases.claim(caseParams(request), sessionOf(request).agent.id, meta(request));
-      } catch (error) {
-        // Taken by someone else or decided meanwhile: the case page says which.
-        if (!(error instanceof ApiError && error.status === 409)) throw error;
-      }
-      return reply.redirect(`/console/cases/${encodeURIComponent(caseParams(request))}`, 303);
-    });
-
-    authed.get('/cases/:caseId', async (request, reply) => {
-      const reviewCase = await requireCase(cases, caseParams(request));
-      return page(reply, await renderCase(ctx, cases, sessionOf(request), reviewCase));
-    });
-
-    authed.post('/cases/:caseId/release', async (request, reply) => {
-      await cases.release(caseParams(request), sessionOf(request).agent.id);
-      return reply.redirect('/console/queue?done=released', 303);
-    });
-
-    authed.post('/cases/:caseId/approve', async (request, reply) => {
-      const session = sessionOf(request);
-      const reviewCase = await requireCase(cases, caseParams(request));
-      const values = formValues(request.body as Form);
-      const parsed = VerifiedFieldsSchema.safeParse(values);
-      const retry = async (errors: FieldValues) => page(reply.status(422), await renderCase(ctx, cases, session, reviewCase, { values, errors }));
-      if (!parsed.success) return retry(Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message])));
-      try {
-        await cases.approve(reviewCase.id, session.agent.id, parsed.data, meta(request));
-      } catch (error) {
-        if (error instanceof ApiError && error.invalidParams) return retry(Object.fromEntries(error.invalidParams.map((p) => [p.name, p.reason])));
-        throw error;
-      }
-      return reply.redirect('/console/queue?done=approved', 303);
-    });
-
-    authed.post('/cases/:caseId/reject', async (request, reply) => {
-      const reason = reasonOf(request.body as Form);
-      await cases.reject(caseParams(request), sessionOf(request).agent.id, reason, meta(request));
-      return reply.redirect('/console/queue?done=rejected', 303);
-    });
-
-    authed.post('/cases/:caseId/request-capture', async (request, reply) => {
-      const reason = reasonOf(request.body as Form);
-      const tx = await cases.requestCapture(caseParams(request), sessionOf(request).agent.id, reason, meta(request));
-      return reply.redirect(`/console/queue?done=${tx.status === 'Failed' ? 'rejected' : 'capture-requested'}`, 303);
-    });
-
-    authed.get('/cases/:caseId/evidence/:role', async (request, reply) => {
-      const role = (request.params as { role: string }).role as CaptureRole;
-      const item = ROLES.includes(role) ? await cases.evidence(caseParams(request), sessionOf(request).agent.id, role) : null;
-      if (!item) return reply.status(404).type('text/plain; charset=utf-8').send('Not found');
-      return reply.header('Content-Disposition', 'inline').type(item.mediaType).send(item.content);
-    });
+    authed.addHook('preHandler', c.guard.requireSession);
+    authed.post('/sign-out', on(signOut));
+    authed.get('/queue', on(showQueue));
+    authed.post('/cases/:caseId/claim', on(claimCase));
+    authed.get('/cases/:caseId', on(showCase));
+    authed.post('/cases/:caseId/release', on(releaseCase));
+    authed.post('/cases/:caseId/approve', on(approveCase));
+    authed.post('/cases/:caseId/reject', on(rejectCase));
+    authed.post('/cases/:caseId/request-capture', on(requestCapture));
+    authed.get('/cases/:caseId/evidence/:role', on(showEvidence));
   });
 }
 
-function page(reply: FastifyReply, body: Html): FastifyReply {
-  return reply.type('text/html; charset=utf-8').send(body.value);
+function errorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error instanceof ApiError ? error.status : error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+  if (status >= 500) request.log.error({ err: error }, 'console request failed');
+  const message = error instanceof ApiError ? error.detail : status < 500 ? 'The request could not be processed.' : 'Something went wrong; the trace id in the response headers identifies it in the server logs.';
+  return sendPage(reply.status(status), messagePage(request.consoleSession ?? null, status === 409 ? 'Not possible now' : 'Error', message));
 }
 
-function field(form: Form | undefined, name: string): string {
-  const value = form?.[name];
-  return typeof value === 'string' ? value : '';
+async function showSignIn(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return sendPage(reply, signInPage(c.guard.signInFormToken(request, reply)));
 }
 
-function reasonOf(form: Form): Reason {
-  const parsed = ReasonSchema.safeParse(field(form, 'reason'));
-  if (!parsed.success) throw errors.invalidParameters([{ name: 'reason', reason: 'choose one of the listed reasons' }]);
-  return parsed.data;
+async function submitSignIn(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const token = c.guard.checkSignInForm(request);
+  if (!token) return sendPage(reply.status(403), messagePage(null, 'Sign-in expired', 'The sign-in form has expired. Load the sign-in page again.'));
+  const form = request.body as Form;
+  const email = field(form, 'email');
+  const retry = (status: number, error: string) => sendPage(reply.status(status), signInPage(token, { email, error }));
+  let agent;
+  try {
+    agent = await c.signIn.authenticate({ email, password: field(form, 'password') }, meta(request));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 429) return retry(429, 'Too many failed sign-ins. Sign-in is locked for a while; try again later or ask an administrator.');
+    throw error;
+  }
+  if (!agent) return retry(401, 'The email or the password is not right.');
+  await c.guard.startSession(request, reply, agent);
+  return reply.redirect('/console/queue', 303);
 }
 
-const FIELD_NAMES: FieldName[] = ['firstName', 'lastName', 'dateOfBirth', 'gender', 'nationality', 'documentNumber', 'dateOfExpiry'];
+async function signOut(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  await c.guard.endSession(request, reply);
+  return reply.redirect('/console/sign-in', 303);
+}
 
-function formValues(form: Form): FieldValues {
-  return Object.fromEntries(FIELD_NAMES.map((name) => [name, field(form, name)]));
+async function showQueue(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const entries = await c.cases.queue();
+  const emails = await c.agents.emails(c.ctx.store.db, entries.map((entry) => entry.claimedBy));
+  const rows = entries.map((reviewCase) => ({ reviewCase, claimedByEmail: claimedByEmail(reviewCase, emails) }));
+  const notice = (request.query as { done?: string }).done;
+  return sendPage(reply, queuePage(sessionOf(request), rows, c.ctx.clock.now(), notice));
+}
+
+async function claimCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  try {
+    await c.cases.claim(caseIdOf(request), sessionOf(request).agent.id, meta(request));
+  } catch (error) {
+    // Taken by someone else or decided meanwhile: the case page says which.
+    if (!(error instanceof ApiError && error.status === 409)) throw error;
+  }
+  return reply.redirect(`/console/cases/${encodeURIComponent(caseIdOf(request))}`, 303);
+}
+
+async function showCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const reviewCase = await requireCase(c.cases, caseIdOf(request));
+  return sendPage(reply, await renderCase(c, sessionOf(request), reviewCase));
+}
+
+async function releaseCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  await c.cases.release(caseIdOf(request), sessionOf(request).agent.id);
+  return reply.redirect('/console/queue?done=released', 303);
+}
+
+async function approveCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const session = sessionOf(request);
+  const reviewCase = await requireCase(c.cases, caseIdOf(request));
+  const values = formValues(request.body as Form);
+  const parsed = VerifiedFieldsSchema.safeParse(values);
+  const retry = async (errors: FieldValues) => sendPage(reply.status(422), await renderCase(c, session, reviewCase, { values, errors }));
+  if (!parsed.success) return retry(Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message])));
+  try {
+    await c.cases.approve(reviewCase.id, session.agent.id, parsed.data, meta(request));
+  } catch (error) {
+    if (error instanceof ApiError && error.invalidParams) return retry(Object.fromEntries(error.invalidParams.map((p) => [p.name, p.reason])));
+    throw error;
+  }
+  return reply.redirect('/console/queue?done=approved', 303);
+}
+
+async function rejectCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const reason = reasonOf(request.body as Form);
+  await c.cases.reject(caseIdOf(request), sessionOf(request).agent.id, reason, meta(request));
+  return reply.redirect('/console/queue?done=rejected', 303);
+}
+
+async function requestCapture(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const reason = reasonOf(request.body as Form);
+  const tx = await c.cases.requestCapture(caseIdOf(request), sessionOf(request).agent.id, reason, meta(request));
+  return reply.redirect(`/console/queue?done=${tx.status === 'Failed' ? 'rejected' : 'capture-requested'}`, 303);
+}
+
+async function showEvidence(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const role = (request.params as { role: string }).role as CaptureRole;
+  const item = ROLES.includes(role) ? await c.cases.evidence(caseIdOf(request), sessionOf(request).agent.id, role) : null;
+  if (!item) return reply.status(404).type('text/plain; charset=utf-8').send('Not found');
+  return reply.header('Content-Disposition', 'inline').type(item.mediaType).send(item.content);
+}
+
+function meta(request: FastifyRequest): RequestMeta & { ipAddress: string } {
+  return { traceId: request.id, ipAddress: request.ip };
+}
+
+function caseIdOf(request: FastifyRequest): string {
+  return (request.params as { caseId: string }).caseId;
 }
 
 async function requireCase(cases: ReviewCases, caseId: string): Promise<ReviewCase> {
@@ -212,20 +181,17 @@ async function requireCase(cases: ReviewCases, caseId: string): Promise<ReviewCa
   return reviewCase;
 }
 
-/** The case page: images and forms for the agent holding the claim, otherwise who holds it (and nothing personal). */
-async function renderCase(ctx: AppContext, cases: ReviewCases, session: Session, reviewCase: ReviewCase, retry?: { values: FieldValues; errors: FieldValues }): Promise<Html> {
-  const now = ctx.clock.now();
-  if (!holdsClaim(reviewCase, session.agent.id, now)) {
-    const emails = await agentEmails(ctx, [reviewCase.claimedBy]);
-    return casePage(session, { reviewCase, now, claimedByEmail: reviewCase.claimedBy ? emails.get(reviewCase.claimedBy) ?? null : null });
-  }
-  const prefill = await cases.prefill(reviewCase);
-  return casePage(session, { reviewCase, now, review: { prefill, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} } });
+function claimedByEmail(reviewCase: ReviewCase, emails: Map<string, string>): string | null {
+  return reviewCase.claimedBy ? emails.get(reviewCase.claimedBy) ?? null : null;
 }
 
-async function agentEmails(ctx: AppContext, ids: (string | null)[]): Promise<Map<string, string>> {
-  const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
-  if (!wanted.length) return new Map();
-  const rows = await ctx.store.db.selectFrom('console_agents').select(['id', 'email']).where('id', 'in', wanted).execute();
-  return new Map(rows.map((row) => [row.id, row.email]));
+/** The case page: images and forms for the agent holding the claim, otherwise who holds it (and nothing personal). */
+async function renderCase(c: Console, session: Session, reviewCase: ReviewCase, retry?: { values: FieldValues; errors: FieldValues }): Promise<Html> {
+  const now = c.ctx.clock.now();
+  if (!holdsClaim(reviewCase, session.agent.id, now)) {
+    const emails = await c.agents.emails(c.ctx.store.db, [reviewCase.claimedBy]);
+    return casePage(session, { reviewCase, now, claimedByEmail: claimedByEmail(reviewCase, emails) });
+  }
+  const prefill = await c.cases.prefill(reviewCase);
+  return casePage(session, { reviewCase, now, review: { prefill, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} } });
 }

@@ -1,7 +1,6 @@
 /**
  * Command-line entry points of the ICAO module (commander 14):
  *
- *   passport generate --out DIR [person and document options] [--algorithm …] [--variant …] [--json]
  *   icao verify --sod F --dg1 F [--dg2 F] [--dg14 F] [--dg15 F] [--trust-store PATH] [--at DATE] [--json]
  *   trust import PATH… [--store DIR] [--json]
  *
@@ -11,15 +10,7 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { type Command, Option } from 'commander';
-import {
-  PASSPORT_ALGORITHMS,
-  PASSPORT_VARIANTS,
-  type PassportAlgorithm,
-  type PassportVariant,
-  generatePassport,
-  writePassportDirectory,
-} from './passport-generator.js';
+import type { Command } from 'commander';
 import { DEFAULT_TRUST_STORE, type ImportedItem, TrustStore, listTrustFiles, loadTrustStore } from './trust-store.js';
 import { type VerificationResult, verifyDocument } from './verify.js';
 
@@ -27,14 +18,13 @@ export interface CliOutput {
   write(text: string): void;
 }
 
-const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
+export const stdout: CliOutput = { write: (text) => void process.stdout.write(text) };
 
 /** Anything larger is not a chip file, a certificate or a master list. */
 const MAX_INPUT_FILE = 16 * 1024 * 1024;
 
-/** Adds `passport generate`, `icao verify` and `trust import` to `program`, reusing existing groups. */
+/** Adds `icao verify` and `trust import` to `program`, reusing existing groups. */
 export function registerIcaoCommands(program: Command, output: CliOutput = stdout): void {
-  registerGenerate(group(program, 'passport', 'Synthetic ePassports for tests and demos'), output);
   registerVerify(group(program, 'icao', 'ICAO 9303 ePassport verification'), output);
   registerTrustImport(group(program, 'trust', 'CSCA trust store management'), output);
 }
@@ -58,57 +48,6 @@ async function readInput(command: Command, label: string, path: string): Promise
   } catch (error) {
     return command.error(`cannot read ${label} ${path}: ${(error as Error).message}`, { exitCode: 2, code: 'icao.unreadable' });
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-interface GenerateOptions {
-  out: string;
-  lastName?: string;
-  firstName?: string;
-  nationality?: string;
-  dateOfBirth?: string;
-  gender?: 'M' | 'F' | 'X';
-  documentNumber?: string;
-  expiry?: string;
-  issuingState?: string;
-  algorithm: PassportAlgorithm;
-  aaKey: 'rsa' | 'ecdsa' | 'none';
-  variant?: PassportVariant;
-  json?: boolean;
-}
-
-function registerGenerate(passport: Command, output: CliOutput): void {
-  passport
-    .command('generate')
-    .description('Generate a synthetic passport (chip files, CSCA, AA key) into a directory')
-    .requiredOption('--out <dir>', 'output directory (created)')
-    .option('--last-name <name>', 'holder\'s primary identifier (default: ERIKSSON)')
-    .option('--first-name <names>', 'holder\'s secondary identifiers, space-separated (default: ANNA MARIA)')
-    .option('--nationality <code>', 'ICAO code, e.g. UTO, NLD, D (default: the issuing state)')
-    .option('--date-of-birth <YYYY-MM-DD>', 'holder\'s date of birth (default: 1974-08-12)')
-    .addOption(new Option('--gender <sex>', 'holder\'s sex as printed in the MRZ (default: F)').choices(['M', 'F', 'X']))
-    .option('--document-number <number>', 'document number, up to 9 characters in the MRZ (default: L898902C3)')
-    .option('--expiry <YYYY-MM-DD>', 'date of expiry (default: five years from today)')
-    .option('--issuing-state <code>', 'ICAO code of the issuing state (default: UTO)')
-    .addOption(new Option('--algorithm <algorithm>', 'signature algorithm of the CSCA and document signer').choices(PASSPORT_ALGORITHMS).default('ecdsa-p256'))
-    .addOption(new Option('--aa-key <type>', 'active authentication key in DG15 (none: no active authentication)').choices(['rsa', 'ecdsa', 'none']).default('rsa'))
-    .addOption(new Option('--variant <variant>', 'break one thing on purpose').choices(PASSPORT_VARIANTS))
-    .option('--json', 'print a JSON summary')
-    .action(async (opts: GenerateOptions, command: Command) => {
-      for (const date of [opts.dateOfBirth, opts.expiry]) {
-        if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) command.error(`date ${date} is not YYYY-MM-DD`, { exitCode: 2 });
-      }
-      let generated;
-      try {
-        generated = generatePassport({ ...opts, csca: undefined });
-      } catch (error) {
-        return command.error(`cannot generate passport: ${(error as Error).message}`, { exitCode: 2 });
-      }
-      const paths = await writePassportDirectory(opts.out, generated);
-      const summary = { directory: opts.out, algorithm: generated.algorithm, variant: generated.variant ?? null, mrz: generated.mrz, files: paths };
-      output.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${generated.mrz.join('\n')}\nwrote ${paths.length} files to ${opts.out}\n`);
-    });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * ICAO Doc 9303 ePassport support: MRZ, LDS data groups, EF.SOD, passive and active authentication,
- * CSCA trust store, synthetic passports and CLI commands. The server imports from here.
+ * CSCA trust store and CLI commands. The server imports from here; synthetic passports are in src/testing/passports.
  */
 export { IcaoFormatError, SIZE_LIMITS, type IcaoErrorCode } from './errors.js';
 export { parseMrz, buildMrz, checkDigit, transliterate, toIsoCountry, type MrzFields, type MrzInput, type MrzParseResult } from './mrz.js';
@@ -17,18 +17,4 @@ export {
   type Verdict,
   type DocumentData,
 } from './verify.js';
-export {
-  generatePassport,
-  generateCsca,
-  generateCrl,
-  generateMasterList,
-  writePassportDirectory,
-  PASSPORT_ALGORITHMS,
-  PASSPORT_VARIANTS,
-  type GeneratedPassport,
-  type PassportOptions,
-  type PassportAlgorithm,
-  type PassportVariant,
-  type CscaMaterial,
-} from './passport-generator.js';
 export { registerIcaoCommands, type CliOutput } from './cli.js';

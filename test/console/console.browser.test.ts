@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
-import { sampleMrz } from '../../src/proofing/providers/videoid/sample-images.js';
+import { sampleMrz } from '../../src/testing/media/sample-images.js';
 import { DeviceClient } from '../../src/sdk/device.js';
 import { migrateToLatest, openStore } from '../../src/store/database.js';
 import { TEST_MASTER_KEY } from '../support/harness.js';

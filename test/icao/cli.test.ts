@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerIcaoCommands } from '../../src/icao/cli.js';
+import { registerPassportCommands } from '../../src/testing/passports/cli.js';
 import { signActiveAuthentication } from '../../src/icao/active-auth.js';
 import type { VerificationResult } from '../../src/icao/verify.js';
 
@@ -12,7 +13,9 @@ async function run(...args: string[]): Promise<{ out: string; err: string; error
   let out = '';
   let err = '';
   const program = new Command('reuseid').exitOverride().configureOutput({ writeOut: (s) => void (out += s), writeErr: (s) => void (err += s) });
-  registerIcaoCommands(program, { write: (s) => void (out += s) });
+  const output = { write: (s: string) => void (out += s) };
+  registerIcaoCommands(program, output);
+  registerPassportCommands(program, output);
   try {
     await program.parseAsync(args, { from: 'user' });
     return { out, err };

@@ -7,7 +7,7 @@ import {
   type PassportOptions,
   generateCsca,
   generatePassport,
-} from '../../src/icao/passport-generator.js';
+} from '../../src/testing/passports/generator.js';
 import { IcaoFormatError } from '../../src/icao/errors.js';
 import { TrustStore } from '../../src/icao/trust-store.js';
 import { type VerifyDocumentInput, type VerificationResult, verifyDocument } from '../../src/icao/verify.js';

@@ -5,7 +5,7 @@ import { parseCertificate } from '../../src/icao/certificates.js';
 import { describe, expect, it } from 'vitest';
 import { IcaoFormatError } from '../../src/icao/errors.js';
 import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
-import { SAMPLE_FACE_JPEG } from '../../src/icao/sample-face.js';
+import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { parseSod, wrapSod } from '../../src/icao/sod.js';
 import { encodeTlv } from '../../src/icao/tlv.js';
 import { TrustStore } from '../../src/icao/trust-store.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pemBlocks, toPem } from '../../src/icao/certificates.js';
-import { generateCrl, generateCsca, generateMasterList } from '../../src/icao/passport-generator.js';
+import { generateCrl, generateCsca, generateMasterList } from '../../src/testing/passports/generator.js';
 import { TrustStore, loadTrustStore } from '../../src/icao/trust-store.js';
 import { cscaFor, passport, verify } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signActiveAuthentication } from '../../src/icao/active-auth.js';
-import { PASSPORT_ALGORITHMS, type PassportVariant, generateCsca } from '../../src/icao/passport-generator.js';
+import { PASSPORT_ALGORITHMS, type PassportVariant, generateCsca } from '../../src/testing/passports/generator.js';
 import { TrustStore } from '../../src/icao/trust-store.js';
 import { verifyDocument } from '../../src/icao/verify.js';
 import { cscaFor, passport, storeFor, verify } from './helpers.js';

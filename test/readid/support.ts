@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCsca, generatePassport, signActiveAuthentication, type CscaMaterial, type GeneratedPassport, type PassportOptions } from '../../src/icao/index.js';
+import { signActiveAuthentication } from '../../src/icao/index.js';
+import { generateCsca, generatePassport, type CscaMaterial, type GeneratedPassport, type PassportOptions } from '../../src/testing/passports/generator.js';
 import { decodeOperationContext, type DeviceClient, type DeviceTransaction } from '../../src/sdk/device.js';
 
 /** A test CSCA and a trust-store folder holding only it, for REUSEID_TRUST_STORE. */

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { expect } from 'vitest';
 import { AgentStore } from '../../src/console/agents.js';
-import { sampleImages, sampleMrz } from '../../src/proofing/providers/videoid/sample-images.js';
+import { sampleImages, sampleMrz } from '../../src/testing/media/sample-images.js';
 import type { DeviceClient } from '../../src/sdk/device.js';
 import { PUBLIC_URL, type Harness, type Rp } from '../support/harness.js';
 

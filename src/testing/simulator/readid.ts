@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signActiveAuthentication } from '../../../icao/index.js';
-import { decodeOperationContext, type DeviceClient, type DeviceTransaction } from '../../../sdk/device.js';
-import { PROVIDER_ID } from './proofing.js';
+import { signActiveAuthentication } from '../../icao/index.js';
+import { decodeOperationContext, type DeviceClient, type DeviceTransaction } from '../../sdk/device.js';
+import { PROVIDER_ID } from '../../proofing/providers/readid/proofing.js';
 
 /** The chip files in a directory written by `reuseid passport generate`, by upload field. */
 const CHIP_FILES = { sod: 'EF_SOD.bin', dg1: 'EF_DG1.bin', dg2: 'EF_DG2.bin', dg14: 'EF_DG14.bin', dg15: 'EF_DG15.bin', com: 'EF_COM.bin' } as const;

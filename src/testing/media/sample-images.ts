@@ -1,5 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib';
-import { buildMrz } from '../../../icao/mrz.js';
+import { buildMrz } from '../../icao/mrz.js';
 
 /**
  * Small, valid sample captures generated in code (no binary fixtures): a passport-like data page as PNG, the back of

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { print } from '../../../cli/options.js';
+import { print } from '../../cli/options.js';
 import { sampleImages } from './sample-images.js';
 
 export function registerVideoIdCommands(program: Command): void {

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { submitReadIdPassport } from '../proofing/providers/readid/simulator.js';
-import { submitVideoIdCapture } from '../proofing/providers/videoid/simulator.js';
-import { decodeOperationContext, DeviceClient, type DeviceState, type OperationContext } from '../sdk/device.js';
-import { print } from './options.js';
+import { submitReadIdPassport } from './readid.js';
+import { submitVideoIdCapture } from './videoid.js';
+import { decodeOperationContext, DeviceClient, type DeviceState, type OperationContext } from '../../sdk/device.js';
+import { print } from '../../cli/options.js';
 
 /**
  * A device simulator on top of the device SDK, so that a whole flow runs without a phone. The state file holds the

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { decodeOperationContext, type DeviceClient, type DeviceTransaction } from '../../../sdk/device.js';
-import { PROVIDER_ID } from './cases.js';
+import { decodeOperationContext, type DeviceClient, type DeviceTransaction } from '../../sdk/device.js';
+import { PROVIDER_ID } from '../../proofing/providers/videoid/cases.js';
 
 /** What `reuseid device proof --provider signicatvideoid` sends: files read from disk, as the app would capture. */
 export interface CaptureFiles {

@@ -21,14 +21,14 @@ import {
   ECDSA_PLAIN_OIDS,
   OID,
   signatureAlgorithmIdentifier,
-} from './algorithms.js';
-import { childrenOf, parseDer } from './asn1.js';
-import { computeKeyIdentifier, toPem } from './certificates.js';
-import { ATTRIBUTES, CONTENT_TYPES } from './cms.js';
-import { buildCom, buildDg1, buildDg14, buildDg15, buildDg2 } from './lds.js';
-import { type Sex, buildMrz } from './mrz.js';
+} from '../../icao/algorithms.js';
+import { childrenOf, parseDer } from '../../icao/asn1.js';
+import { computeKeyIdentifier, toPem } from '../../icao/certificates.js';
+import { ATTRIBUTES, CONTENT_TYPES } from '../../icao/cms.js';
+import { buildCom, buildDg1, buildDg14, buildDg15, buildDg2 } from '../../icao/lds.js';
+import { type Sex, buildMrz } from '../../icao/mrz.js';
 import { SAMPLE_FACE_JPEG } from './sample-face.js';
-import { buildLdsSecurityObject, wrapSod } from './sod.js';
+import { buildLdsSecurityObject, wrapSod } from '../../icao/sod.js';
 
 export const PASSPORT_ALGORITHMS = ['rsa-pss', 'rsa-pkcs1', 'ecdsa-p256', 'ecdsa-p384', 'brainpool-p256', 'rsa-sha1'] as const;
 export type PassportAlgorithm = (typeof PASSPORT_ALGORITHMS)[number];
