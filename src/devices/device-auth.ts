@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { decodeProtectedHeader } from 'jose';
 import type { AppContext } from '../context.js';
 import { errors } from '../http/errors.js';
 import { isUniqueViolation } from '../store/database.js';
@@ -53,15 +54,14 @@ function presentedSignature(request: FastifyRequest): string | undefined {
 /** The device a request claims to come from (its JWS `kid`), before the signature is checked: for rate limiting. */
 export function presentedDeviceId(request: FastifyRequest): string | undefined {
   const jws = presentedSignature(request);
-  const kid = jws ? kidOf(jws) : undefined;
-  return kid && kid.length <= 100 ? kid : undefined;
+  return jws ? kidOf(jws) : undefined;
 }
 
+/** The JWS header's `kid` when it could be a device ID (a string of at most 100 characters); unverified. */
 function kidOf(jws: string): string | undefined {
   try {
-    const [encoded] = jws.split('.');
-    const header = JSON.parse(Buffer.from(encoded ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    const { kid } = decodeProtectedHeader(jws);
+    return typeof kid === 'string' && kid.length <= 100 ? kid : undefined;
   } catch {
     return undefined;
   }
