@@ -11,7 +11,9 @@ import { eventsRoutes } from './events/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
+import { decoratePrincipal } from './http/auth.js';
 import { installErrorHandling } from './http/errors-plugin.js';
+import { decorateIdempotency } from './http/idempotency.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
@@ -32,6 +34,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('draining', false);
+  decoratePrincipal(app);
+  decorateIdempotency(app);
   installErrorHandling(app);
 
   await app.register(swagger, {

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeProtectedHeader } from 'jose';
 import type { AppContext } from '../context.js';
 import { errors } from '../http/errors.js';
@@ -8,9 +8,17 @@ import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    device?: Device;
-    rawBody?: Buffer;
+    /** The device that signed the request, once authenticateDevice has verified it; null before. */
+    device: Device | null;
+    /** The exact JSON body bytes (a signed request's `bh` covers them); null when the request had no JSON body. */
+    rawBody: Buffer | null;
   }
+}
+
+/** Declares the device API's request fields on the requests of the plugin that sets them. */
+export function decorateDeviceRequest(app: FastifyInstance): void {
+  app.decorateRequest('device', null);
+  app.decorateRequest('rawBody', null);
 }
 
 export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';

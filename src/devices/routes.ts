@@ -6,7 +6,7 @@ import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ActivationService } from './activation.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
-import { authenticateDevice, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
+import { authenticateDevice, decorateDeviceRequest, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
 import { deviceTransaction, deviceTransactionView } from './transaction-access.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
@@ -17,6 +17,7 @@ const DEVICE_BODY_LIMIT = 64 * 1024;
  */
 export async function deviceRoutes(base: FastifyInstance, ctx: AppContext): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
+  decorateDeviceRequest(app);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, (request, body, done) => {
     request.rawBody = body as Buffer;
