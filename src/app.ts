@@ -12,8 +12,10 @@ import { DEVICE_AUTH_SCHEME, DEVICE_SECURITY_SCHEME } from './devices/device-aut
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
+import { decoratePrincipal } from './http/auth.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
+import { decorateIdempotency } from './http/idempotency.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
@@ -41,6 +43,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('draining', false);
+  decoratePrincipal(app);
+  decorateIdempotency(app);
   installErrorHandling(app);
   installBodyParsers(app);
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.js';
+import type { AuditLog } from '../audit/log.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Store } from '../store/database.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { errors } from '../shared/errors.js';
 import { WindowCounters } from '../security/counters.js';
@@ -137,7 +139,7 @@ export const MAX_FAILURES_PER_SOURCE = 50;
 export class SignIn {
   private readonly counters = new WindowCounters(SIGN_IN_WINDOW_MS);
 
-  constructor(private readonly ctx: AppContext, private readonly agents: AgentStore) {}
+  constructor(private readonly ctx: { store: Pick<Store, 'db'>; clock: Clock; keyring: Pick<Keyring, 'keyedHash'>; audit: Pick<AuditLog, 'append'> }, private readonly agents: AgentStore) {}
 
   async authenticate(input: { email: string; password: string }, meta: RequestMeta & { ipAddress: string }): Promise<Agent | null> {
     const email = input.email.trim().toLowerCase();

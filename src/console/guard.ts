@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
+import type { Keyring } from '../security/keyring.js';
+import type { RandomSource } from '../shared/runtime.js';
 import { safeEqual } from '../security/keyring.js';
 import type { Agent } from './agents.js';
 import { field, type Form } from './forms.js';
@@ -26,7 +28,7 @@ export class ConsoleGuard {
   private readonly origin: string;
   private readonly cookies: { session: string; signIn: string; options: { path: string; httpOnly: true; sameSite: 'strict'; secure: boolean } };
 
-  constructor(private readonly ctx: AppContext, private readonly sessions: ConsoleSessions) {
+  constructor(private readonly ctx: { config: Pick<Config, 'publicUrl'>; keyring: Pick<Keyring, 'keyedHash'>; random: RandomSource }, private readonly sessions: ConsoleSessions) {
     this.secure = ctx.config.publicUrl.startsWith('https:');
     this.origin = new URL(ctx.config.publicUrl).origin;
     this.cookies = {

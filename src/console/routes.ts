@@ -15,9 +15,12 @@ import { casePage, messagePage, prefillValues, queuePage, sendPage, signInPage, 
 import { ConsoleSessions, type Session } from './sessions.js';
 import { stylesheet } from './static.js';
 
+/** What the console uses of the server. */
+export type ConsoleDeps = Pick<AppContext, 'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing'>;
+
 /** What the console's handlers work with. */
 interface Console {
-  ctx: AppContext;
+  ctx: ConsoleDeps;
   guard: ConsoleGuard;
   signIn: SignIn;
   agents: AgentStore;
@@ -31,7 +34,7 @@ const ROLES: readonly CaptureRole[] = ['documentFront', 'documentBack', 'selfie'
  * The agent console under /console: sign-in, the review queue, a case with its images and the decision forms.
  * ConsoleGuard decides who may use it; the handlers below each do one action.
  */
-export async function consoleRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function consoleRoutes(app: FastifyInstance, ctx: ConsoleDeps): Promise<void> {
   // Pages for people, not API operations: kept out of the OpenAPI document.
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, hide: true };

@@ -1,4 +1,6 @@
-import type { AppContext } from '../context.js';
+import type { Keyring } from '../security/keyring.js';
+import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { Store } from '../store/database.js';
 import { safeEqual, sha256Hex } from '../security/keyring.js';
 import type { Agent } from './agents.js';
 
@@ -19,7 +21,7 @@ export interface Session {
 }
 
 export class ConsoleSessions {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: { store: Pick<Store, 'db'>; clock: Clock; random: RandomSource; keyring: Pick<Keyring, 'keyedHash'> }) {}
 
   async create(agent: Agent): Promise<Session> {
     const id = this.ctx.random.bytes(32).toString('base64url');

@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeProtectedHeader } from 'jose';
 import type { Config } from '../config.js';
 import type { Clock } from '../shared/runtime.js';
 import type { Db, Executor } from '../store/database.js';
@@ -9,9 +10,17 @@ import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    device?: Device;
-    rawBody?: Buffer;
+    /** The device that signed the request, once authenticateDevice has verified it; null before. */
+    device: Device | null;
+    /** The exact JSON body bytes (a signed request's `bh` covers them); null when the request had no JSON body. */
+    rawBody: Buffer | null;
   }
+}
+
+/** Declares the device API's request fields on the requests of the plugin that sets them. */
+export function decorateDeviceRequest(app: FastifyInstance): void {
+  app.decorateRequest('device', null);
+  app.decorateRequest('rawBody', null);
 }
 
 export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
@@ -64,15 +73,14 @@ function presentedSignature(request: FastifyRequest): string | undefined {
 /** The device a request claims to come from (its JWS `kid`), before the signature is checked: for rate limiting. */
 export function presentedDeviceId(request: FastifyRequest): string | undefined {
   const jws = presentedSignature(request);
-  const kid = jws ? kidOf(jws) : undefined;
-  return kid && kid.length <= 100 ? kid : undefined;
+  return jws ? kidOf(jws) : undefined;
 }
 
+/** The JWS header's `kid` when it could be a device ID (a string of at most 100 characters); unverified. */
 function kidOf(jws: string): string | undefined {
   try {
-    const [encoded] = jws.split('.');
-    const header = JSON.parse(Buffer.from(encoded ?? '', 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    const { kid } = decodeProtectedHeader(jws);
+    return typeof kid === 'string' && kid.length <= 100 ? kid : undefined;
   } catch {
     return undefined;
   }

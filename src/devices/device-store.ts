@@ -56,6 +56,12 @@ export async function findAccountDevice(executor: Executor, accountId: string, i
   return device && device.accountId === accountId ? device : null;
 }
 
+/** The user's devices, oldest first. */
+export async function listUserDevices(executor: Executor, userId: string): Promise<Device[]> {
+  const rows = await executor.selectFrom('devices').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+  return rows.map(toDevice);
+}
+
 export async function devicePublicKey(device: Device): Promise<CryptoKey> {
   return (await importJWK(device.publicJwk, DEVICE_ALG)) as CryptoKey;
 }

@@ -7,7 +7,7 @@ import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Executor, Store } from '../store/database.js';
 import { apiError, errors } from '../shared/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { findTransaction, type Transaction } from '../flows/transaction.js';
+import { findTransaction, toTransaction, type Transaction } from '../flows/transaction.js';
 import type { Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
 import { encodeContext, preOperation } from './contexts.js';
@@ -56,7 +56,8 @@ export class DeviceOperations {
     const rows = await this.ctx.store.db
       .selectFrom('device_operations')
       .innerJoin('transactions', 'transactions.id', 'device_operations.transaction_id')
-      .selectAll('device_operations')
+      .selectAll('transactions')
+      .select(['device_operations.id as operation_id', 'device_operations.challenge as operation_challenge', 'device_operations.expires_at as operation_expires_at'])
       .where('device_operations.device_id', '=', device.id)
       .where('device_operations.status', '=', 'pending')
       .where('device_operations.expires_at', '>', now)
@@ -64,20 +65,17 @@ export class DeviceOperations {
       .orderBy('device_operations.created_at')
       .limit(20)
       .execute();
-    const operations: PendingOperation[] = [];
-    for (const row of rows) {
-      const tx = (await findTransaction(this.ctx.store.db, row.transaction_id))!;
-      const provider = this.ctx.providers.forTransaction(tx);
-      operations.push({
-        operationId: row.id,
-        transactionId: row.transaction_id,
+    return rows.map(({ operation_id, operation_challenge, operation_expires_at, ...transactionRow }) => {
+      const tx = toTransaction(transactionRow);
+      return {
+        operationId: operation_id,
+        transactionId: tx.id,
         operation: 'stepup',
-        challenge: row.challenge,
-        expiresAt: isoTime(row.expires_at),
-        pre_operation_context: encodeContext(preOperation(tx, provider.processType)),
-      });
-    }
-    return operations;
+        challenge: operation_challenge,
+        expiresAt: isoTime(operation_expires_at),
+        pre_operation_context: encodeContext(preOperation(tx, this.ctx.providers.forTransaction(tx).processType)),
+      };
+    });
   }
 
   /** Verifies the signed decision and applies it; returns the transaction as it stands afterwards. */

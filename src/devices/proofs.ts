@@ -78,6 +78,6 @@ export function checkFreshness(iat: unknown, nowMs: number, maxAgeSeconds: numbe
 }
 
 /** base64url SHA-256 of a request body (empty for none), as carried in a signed request's `bh` claim. */
-export function bodyHash(body: Buffer | string | undefined): string {
+export function bodyHash(body: Buffer | string | null | undefined): string {
   return createHash('sha256').update(body ?? '').digest('base64url');
 }

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { parseJsonBody } from '../http/body-parsers.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
-import { authenticateDevice, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
+import { authenticateDevice, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
@@ -18,6 +18,7 @@ export type DeviceRouteDeps = Pick<AppContext, 'config' | 'db' | 'clock' | 'rate
 
 export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
+  decorateDeviceRequest(app);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, parseJsonBody(app, { keepRawBody: true }));
   const { activation, deviceTransactions } = ctx;

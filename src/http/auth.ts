@@ -1,16 +1,22 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Permission } from '../oauth/permissions.js';
 import { TokenRejected, type Principal } from '../oauth/tokens.js';
 import { errors } from '../shared/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal?: Principal;
+    /** The bearer token's holder, once requirePermission has admitted it; null before (and on unguarded routes). */
+    principal: Principal | null;
   }
 }
 
 /** Verifies a bearer access token (AccessTokens.verify bound to the database). */
 export type VerifyToken = (token: string) => Promise<Principal>;
+
+/** Declares `request.principal` on every request of the app, so each request object keeps one shape. */
+export function decoratePrincipal(app: FastifyInstance): void {
+  app.decorateRequest('principal', null);
+}
 
 /** An onRequest hook that admits only a valid bearer token holding the permission (before any body is read). */
 export function requirePermission(verifyToken: VerifyToken, permission: Permission) {

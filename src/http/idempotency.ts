@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalize } from 'json-canonicalize';
 import type { DataCipher } from '../security/keyring.js';
 import type { Clock } from '../shared/runtime.js';
@@ -14,8 +14,14 @@ import { principalOf } from './auth.js';
  */
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { key: string; accountId: string; replayed: boolean };
+    /** Set by the idempotency preHandler when the request carries an Idempotency-Key; null otherwise. */
+    idempotency: { key: string; accountId: string; replayed: boolean } | null;
   }
+}
+
+/** Declares `request.idempotency` on every request of the app, so each request object keeps one shape. */
+export function decorateIdempotency(app: FastifyInstance): void {
+  app.decorateRequest('idempotency', null);
 }
 
 declare module '../store/schema.js' {

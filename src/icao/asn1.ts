@@ -5,6 +5,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { readBerHeader, type BerHeader, type BerRules } from './ber.js';
 import { IcaoFormatError } from './errors.js';
 
 /** Nesting far beyond any real CMS structure (a certificate inside SignedData is about 12 levels deep). */
@@ -41,52 +42,11 @@ export function checkBerFraming(bytes: Uint8Array, what: string): void {
   if (end !== bytes.length) throw new IcaoFormatError('TRAILING_BYTES', `${what}: ${bytes.length - end} bytes after the ASN.1 element`);
 }
 
-interface Header {
-  /** First tag byte: class, constructed bit and (low) tag number. */
-  tag: number;
-  constructed: boolean;
-  valueStart: number;
-  /** Undefined for an indefinite length. */
-  valueEnd?: number;
-}
+/** ASN.1 BER framing: tags of up to five bytes, indefinite lengths on constructed elements. */
+const ASN1_RULES: BerRules = { maxTagBytes: 5, refusePaddingTag: false, allowIndefinite: true };
 
-function framingError(code: 'TRUNCATED' | 'BAD_TAG' | 'BAD_LENGTH', what: string, detail: string, offset: number): IcaoFormatError {
-  return new IcaoFormatError(code, `${what}: ${detail} at byte ${offset}`);
-}
-
-function readHeader(b: Uint8Array, offset: number, limit: number, what: string): Header {
-  let pos = offset;
-  const tag = b[pos++];
-  if (tag === undefined || pos > limit) throw framingError('TRUNCATED', what, 'missing tag', offset);
-  if ((tag & 0x1f) === 0x1f) {
-    // High tag numbers: base-128 with continuation bit; more than 4 bytes is not a real tag.
-    for (let n = 0; ; n++) {
-      const byte = b[pos++];
-      if (byte === undefined || pos > limit) throw framingError('TRUNCATED', what, 'tag runs past the end', offset);
-      if (n >= 4) throw framingError('BAD_TAG', what, 'tag number too long', offset);
-      if ((byte & 0x80) === 0) break;
-    }
-  }
-  const lengthByte = b[pos++];
-  if (lengthByte === undefined || pos > limit) throw framingError('TRUNCATED', what, 'missing length', offset);
-  const constructed = (tag & 0x20) !== 0;
-  if (lengthByte === 0x80) {
-    if (!constructed) throw framingError('BAD_LENGTH', what, 'indefinite length on a primitive element', offset);
-    return { tag, constructed, valueStart: pos };
-  }
-  let length = lengthByte;
-  if (lengthByte > 0x80) {
-    const count = lengthByte & 0x7f;
-    if (count > 4) throw framingError('BAD_LENGTH', what, `${count}-byte length`, offset);
-    length = 0;
-    for (let i = 0; i < count; i++) {
-      const byte = b[pos++];
-      if (byte === undefined || pos > limit) throw framingError('TRUNCATED', what, 'length runs past the end', offset);
-      length = length * 256 + byte;
-    }
-  }
-  if (pos + length > limit) throw framingError('TRUNCATED', what, `length ${length} runs past the enclosing element`, offset);
-  return { tag, constructed, valueStart: pos, valueEnd: pos + length };
+function readHeader(b: Uint8Array, offset: number, limit: number, what: string): BerHeader {
+  return readBerHeader(b, offset, limit, ASN1_RULES, what);
 }
 
 /** Validates the element at `offset` (not past `limit`) and returns where it ends. */
@@ -144,7 +104,7 @@ export function rawChildren(element: Uint8Array, what: string): RawElement[] {
   for (let pos = h.valueStart; pos < h.valueEnd; ) {
     const child = readHeader(buf, pos, h.valueEnd, what);
     const end = child.valueEnd ?? indefiniteEnd(buf, child.valueStart, h.valueEnd, 2, what);
-    children.push({ tag: buf[pos] as number, bytes: buf.subarray(pos, end) });
+    children.push({ tag: child.firstTagByte, bytes: buf.subarray(pos, end) });
     pos = end;
   }
   return children;

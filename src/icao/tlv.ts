@@ -5,6 +5,7 @@
  * tree walk stops at `maxDepth`, so neither a lying length byte nor a deeply nested input can make us read
  * out of range, allocate without limit or overflow the stack.
  */
+import { readBerHeader, type DefiniteBerHeader } from './ber.js';
 import { IcaoFormatError } from './errors.js';
 
 export interface Tlv {
@@ -24,56 +25,17 @@ export interface TlvNode extends Tlv {
 
 export const DEFAULT_MAX_DEPTH = 16;
 
-interface Header {
-  tag: number;
-  constructed: boolean;
-  valueStart: number;
-  valueLength: number;
-}
-
-function readHeader(buf: Buffer, offset: number, end: number): Header {
-  if (offset >= end) throw new IcaoFormatError('TRUNCATED', `TLV at ${offset}: no tag byte`);
-  const first = buf[offset] as number;
-  // 0x00 and 0xFF are padding bytes in ISO 7816, never valid first tag bytes in the LDS.
-  if (first === 0x00 || first === 0xff) throw new IcaoFormatError('BAD_TAG', `TLV at ${offset}: invalid tag byte 0x${first.toString(16)}`);
-  let tag = first;
-  let pos = offset + 1;
-  if ((first & 0x1f) === 0x1f) {
-    // High tag number form: subsequent bytes carry 7 bits each, bit 8 set on all but the last.
-    for (let more = true; more; ) {
-      if (pos >= end) throw new IcaoFormatError('TRUNCATED', `TLV at ${offset}: tag runs past the end`);
-      if (pos - offset >= 3) throw new IcaoFormatError('BAD_TAG', `TLV at ${offset}: tag longer than 3 bytes`);
-      const b = buf[pos++] as number;
-      tag = tag * 256 + b;
-      more = (b & 0x80) !== 0;
-    }
-  }
-  if (pos >= end) throw new IcaoFormatError('TRUNCATED', `TLV at ${offset}: no length byte`);
-  const lengthByte = buf[pos++] as number;
-  let valueLength = lengthByte;
-  if (lengthByte === 0x80) throw new IcaoFormatError('BAD_LENGTH', `TLV at ${offset}: indefinite length is not allowed`);
-  if (lengthByte > 0x80) {
-    const count = lengthByte & 0x7f;
-    if (count > 4) throw new IcaoFormatError('BAD_LENGTH', `TLV at ${offset}: ${count}-byte length field`);
-    if (pos + count > end) throw new IcaoFormatError('TRUNCATED', `TLV at ${offset}: length field runs past the end`);
-    valueLength = 0;
-    for (let i = 0; i < count; i++) valueLength = valueLength * 256 + (buf[pos++] as number);
-  }
-  if (pos + valueLength > end) {
-    throw new IcaoFormatError('TRUNCATED', `TLV at ${offset}: value of ${valueLength} bytes runs past the end`);
-  }
-  return { tag, constructed: (first & 0x20) !== 0, valueStart: pos, valueLength };
-}
+/** The LDS rules: tags of one to three bytes, never a padding byte first, definite lengths only. */
+const LDS_RULES = { maxTagBytes: 3, refusePaddingTag: true, allowIndefinite: false } as const;
 
 /** Reads the TLV that starts at `offset`, not looking past `end`. */
 export function readTlv(buf: Buffer, offset = 0, end = buf.length): Tlv {
-  const h = readHeader(buf, offset, end);
-  const valueEnd = h.valueStart + h.valueLength;
+  const h: DefiniteBerHeader = readBerHeader(buf, offset, end, LDS_RULES, 'TLV');
   return {
     tag: h.tag,
     constructed: h.constructed,
-    value: buf.subarray(h.valueStart, valueEnd),
-    raw: buf.subarray(offset, valueEnd),
+    value: buf.subarray(h.valueStart, h.valueEnd),
+    raw: buf.subarray(offset, h.valueEnd),
   };
 }
 
