@@ -6,7 +6,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { readBerHeader, type BerHeader, type BerRules } from './ber.js';
-import { IcaoFormatError } from './errors.js';
+import { guard, IcaoFormatError } from './errors.js';
 
 /** Nesting far beyond any real CMS structure (a certificate inside SignedData is about 12 levels deep). */
 const MAX_DEPTH = 40;
@@ -19,8 +19,9 @@ const MAX_DEPTH = 40;
 export function parseDer(bytes: Uint8Array, what: string, maxNodes = 20_000): asn1js.AsnType {
   if (bytes.length === 0) throw new IcaoFormatError('EMPTY_INPUT', `${what} is empty`);
   checkBerFraming(bytes, what);
-  // copyInput: false — callers that keep parsed objects beyond the call pass their own copy.
-  const parsed = asn1js.fromBER(bytes, { maxDepth: MAX_DEPTH, maxNodes, parseEmbedded: false, copyInput: false });
+  // copyInput: false — callers that keep parsed objects beyond the call pass their own copy. asn1js throws a plain
+  // Error from inside the parse for some malformed values (a GeneralizedTime with letters in it): a format error too.
+  const parsed = guard('BAD_ASN1', what, () => asn1js.fromBER(bytes, { maxDepth: MAX_DEPTH, maxNodes, parseEmbedded: false, copyInput: false }));
   if (parsed.offset === -1) {
     const reason = parsed.result.error || 'malformed encoding';
     const code = /depth/i.test(reason) ? 'TOO_DEEP' : 'BAD_ASN1';

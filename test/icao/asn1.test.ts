@@ -5,6 +5,7 @@ import {
   type RawElement,
   SequenceReader,
   expectChildren,
+  parseDer,
   rawChildren,
   readBerOctets,
   readOctets,
@@ -12,6 +13,7 @@ import {
   readSmallInt,
   readTime,
 } from '../../src/icao/asn1.js';
+import { IcaoFormatError } from '../../src/icao/errors.js';
 import { codeOf } from './helpers.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
@@ -182,5 +184,14 @@ describe('raw navigation', () => {
     expect(() => expectChildren(hex('30 03 020101'), 'x', [0x02, 0x04])).toThrow(/unexpected elements/);
     expect(() => expectChildren(hex('30 03 020101'), 'x', [0x04])).toThrow(/unexpected elements/);
     expect(expectChildren(hex('30 03 020101'), 'x', [undefined])).toHaveLength(1);
+  });
+});
+
+describe('values asn1js cannot convert', () => {
+  it('turns a GeneralizedTime with letters in it into a format error, not a plain Error (found by the fuzz test)', () => {
+    const text = Buffer.from('2023AB01000000Z');
+    const element = Buffer.concat([Buffer.from([0x18, text.length]), text]);
+    expect(() => parseDer(element, 'signing time')).toThrow(IcaoFormatError);
+    expect(() => parseDer(element, 'signing time')).toThrow(/signing time/);
   });
 });
