@@ -1,9 +1,9 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { apiError, errors } from '../shared/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
 import { parseAuditBody, type AuditItem } from './log.js';
-import { AuditQueryBody, MAX_AUDIT_LIMIT } from './schemas.js';
+import { type AuditQueryBody, MAX_AUDIT_LIMIT } from './schemas.js';
 import { AUDIT_FIELD_COLUMNS } from './tables.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { AuditItemsTable } from '../store/schema.js';
 import type { Executor } from '../store/database.js';
-import { chainHash, GENESIS_HASH, parseAuditBody } from './log.js';
+import { chainHash, GENESIS_HASH, parseAuditBody, type AuditItem } from './log.js';
 import { AUDIT_FIELD_COLUMNS } from './tables.js';
 
 /**
@@ -117,7 +117,7 @@ function checkItem(row: Row, walk: Walk): ChainProblem | null {
 
 /** The columns queries filter on must say what the hashed body says, or a query could be steered past the hash. */
 function columnMismatch(row: Row): string | null {
-  let body;
+  let body: AuditItem;
   try {
     body = parseAuditBody(row.body);
   } catch {

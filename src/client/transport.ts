@@ -1,4 +1,4 @@
-import { errorFromResponse, networkError, ReuseIdError } from './errors.js';
+import { errorFromResponse, networkError, type ReuseIdError } from './errors.js';
 
 /**
  * One HTTP exchange with bounded retries. Only exchanges the caller marks as safe to repeat are retried: GETs,

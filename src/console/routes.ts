@@ -6,7 +6,7 @@ import type { RequestMeta } from '../http/request-meta.js';
 import { apiError, ApiError } from '../shared/errors.js';
 import { ReviewCases, VerifiedFieldsSchema, holdsClaim, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaptureRole } from '../proofing/providers/videoid/capture.js';
-import { AgentStore, SignIn } from './agents.js';
+import { type Agent, AgentStore, SignIn } from './agents.js';
 import { field, formValues, reasonOf, type Form } from './forms.js';
 import { ConsoleGuard, sessionOf } from './guard.js';
 import { registerSecurityHeaders } from './headers.js';
@@ -90,7 +90,7 @@ async function submitSignIn(c: Console, request: FastifyRequest, reply: FastifyR
   const form = request.body as Form;
   const email = field(form, 'email');
   const retry = (status: number, error: string) => sendPage(reply.status(status), signInPage(token, { email, error }));
-  let agent;
+  let agent: Agent | null;
   try {
     agent = await c.signIn.authenticate({ email, password: field(form, 'password') }, meta(request));
   } catch (error) {

@@ -77,7 +77,7 @@ export class ActivationService {
     const key = await validateDeviceJwk(header.jwk);
     const codeHash = hashActivationCode(ctx.keyring, input.activationCode);
     const tx = await findByActivationCode(ctx.store.db, codeHash, now);
-    if (!tx || tx.status !== 'Pending' || tx.stage !== 'activation' || now >= tx.expiresAt) throw invalidCode();
+    if (tx?.status !== 'Pending' || tx.stage !== 'activation' || now >= tx.expiresAt) throw invalidCode();
 
     const deviceId = ctx.random.uuid();
     const proofingId = ctx.random.uuid();

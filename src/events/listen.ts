@@ -149,7 +149,13 @@ function webhookSecret(secret: string): string {
 
 /** Header values come from whoever sent the request: control characters are replaced so they cannot drive the terminal. */
 function describeDelivery(delivery: Delivery): string {
-  const printable = (text: string | null) => (text ?? '-').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const printable = (text: string | null) => Array.from(text ?? '-', (ch) => (isControl(ch) ? '?' : ch)).join('');
   if (!delivery.verified) return `REFUSED   ${printable(delivery.webhookId)}: ${delivery.reason}`;
   return `verified  ${printable(delivery.webhookId)}  ${printable(delivery.eventName)}  ${printable(JSON.stringify(delivery.eventData) ?? '')}`;
+}
+
+/** C0 and C1 control characters, DEL included. */
+function isControl(ch: string): boolean {
+  const code = ch.charCodeAt(0);
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f);
 }

@@ -30,9 +30,9 @@ export function parseJsonBody(app: FastifyInstance, options: { keepRawBody: bool
   return (request: FastifyRequest, body: Buffer | string, done: ParserDone): void => {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
     if (options.keepRawBody) request.rawBody = bytes;
-    if (bytes.length === 0) return done(null, undefined);
-    if (!isUtf8Charset(request.headers['content-type'])) return done(errors.unsupportedMediaType('JSON bodies must be UTF-8.'));
-    parse(request, bytes.toString('utf8'), done);
+    if (bytes.length === 0) done(null, undefined);
+    else if (!isUtf8Charset(request.headers['content-type'])) done(errors.unsupportedMediaType('JSON bodies must be UTF-8.'));
+    else parse(request, bytes.toString('utf8'), done);
   };
 }
 

@@ -20,14 +20,14 @@ interface PathMethods {
 export function recordRouteMethods(app: FastifyInstance): void {
   const paths = new Map<string, PathMethods>();
   app.addHook('onRoute', (route) => {
-    let entry = paths.get(route.url);
-    if (!entry) paths.set(route.url, (entry = { pattern: pathPattern(route.url), methods: new Set() }));
+    const entry = paths.get(route.url) ?? { pattern: pathPattern(route.url), methods: new Set<string>() };
+    paths.set(route.url, entry);
     for (const method of [route.method].flat()) entry.methods.add(method);
   });
   app.decorate('allowedMethods', (url: string) => {
     const path = url.split('?')[0] ?? '';
     const allowed = new Set<string>();
-    for (const { pattern, methods } of paths.values()) if (pattern.test(path)) methods.forEach((m) => allowed.add(m));
+    for (const { pattern, methods } of paths.values()) if (pattern.test(path)) for (const method of methods) allowed.add(method);
     return [...allowed].sort();
   });
 }

@@ -4,7 +4,7 @@
  * throws `IcaoFormatError` instead of returning asn1js' silent error objects.
  */
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as pkijs from 'pkijs';
 import { readBerHeader, type BerHeader, type BerRules } from './ber.js';
 import { guard, IcaoFormatError } from './errors.js';
 

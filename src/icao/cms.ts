@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
-import { type HashName, describeScheme, digest, hashName, signatureScheme, verifySignature } from './algorithms.js';
+import { type HashName, type SignatureScheme, describeScheme, digest, hashName, signatureScheme, verifySignature } from './algorithms.js';
 import {
   type RawElement,
   SequenceReader,
@@ -195,7 +195,7 @@ export interface SignerVerification {
 export function verifySignerInfo(signer: SignerInfoData, content: Pick<SignedDataContent, 'eContentType' | 'eContent'>, key: KeyObject): SignerVerification {
   let hash: HashName;
   let algorithm: string;
-  let scheme;
+  let scheme: SignatureScheme;
   try {
     hash = hashName(signer.digestAlgorithm);
     scheme = signatureScheme(signer.signatureAlgorithm, hash);

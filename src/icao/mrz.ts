@@ -364,7 +364,7 @@ function code(value: string, length: number): string {
 function documentNumberField(number: string, optional: string, optionalLength: number): string {
   const clean = code(number, 35).replace(/<+$/, '');
   if (clean.length <= 9) return pad(clean, 9) + checkDigit(pad(clean, 9)) + pad(optional, optionalLength);
-  return clean.slice(0, 9) + '<' + pad(`${clean.slice(9)}${checkDigit(clean)}<${optional}`.replace(/<+$/, ''), optionalLength);
+  return `${clean.slice(0, 9)}<${pad(`${clean.slice(9)}${checkDigit(clean)}<${optional}`.replace(/<+$/, ''), optionalLength)}`;
 }
 
 /** Builds the MRZ lines. Throws RangeError for values that cannot be written (a programming error). */

@@ -16,7 +16,7 @@ import {
   readOid,
   readSmallInt,
 } from './asn1.js';
-import { type CertificateInfo } from './certificates.js';
+import type { CertificateInfo } from './certificates.js';
 import { CONTENT_TYPES, type SignedDataContent, type SignerInfoData, findSignerCertificate, parseSignedData } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
 import { TAGS } from './lds.js';

@@ -13,13 +13,14 @@
  */
 import { describeKey, digest, type HashName } from './algorithms.js';
 import { type ActiveAuthenticationResult, verifyActiveAuthentication } from './active-auth.js';
-import { type CertificateInfo } from './certificates.js';
+import type { CertificateInfo } from './certificates.js';
 import { verifySignerInfo } from './cms.js';
 import { type IcaoErrorCode, IcaoFormatError } from './errors.js';
-import { type Dg14, parseDg1, parseDg14, parseDg15 } from './lds.js';
-import { type MrzFields } from './mrz.js';
+import type { KeyObject } from 'node:crypto';
+import { type Dg14, type Dg15, parseDg1, parseDg14, parseDg15 } from './lds.js';
+import type { MrzFields } from './mrz.js';
 import { type Sod, parseSod } from './sod.js';
-import { type TrustStore } from './trust-store.js';
+import type { TrustStore } from './trust-store.js';
 
 export type CheckStatus = 'SUCCEEDED' | 'FAILED' | 'NOT_CHECKED' | 'NOT_PRESENT';
 export type Verdict = 'accepted' | 'inconclusive' | 'rejected';
@@ -199,7 +200,7 @@ function checkSodSignature(sod: Sod, result: VerificationResult): void {
     notBefore: ds.notBefore.toISOString(),
     notAfter: ds.notAfter.toISOString(),
   };
-  let key;
+  let key: KeyObject;
   try {
     key = ds.publicKey;
   } catch (error) {
@@ -266,7 +267,7 @@ function checkActiveAuthentication(input: VerifyDocumentInput, sodListsDg15: boo
     result.checks.activeAuthentication = failed('DG15 is not covered by a matching hash in the SOD, so its key cannot be trusted');
     return;
   }
-  let dg15;
+  let dg15: Dg15;
   try {
     dg15 = parseDg15(input.dg15);
   } catch (error) {

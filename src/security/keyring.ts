@@ -121,7 +121,7 @@ export function loadMasterKey(options: { masterKey?: string; masterKeyFile?: str
   const file = `${dirname(options.databaseUrl.slice('sqlite:'.length))}/master.key`;
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   }
   return parseMasterKey(readFileSync(file, 'utf8'));
 }

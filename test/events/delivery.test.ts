@@ -258,7 +258,12 @@ for (const database of testDatabases) {
       const { worker: second } = createWebhooks({ store, clock: h.clock, random: h.ctx.random, cipher: h.ctx.keyring.serverCipher(), audit: h.ctx.audit, outbox: h.ctx.outbox, config: h.ctx.config.webhooks });
       // Every event fails once, so retries are claimed in the race as well as first attempts.
       const seen = new Set<string>();
-      receiver.respond = (r) => (seen.has(String(r.headers['webhook-id'])) ? { status: 200 } : (seen.add(String(r.headers['webhook-id'])), { status: 500 }));
+      receiver.respond = (r) => {
+        const id = String(r.headers['webhook-id']);
+        if (seen.has(id)) return { status: 200 };
+        seen.add(id);
+        return { status: 500 };
+      };
       const pending = async () => (await h.ctx.store.db.selectFrom('webhook_deliveries').select('id').where('account_id', '=', rp.accountId).where('status', '=', 'pending').execute()).length;
       try {
         for (let round = 0; round < 5 && (round === 0 || (await pending()) > 0); round++) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedPassport } from '../../src/testing/passports/generator.js';
-import { DeviceApiError, type DeviceClient } from '../../src/sdk/device.js';
+import type { DeviceApiError, DeviceClient } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness, type Rp } from '../support/harness.js';
 import { instructions, passport, readIdPath, trustedCsca, upload, uploadBody } from './support.js';

@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { stdout, type CliOutput } from '../../icao/cli.js';
-import { PASSPORT_ALGORITHMS, PASSPORT_VARIANTS, type PassportAlgorithm, type PassportVariant, generatePassport, writePassportDirectory } from './generator.js';
+import { type GeneratedPassport, PASSPORT_ALGORITHMS, PASSPORT_VARIANTS, type PassportAlgorithm, type PassportVariant, generatePassport, writePassportDirectory } from './generator.js';
 
 export function registerPassportCommands(program: Command, output: CliOutput = stdout): void {
   registerGenerate(program.command('passport').description('Synthetic ePassports for tests and demos'), output);
@@ -47,7 +47,7 @@ function registerGenerate(passport: Command, output: CliOutput): void {
       for (const date of [opts.dateOfBirth, opts.expiry]) {
         if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) command.error(`date ${date} is not YYYY-MM-DD`, { exitCode: 2 });
       }
-      let generated;
+      let generated: GeneratedPassport;
       try {
         generated = generatePassport({ ...opts, csca: undefined });
       } catch (error) {
