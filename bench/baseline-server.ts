@@ -14,7 +14,11 @@ const issuer = process.env.BENCH_ISSUER!;
 const jwks = createLocalJWKSet((await (await fetch(`${issuer}/.well-known/jwks.json`)).json()) as JSONWebKeySet);
 const store = openStore(process.env.REUSEID_DATABASE_URL!);
 await migrateToLatest(store.db);
-await store.db.insertInto('accounts').values({ id: 'default', name: 'default', created_at: Date.now() }).onConflict((oc) => oc.doNothing()).execute();
+await store.db
+  .insertInto('accounts')
+  .values({ id: 'default', name: 'default', created_at: Date.now() })
+  .onConflict((oc) => oc.doNothing())
+  .execute();
 
 const app = Fastify();
 const authorize = async (header: string | undefined) => {
@@ -27,20 +31,50 @@ app.post('/reuseid/onboarding', async (request) => {
   const now = Date.now();
   const ids = { user: randomUUID(), dossier: randomUUID(), tx: randomUUID() };
   await store.db.transaction().execute(async (trx) => {
-    await trx.insertInto('users').values({ id: ids.user, account_id: accountId, state: 'ACTIVE', data_key_sealed: 'x', external_ref_sealed: null, created_at: now, updated_at: now }).execute();
+    await trx
+      .insertInto('users')
+      .values({ id: ids.user, account_id: accountId, state: 'ACTIVE', data_key_sealed: 'x', external_ref_sealed: null, created_at: now, updated_at: now })
+      .execute();
     await trx.insertInto('dossiers').values({ id: ids.dossier, account_id: accountId, user_id: ids.user, created_at: now }).execute();
-    await trx.insertInto('transactions').values({
-      id: ids.tx, account_id: accountId, client_id: 'c', kind: 'onboarding', user_id: ids.user, device_id: null, status: 'Pending', stage: 'activation', provider: 'signicatvideoid',
-      provider_options: '{}', external_ref_sealed: null, activation_code_hash: randomUUID(), activation_code_expires_at: now + 1, dossier_id: ids.dossier, process_id: randomUUID(),
-      proofing_id: null, user_data_sealed: null, failure_reason: null, created_at: now, updated_at: now, expires_at: now + 3600_000, ended_at: null,
-    }).execute();
+    await trx
+      .insertInto('transactions')
+      .values({
+        id: ids.tx,
+        account_id: accountId,
+        client_id: 'c',
+        kind: 'onboarding',
+        user_id: ids.user,
+        device_id: null,
+        status: 'Pending',
+        stage: 'activation',
+        provider: 'signicatvideoid',
+        provider_options: '{}',
+        external_ref_sealed: null,
+        activation_code_hash: randomUUID(),
+        activation_code_expires_at: now + 1,
+        dossier_id: ids.dossier,
+        process_id: randomUUID(),
+        proofing_id: null,
+        user_data_sealed: null,
+        failure_reason: null,
+        created_at: now,
+        updated_at: now,
+        expires_at: now + 3600_000,
+        ended_at: null,
+      })
+      .execute();
   });
   return { data: { status: 'Pending', transactionId: ids.tx, userId: ids.user } };
 });
 
 app.get('/reuseid/onboarding/:id', async (request) => {
   const accountId = await authorize(request.headers.authorization);
-  const row = await store.db.selectFrom('transactions').selectAll().where('id', '=', (request.params as { id: string }).id).where('account_id', '=', accountId).executeTakeFirst();
+  const row = await store.db
+    .selectFrom('transactions')
+    .selectAll()
+    .where('id', '=', (request.params as { id: string }).id)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
   return { data: row };
 });
 

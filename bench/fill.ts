@@ -12,9 +12,10 @@ export async function fillTransactions(url: string, target: number): Promise<voi
     const missing = target - Number(n);
     if (missing <= 0) return;
     const offset = Date.now();
-    const series = store.dialect === 'postgres'
-      ? sql`select g as n from generate_series(1, ${missing}) g`
-      : sql`with recursive s(n) as (select 1 union all select n + 1 from s where n < ${missing}) select n from s`;
+    const series =
+      store.dialect === 'postgres'
+        ? sql`select g as n from generate_series(1, ${missing}) g`
+        : sql`with recursive s(n) as (select 1 union all select n + 1 from s where n < ${missing}) select n from s`;
     const id = (prefix: string) => sql.raw(`'${prefix}-${offset}-' || n`);
     await store.db.transaction().execute(async (trx) => {
       await sql`insert into users (id, account_id, state, data_key_sealed, external_ref_sealed, created_at, updated_at)

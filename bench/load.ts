@@ -43,7 +43,9 @@ export async function sequentialP50Ms(url: string, headers: Record<string, strin
         request(url, { agent, headers }, (res) => {
           res.resume();
           res.on('end', resolve);
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
       samples.push(Number(process.hrtime.bigint() - start) / 1e6);
     }

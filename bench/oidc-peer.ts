@@ -12,15 +12,17 @@ const signingKey = { ...(await exportJWK(privateKey)), kid: 'bench', alg: 'ES256
 const resource = 'https://api.bench.test';
 
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: 'bench-client',
-    client_secret: process.env.PEER_CLIENT_SECRET ?? 'bench-secret',
-    grant_types: ['client_credentials'],
-    redirect_uris: [],
-    response_types: [],
-    token_endpoint_auth_method: 'client_secret_basic',
-    id_token_signed_response_alg: 'ES256',
-  }],
+  clients: [
+    {
+      client_id: 'bench-client',
+      client_secret: process.env.PEER_CLIENT_SECRET ?? 'bench-secret',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+    },
+  ],
   jwks: { keys: [signingKey] },
   scopes: ['reuseid-onboarding'],
   cookies: { keys: ['bench-cookie-key'] },
@@ -32,7 +34,13 @@ const provider = new Provider(issuer, {
       enabled: true,
       defaultResource: () => resource,
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({ scope: 'reuseid-onboarding', audience: resource, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+      getResourceServerInfo: () => ({
+        scope: 'reuseid-onboarding',
+        audience: resource,
+        accessTokenTTL: 600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
+      }),
     },
   },
 });

@@ -67,7 +67,10 @@ async function onboardOnce(rp: RpSession, balancer: RoundRobin, publicUrl: strin
     transactionId = start.data.transactionId;
     const device = await DeviceClient.create(publicUrl, balancer.fetch);
     await device.activate(start.data.activationCode);
-    const proofed = await device.call<{ status: string }>('POST', `/device/v1/transactions/${transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: IDENTITY });
+    const proofed = await device.call<{ status: string }>('POST', `/device/v1/transactions/${transactionId}/proofing/sandbox`, {
+      outcome: 'accepted',
+      identity: IDENTITY,
+    });
     const read = await rp.request<{ data: { status: string } }>('GET', `/reuseid/onboarding/${transactionId}`);
     if (proofed.status !== 'Completed' || read.data.status !== 'Completed') throw new Error(`ended ${proofed.status}, read ${read.data.status}`);
     stats.completedOne(performance.now() - began);
@@ -93,7 +96,10 @@ function codeOf(body: unknown): string {
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`HTTP ${status}: ${JSON.stringify(body)}`);
   }
 }
@@ -107,7 +113,12 @@ type FetchInit = { method: string; headers: Record<string, string>; body?: strin
 export class RoundRobin {
   private next = 0;
 
-  constructor(private readonly urls: string[], private readonly publicUrl: string, private readonly timeoutMs: number, private readonly stats: LoadStats) {}
+  constructor(
+    private readonly urls: string[],
+    private readonly publicUrl: string,
+    private readonly timeoutMs: number,
+    private readonly stats: LoadStats,
+  ) {}
 
   readonly fetch = async (url: string, init: FetchInit): Promise<Response> => {
     const path = url.startsWith(this.publicUrl) ? url.slice(this.publicUrl.length) : url;
@@ -137,7 +148,11 @@ class RpSession {
   /** Concurrent requests that find the token stale share one renewal. */
   private renewal?: Promise<{ value: string; renewAt: number }>;
 
-  constructor(private readonly balancer: RoundRobin, private readonly publicUrl: string, private readonly client: RpCredentials) {}
+  constructor(
+    private readonly balancer: RoundRobin,
+    private readonly publicUrl: string,
+    private readonly client: RpCredentials,
+  ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.accessToken()}` };

@@ -40,7 +40,13 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, ready
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`process exited early: ${stderr}`);
-    if (await fetch(`${url}${readyPath}`).then((r) => r.status < 500, () => false)) break;
+    if (
+      await fetch(`${url}${readyPath}`).then(
+        (r) => r.status < 500,
+        () => false,
+      )
+    )
+      break;
     if (i === 200) throw new Error(`process did not answer ${readyPath} within 20 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -41,43 +41,83 @@ try {
   const serverDb = databaseUrl('server');
   const client = await createClient(serverDb, { name: 'bench', permissions: ['reuseid-onboarding'] });
   const port = await freePort();
-  const server = await startProcess([BIN, 'serve'], {
-    PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: serverDb, REUSEID_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    REUSEID_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), REUSEID_LOG_LEVEL: 'warn',
-    // One client from one address makes every request: lift the limits so they are counted but never refuse.
-    REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '1000000000', REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: '1000000000',
-  }, '/readyz', port);
+  const server = await startProcess(
+    [BIN, 'serve'],
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REUSEID_DATABASE_URL: serverDb,
+      REUSEID_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      REUSEID_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
+      REUSEID_LOG_LEVEL: 'warn',
+      // One client from one address makes every request: lift the limits so they are counted but never refuse.
+      REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '1000000000',
+      REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: '1000000000',
+    },
+    '/readyz',
+    port,
+  );
   processes.push(server);
   const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
   const token = await issueToken(server.url, basic);
 
   const baselinePort = await freePort();
-  const baseline = await startProcess([...TSX, join(import.meta.dirname, 'baseline-server.ts')], {
-    PORT: String(baselinePort), BENCH_ISSUER: server.url, REUSEID_DATABASE_URL: args.database ? serverDb : databaseUrl('baseline'),
-  }, '/healthz', baselinePort);
+  const baseline = await startProcess(
+    [...TSX, join(import.meta.dirname, 'baseline-server.ts')],
+    {
+      PORT: String(baselinePort),
+      BENCH_ISSUER: server.url,
+      REUSEID_DATABASE_URL: args.database ? serverDb : databaseUrl('baseline'),
+    },
+    '/healthz',
+    baselinePort,
+  );
   processes.push(baseline);
 
   const peerPort = await freePort();
-  const peer = await startProcess([...TSX, join(import.meta.dirname, 'oidc-peer.ts')], { PORT: String(peerPort) }, '/.well-known/openid-configuration', peerPort);
+  const peer = await startProcess(
+    [...TSX, join(import.meta.dirname, 'oidc-peer.ts')],
+    { PORT: String(peerPort) },
+    '/.well-known/openid-configuration',
+    peerPort,
+  );
   processes.push(peer);
 
   const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   log(`${seconds} s per measurement, ${connections} connections, database ${args.database ? 'postgres' : 'sqlite'}`);
 
-  const startOnboarding = await sideBySide('startOnboarding',
+  const startOnboarding = await sideBySide(
+    'startOnboarding',
     () => load({ url: `${server.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
-    () => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }));
+    () => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
+  );
 
   const ours = await created(server.url, json);
   const theirs = await created(baseline.url, json);
-  const getOnboarding = await sideBySide('getOnboarding',
+  const getOnboarding = await sideBySide(
+    'getOnboarding',
     () => load({ url: `${server.url}/reuseid/onboarding/${ours}`, headers: json, seconds, connections }),
-    () => load({ url: `${baseline.url}/reuseid/onboarding/${theirs}`, headers: json, seconds, connections }));
+    () => load({ url: `${baseline.url}/reuseid/onboarding/${theirs}`, headers: json, seconds, connections }),
+  );
 
   const tokenBody = 'grant_type=client_credentials';
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
-  const ourToken = await load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections });
-  const peerToken = await load({ url: `${peer.url}/token`, method: 'POST', headers: { ...form, authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` }, body: tokenBody, seconds, connections });
+  const ourToken = await load({
+    url: `${server.url}/auth/open/connect/token`,
+    method: 'POST',
+    headers: { ...form, authorization: basic },
+    body: tokenBody,
+    seconds,
+    connections,
+  });
+  const peerToken = await load({
+    url: `${peer.url}/token`,
+    method: 'POST',
+    headers: { ...form, authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` },
+    body: tokenBody,
+    seconds,
+    connections,
+  });
   checkClean('token', ourToken);
   checkClean('token (oidc-provider)', peerToken);
   const tokenResult = { rps: ourToken.rps, peerRps: peerToken.rps, ratio: round(ourToken.rps / peerToken.rps) };
@@ -115,12 +155,18 @@ async function measureGrowth(serverDb: string, url: string, headers: Record<stri
   await fillTransactions(serverDb, large);
   const p50Large = await measure();
   const out = { p50Small, p50Large, ratio: round(p50Large / p50Small) };
-  log(`growth           p50 ${p50Small} ms at ${small} rows, ${p50Large} ms at ${large} rows   ratio ${out.ratio}   (filling took ${Math.round((Date.now() - t0) / 1000)} s)`);
+  log(
+    `growth           p50 ${p50Small} ms at ${small} rows, ${p50Large} ms at ${large} rows   ratio ${out.ratio}   (filling took ${Math.round((Date.now() - t0) / 1000)} s)`,
+  );
   return out;
 }
 
 async function issueToken(url: string, basic: string): Promise<string> {
-  const res = await fetch(`${url}/auth/open/connect/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const res = await fetch(`${url}/auth/open/connect/token`, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
   return ((await res.json()) as { access_token: string }).access_token;
 }
 

@@ -53,8 +53,16 @@ async function soak(options: SoakOptions): Promise<void> {
   const target = await openTarget(options);
   const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   try {
-    say(`soak: ${options.minutes} min, concurrency ${options.concurrency}, against ${target.urls.join(', ')}${target.server ? ` (own server, pid ${target.server.child.pid})` : ''}`);
-    const run = runOnboardings({ urls: target.urls, publicUrl: target.publicUrl, client: target.client, concurrency: options.concurrency, durationMs: options.minutes * 60_000 });
+    say(
+      `soak: ${options.minutes} min, concurrency ${options.concurrency}, against ${target.urls.join(', ')}${target.server ? ` (own server, pid ${target.server.child.pid})` : ''}`,
+    );
+    const run = runOnboardings({
+      urls: target.urls,
+      publicUrl: target.publicUrl,
+      client: target.client,
+      concurrency: options.concurrency,
+      durationMs: options.minutes * 60_000,
+    });
     const windows: Array<LoadWindow & { rssMb?: number }> = [];
     const reporter = setInterval(() => {
       const window = { ...run.stats.takeWindow(), ...rss(target) };
@@ -82,14 +90,27 @@ async function openTarget(options: SoakOptions): Promise<Target> {
   const client = await createClient(databaseUrl, { name: 'soak', permissions: ['reuseid-onboarding'] });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = await startProcess([BIN, 'serve'], {
-    PORT: String(port), HOST: '127.0.0.1', REUSEID_DATABASE_URL: databaseUrl, REUSEID_PUBLIC_URL: url, REUSEID_SANDBOX: 'true',
-    REUSEID_MASTER_KEY: randomBytes(32).toString('base64'), REUSEID_LOG_LEVEL: 'warn',
-    // Every simulated device comes from 127.0.0.1: the per-source activation limit would measure itself, not the server.
-    REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '1000000',
-  }, '/readyz', port);
+  const server = await startProcess(
+    [BIN, 'serve'],
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REUSEID_DATABASE_URL: databaseUrl,
+      REUSEID_PUBLIC_URL: url,
+      REUSEID_SANDBOX: 'true',
+      REUSEID_MASTER_KEY: randomBytes(32).toString('base64'),
+      REUSEID_LOG_LEVEL: 'warn',
+      // Every simulated device comes from 127.0.0.1: the per-source activation limit would measure itself, not the server.
+      REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '1000000',
+    },
+    '/readyz',
+    port,
+  );
   return {
-    urls: [url], publicUrl: url, client, server,
+    urls: [url],
+    publicUrl: url,
+    client,
+    server,
     cleanup: async () => {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -100,10 +121,15 @@ async function openTarget(options: SoakOptions): Promise<Target> {
 const rss = (target: Target) => (target.server ? { rssMb: target.server.rssMb() } : {});
 
 function describe(label: string, w: LoadWindow & { rssMb?: number; peakRssMb?: number }): string {
-  const errors = Object.entries(w.errors).map(([kind, count]) => `${kind} ×${count}`).join(', ') || 'none';
+  const errors =
+    Object.entries(w.errors)
+      .map(([kind, count]) => `${kind} ×${count}`)
+      .join(', ') || 'none';
   const memory = w.rssMb === undefined ? '' : ` | server RSS ${w.rssMb} MB${w.peakRssMb === undefined ? '' : ` (peak ${w.peakRssMb} MB)`}`;
-  return `[${label.padStart(6)}] ${w.onboardingsPerSecond} onboardings/s (${w.completed} done, ${w.failed} failed) | errors: ${errors}` +
-    ` | request p50 ${w.requestP50Ms} ms p99 ${w.requestP99Ms} ms | onboarding p50 ${w.onboardingP50Ms} ms p99 ${w.onboardingP99Ms} ms${memory}`;
+  return (
+    `[${label.padStart(6)}] ${w.onboardingsPerSecond} onboardings/s (${w.completed} done, ${w.failed} failed) | errors: ${errors}` +
+    ` | request p50 ${w.requestP50Ms} ms p99 ${w.requestP99Ms} ms | onboarding p50 ${w.onboardingP50Ms} ms p99 ${w.onboardingP99Ms} ms${memory}`
+  );
 }
 
 function bounded(min: number, max: number) {

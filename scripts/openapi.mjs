@@ -6,7 +6,12 @@ import { loadConfig } from '../dist/config.js';
 import { createContext } from '../dist/context.js';
 import { migrateToLatest, openStore } from '../dist/store/database.js';
 
-const config = loadConfig({ REUSEID_DATABASE_URL: 'sqlite::memory:', REUSEID_PUBLIC_URL: process.env.REUSEID_PUBLIC_URL ?? 'https://reuseid.example', REUSEID_SANDBOX: 'false', REUSEID_LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  REUSEID_DATABASE_URL: 'sqlite::memory:',
+  REUSEID_PUBLIC_URL: process.env.REUSEID_PUBLIC_URL ?? 'https://reuseid.example',
+  REUSEID_SANDBOX: 'false',
+  REUSEID_LOG_LEVEL: 'silent',
+});
 const store = openStore(config.databaseUrl);
 try {
   await migrateToLatest(store.db);

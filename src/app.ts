@@ -62,7 +62,17 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
         securitySchemes: {
           oauth2: {
             type: 'oauth2',
-            flows: { clientCredentials: { tokenUrl: `${ctx.config.publicUrl}${TOKEN_PATH}`, scopes: { 'reuseid-onboarding': 'Onboarding and step-up', 'reuseid-users': 'Users and devices', events: 'Webhook subscriptions', audit: 'Audit log' } } },
+            flows: {
+              clientCredentials: {
+                tokenUrl: `${ctx.config.publicUrl}${TOKEN_PATH}`,
+                scopes: {
+                  'reuseid-onboarding': 'Onboarding and step-up',
+                  'reuseid-users': 'Users and devices',
+                  events: 'Webhook subscriptions',
+                  audit: 'Audit log',
+                },
+              },
+            },
           },
           [DEVICE_SECURITY_SCHEME]: {
             type: 'apiKey',

@@ -6,9 +6,7 @@ import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
  * One typed configuration object, read from the environment (and CLI flags that override it) and validated at
  * start, so that a bad setting stops the process with a clear message instead of misbehaving later.
  */
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const seconds = (fallback: number, max = 31 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -23,7 +21,12 @@ const ConfigSchema = z.object({
   REUSEID_SANDBOX: booleanFromEnv.default(false),
   REUSEID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REUSEID_TRUST_PROXY: booleanFromEnv.default(false),
-  REUSEID_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  REUSEID_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   REUSEID_ACTIVATION_CODE_LENGTH: z.coerce.number().int().min(8).max(20).default(10),
   REUSEID_ACTIVATION_CODE_TTL_SECONDS: seconds(900),
   REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: seconds(900),
@@ -100,7 +103,10 @@ export type Config = {
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Record<keyof z.input<typeof ConfigSchema>, string>> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Record<keyof z.input<typeof ConfigSchema>, string>> = {},
+): Config {
   const merged = { ...pickDefined(env), ...pickDefined(overrides) };
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {

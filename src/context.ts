@@ -76,7 +76,15 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
   const core = { config, store, clock, random, keyring, audit, outbox, users, evidence, flows, proofing, providers, deviceTransactions };
   const deviceOperations = new DeviceOperations(core);
-  registerProviders(providers, { deviceTransaction: (device, id) => deviceTransactions.find(device, id), deviceView: (tx) => deviceTransactions.view(tx), decide: (...args) => proofing.decide(...args) }, core);
+  registerProviders(
+    providers,
+    {
+      deviceTransaction: (device, id) => deviceTransactions.find(device, id),
+      deviceView: (tx) => deviceTransactions.view(tx),
+      decide: (...args) => proofing.decide(...args),
+    },
+    core,
+  );
   return {
     ...core,
     db,
@@ -94,7 +102,11 @@ export function createContext(options: { config: Config; store: Store; masterKey
 }
 
 /** The proofing providers this server runs: one line each. */
-function registerProviders(registry: ProviderRegistry, port: ProofingPort, services: Parameters<typeof readIdProvider>[1] & { config: Pick<Config, 'sandbox'> }): void {
+function registerProviders(
+  registry: ProviderRegistry,
+  port: ProofingPort,
+  services: Parameters<typeof readIdProvider>[1] & { config: Pick<Config, 'sandbox'> },
+): void {
   registry.register(videoIdProvider(port, services));
   registry.register(readIdProvider(port, services));
   if (services.config.sandbox) registry.register(sandboxProvider(port));

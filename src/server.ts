@@ -48,7 +48,10 @@ export function stopOnSignals(server: RunningServer): void {
     process.once(signal, () => {
       const hardStop = setTimeout(() => process.exit(1), 25_000);
       hardStop.unref();
-      server.stop().then(() => process.exit(0), () => process.exit(1));
+      server.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }

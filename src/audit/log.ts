@@ -72,8 +72,18 @@ export class AuditLog {
     await executor
       .insertInto('audit_items')
       .values({
-        cursor: item.cursor, account_id: accountId, sequence: item.sequence, timestamp: now, event_type: item.eventType, body, prev_hash: head.hash, hash,
-        client_id: item.clientId, user_id: item.userId, reference_id: item.referenceId, trace_id: item.traceId,
+        cursor: item.cursor,
+        account_id: accountId,
+        sequence: item.sequence,
+        timestamp: now,
+        event_type: item.eventType,
+        body,
+        prev_hash: head.hash,
+        hash,
+        client_id: item.clientId,
+        user_id: item.userId,
+        reference_id: item.referenceId,
+        trace_id: item.traceId,
       })
       .execute();
     await executor.updateTable('audit_chain_heads').set({ sequence: item.sequence, hash }).where('account_id', '=', accountId).execute();

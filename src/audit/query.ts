@@ -35,8 +35,7 @@ export interface AuditPage {
   next: string | null;
 }
 
-export const auditItemNotFound = (cursor: string) =>
-  apiError('audit_item_not_found', `No audit item with cursor ${cursor} exists for this account.`);
+export const auditItemNotFound = (cursor: string) => apiError('audit_item_not_found', `No audit item with cursor ${cursor} exists for this account.`);
 
 export class AuditQueries {
   constructor(private readonly deps: { cipher: DataCipher; baseUrl: string; now: () => number }) {}
@@ -69,7 +68,8 @@ export class AuditQueries {
     } catch {
       query = undefined;
     }
-    if (!query || query.accountId !== accountId) throw errors.invalidParameters([{ name: 'cursor', reason: 'not a cursor this server issued for this account' }]);
+    if (!query || query.accountId !== accountId)
+      throw errors.invalidParameters([{ name: 'cursor', reason: 'not a cursor this server issued for this account' }]);
     return query;
   }
 }

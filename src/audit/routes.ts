@@ -17,21 +17,39 @@ export async function auditRoutes(base: FastifyInstance, ctx: Pick<AppContext, '
   app.addHook('onRequest', requirePermission(ctx.verifyToken, 'audit'));
   const queries = new AuditQueries({ cipher: ctx.cipher, baseUrl: ctx.config.publicUrl, now: () => ctx.clock.now() });
 
-  app.post('/audit/query', {
-    schema: {
-      tags, security, summary: 'Query audit items, newest first', operationId: 'queryAuditItems',
-      description:
-        'Signicat query body. Fields: eventType, clientId, userId, referenceId, traceId; operators eq (string) and in ' +
-        '(array). `to` defaults to now, `from` to 30 days before `to`; the span is at most 60 days; `limit` at most 1000 ' +
-        '(default). Continue with a POST to `next` (body not needed) until it is null; never build a cursor yourself.',
-      querystring: z.strictObject({ cursor: z.string().max(8192).optional() }),
-      // A POST to `next` may come without a body (Fastify then passes null).
-      body: AuditQueryBody.nullish(),
-      response: { 200: AuditPageSchema, ...errorResponses },
+  app.post(
+    '/audit/query',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Query audit items, newest first',
+        operationId: 'queryAuditItems',
+        description:
+          'Signicat query body. Fields: eventType, clientId, userId, referenceId, traceId; operators eq (string) and in ' +
+          '(array). `to` defaults to now, `from` to 30 days before `to`; the span is at most 60 days; `limit` at most 1000 ' +
+          '(default). Continue with a POST to `next` (body not needed) until it is null; never build a cursor yourself.',
+        querystring: z.strictObject({ cursor: z.string().max(8192).optional() }),
+        // A POST to `next` may come without a body (Fastify then passes null).
+        body: AuditQueryBody.nullish(),
+        response: { 200: AuditPageSchema, ...errorResponses },
+      },
     },
-  }, async (request) => queries.query(ctx.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor));
+    async (request) => queries.query(ctx.db, principalOf(request).accountId, request.body ?? {}, request.query.cursor),
+  );
 
-  app.get('/audit/items/:cursor', {
-    schema: { tags, security, summary: 'Get one audit item', operationId: 'getAuditItem', params: z.object({ cursor: z.string().max(100) }), response: { 200: AuditItemSchema, ...errorResponses } },
-  }, async (request) => findAuditItem(ctx.db, principalOf(request).accountId, request.params.cursor));
+  app.get(
+    '/audit/items/:cursor',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Get one audit item',
+        operationId: 'getAuditItem',
+        params: z.object({ cursor: z.string().max(100) }),
+        response: { 200: AuditItemSchema, ...errorResponses },
+      },
+    },
+    async (request) => findAuditItem(ctx.db, principalOf(request).accountId, request.params.cursor),
+  );
 }

@@ -13,11 +13,18 @@ const Condition = z
     operator: z.enum(['eq', 'in']),
     value: z.union([Value, z.array(Value).min(1).max(100)]),
   })
-  .refine((c) => (c.operator === 'in') === Array.isArray(c.value), { message: "'eq' takes a string value, 'in' a non-empty array of strings", path: ['value'] });
+  .refine((c) => (c.operator === 'in') === Array.isArray(c.value), {
+    message: "'eq' takes a string value, 'in' a non-empty array of strings",
+    path: ['value'],
+  });
 
 export const AuditQueryBody = z.strictObject({
   // Bounded so that the query fits into the `next` cursor URL.
-  and: z.array(Condition).max(20).refine((and) => JSON.stringify(and).length <= 2048, 'the conditions may take at most 2 KiB of JSON').optional(),
+  and: z
+    .array(Condition)
+    .max(20)
+    .refine((and) => JSON.stringify(and).length <= 2048, 'the conditions may take at most 2 KiB of JSON')
+    .optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   limit: z.number().int().min(1).max(MAX_AUDIT_LIMIT).optional(),
@@ -36,7 +43,7 @@ export const AuditItemSchema = z.object({
   userId: z.string().nullable(),
   referenceId: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
-  sequence: z.number().describe('Position in the account\'s hash chain (1, 2, 3…).'),
+  sequence: z.number().describe("Position in the account's hash chain (1, 2, 3…)."),
 });
 
 export const AuditPageSchema = z.object({

@@ -67,7 +67,11 @@ export async function verifyChain(db: Executor, accountId: string): Promise<Chai
   const head = await db.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId).executeTakeFirst();
   const walk: Walk = { expected: 1, prevHash: GENESIS_HASH, beforePrevHash: null, previous: null };
   const result = (problem: ChainProblem | null): ChainReport => ({
-    accountId, items: walk.expected - 1, ok: problem === null, problem, head: head ? { sequence: Number(head.sequence), hash: head.hash } : null,
+    accountId,
+    items: walk.expected - 1,
+    ok: problem === null,
+    problem,
+    head: head ? { sequence: Number(head.sequence), hash: head.hash } : null,
   });
   for await (const row of itemsInOrder(db, accountId)) {
     const problem = beyondHead(row, head) ?? checkItem(row, walk);
@@ -83,7 +87,14 @@ export async function verifyChain(db: Executor, accountId: string): Promise<Chai
 async function* itemsInOrder(db: Executor, accountId: string): AsyncGenerator<Row> {
   let after = 0;
   for (;;) {
-    const page = await db.selectFrom('audit_items').selectAll().where('account_id', '=', accountId).where('sequence', '>', after).orderBy('sequence').limit(PAGE_SIZE).execute();
+    const page = await db
+      .selectFrom('audit_items')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('sequence', '>', after)
+      .orderBy('sequence')
+      .limit(PAGE_SIZE)
+      .execute();
     yield* page;
     const last = page.at(-1);
     if (!last || page.length < PAGE_SIZE) return;
@@ -100,17 +111,30 @@ function beyondHead(row: Row, head: { sequence: number } | undefined): ChainProb
 function checkItem(row: Row, walk: Walk): ChainProblem | null {
   const sequence = Number(row.sequence);
   if (sequence !== walk.expected) {
-    return { kind: 'deleted', sequence: walk.expected, cursor: null, detail: `items ${walk.expected}–${sequence - 1} are missing before item ${sequence} (${row.cursor})` };
+    return {
+      kind: 'deleted',
+      sequence: walk.expected,
+      cursor: null,
+      detail: `items ${walk.expected}–${sequence - 1} are missing before item ${sequence} (${row.cursor})`,
+    };
   }
-  if (chainHash(row.prev_hash, row.body) !== row.hash) return { kind: 'altered', sequence, cursor: row.cursor, detail: 'the stored hash does not match the item body' };
+  if (chainHash(row.prev_hash, row.body) !== row.hash)
+    return { kind: 'altered', sequence, cursor: row.cursor, detail: 'the stored hash does not match the item body' };
   const mismatch = columnMismatch(row);
   if (mismatch) return { kind: 'altered', sequence, cursor: row.cursor, detail: `the ${mismatch} column differs from the hashed body` };
   if (row.prev_hash === walk.prevHash) return null;
   if (walk.previous && row.prev_hash === walk.beforePrevHash) {
-    return { kind: 'inserted', sequence: sequence - 1, cursor: walk.previous.cursor, detail: `item ${sequence - 1} is not part of the chain: item ${sequence} links past it` };
+    return {
+      kind: 'inserted',
+      sequence: sequence - 1,
+      cursor: walk.previous.cursor,
+      detail: `item ${sequence - 1} is not part of the chain: item ${sequence} links past it`,
+    };
   }
   return {
-    kind: 'unlinked', sequence, cursor: row.cursor,
+    kind: 'unlinked',
+    sequence,
+    cursor: row.cursor,
     detail: `item ${sequence} does not link to item ${sequence - 1}: an item between them was deleted, or item ${sequence - 1} was altered and re-hashed`,
   };
 }

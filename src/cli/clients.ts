@@ -20,16 +20,25 @@ export function registerClientCommands(program: Command): void {
     .option('--token-ttl <seconds>', 'access token lifetime, 1–3600 seconds', String(DEFAULT_TOKEN_TTL_SECONDS))
     .action(async (flags) => {
       const created = await audited(flags, async (trx) => {
-        const client = await clientStore.create(trx, { name: flags.name, accountId: flags.account, permissions: flags.permission, tokenTtlSeconds: Number(flags.tokenTtl) });
+        const client = await clientStore.create(trx, {
+          name: flags.name,
+          accountId: flags.account,
+          permissions: flags.permission,
+          tokenTtlSeconds: Number(flags.tokenTtl),
+        });
         return { result: client, audit: clientCreatedAudit(client) };
       });
       const output = { clientId: created.clientId, clientSecret: created.clientSecret, accountId: created.accountId, permissions: created.permissions };
-      print(flags.json, output, [
-        `client id:     ${created.clientId}`,
-        `client secret: ${created.clientSecret}   (shown once; store it now)`,
-        `account:       ${created.accountId}`,
-        `permissions:   ${created.permissions.join(', ')}`,
-      ].join('\n'));
+      print(
+        flags.json,
+        output,
+        [
+          `client id:     ${created.clientId}`,
+          `client secret: ${created.clientSecret}   (shown once; store it now)`,
+          `account:       ${created.accountId}`,
+          `permissions:   ${created.permissions.join(', ')}`,
+        ].join('\n'),
+      );
     });
 
   common(clients.command('list').description('List API clients (never their secrets)'))
@@ -56,8 +65,17 @@ export function registerClientCommands(program: Command): void {
       print(flags.json, { ...client, clientSecret }, `${describe(client)}\nclient secret: ${clientSecret}   (shown once; store it now)`);
     });
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
-    common(clients.command(name).description(disabled ? 'Refuse the client new tokens (tokens issued earlier live out their short lifetime)' : 'Let a disabled client obtain tokens again'))
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    common(
+      clients
+        .command(name)
+        .description(
+          disabled ? 'Refuse the client new tokens (tokens issued earlier live out their short lifetime)' : 'Let a disabled client obtain tokens again',
+        ),
+    )
       .argument('<clientId>', 'the client id')
       .action(async (clientId: string, flags) => {
         const { client } = await audited(flags, async (trx) => {

@@ -8,7 +8,11 @@ import { ClientValidationError } from '../oauth/clients.js';
  * option without parsing messages. The catalogue is in docs/errors.md (Command line).
  */
 export class CliError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode = 1) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }

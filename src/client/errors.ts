@@ -17,7 +17,10 @@ export class ReuseIdError extends Error {
   /** One entry per rejected field of a 422 invalid_request_parameter. */
   readonly invalidParams: InvalidParam[] | undefined;
 
-  constructor(fields: { code: string; status: number; title: string; detail: string; traceId?: string; invalidParams?: InvalidParam[] }, options?: { cause?: unknown }) {
+  constructor(
+    fields: { code: string; status: number; title: string; detail: string; traceId?: string; invalidParams?: InvalidParam[] },
+    options?: { cause?: unknown },
+  ) {
     super(`${fields.code} (${fields.status}): ${fields.detail}`, options);
     this.name = 'ReuseIdError';
     this.code = fields.code;
@@ -32,7 +35,12 @@ export class ReuseIdError extends Error {
 /** Why verifyWebhook refused a delivery. Answer the sender 4xx and do not act on the payload. */
 export class WebhookVerificationError extends Error {
   constructor(
-    readonly code: 'webhook_headers_missing' | 'webhook_timestamp_invalid' | 'webhook_timestamp_out_of_tolerance' | 'webhook_signature_invalid' | 'webhook_body_invalid',
+    readonly code:
+      | 'webhook_headers_missing'
+      | 'webhook_timestamp_invalid'
+      | 'webhook_timestamp_out_of_tolerance'
+      | 'webhook_signature_invalid'
+      | 'webhook_body_invalid',
     readonly detail: string,
   ) {
     super(`${code}: ${detail}`);
@@ -56,13 +64,26 @@ export async function errorFromResponse(response: Response): Promise<ReuseIdErro
   const traceId = (isRecord(body) && typeof body.traceId === 'string' ? body.traceId : undefined) ?? headerTraceId;
   const withTrace = traceId ? { traceId } : {};
   if (isErrorObject(body)) {
-    return new ReuseIdError({ code: body.code, status: response.status, title: body.title, detail: body.detail, ...withTrace, ...(body.invalidParams ? { invalidParams: body.invalidParams } : {}) });
+    return new ReuseIdError({
+      code: body.code,
+      status: response.status,
+      title: body.title,
+      detail: body.detail,
+      ...withTrace,
+      ...(body.invalidParams ? { invalidParams: body.invalidParams } : {}),
+    });
   }
   if (isRecord(body) && typeof body.error === 'string') {
     const detail = typeof body.error_description === 'string' ? body.error_description : body.error;
     return new ReuseIdError({ code: body.error, status: response.status, title: body.error, detail, ...withTrace });
   }
-  return new ReuseIdError({ code: 'unexpected_response', status: response.status, title: 'Unexpected response', detail: `The server answered ${response.status} without an error object.`, ...withTrace });
+  return new ReuseIdError({
+    code: 'unexpected_response',
+    status: response.status,
+    title: 'Unexpected response',
+    detail: `The server answered ${response.status} without an error object.`,
+    ...withTrace,
+  });
 }
 
 export function parseJson(text: string): unknown {

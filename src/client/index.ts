@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuditItemSchema, AuditPageSchema, AuditQueryBody } from '../audit/schemas.js';
 import type {
-  DeliveryDetailSchema, DeliveryListQuery, DeliverySchema, SubscriptionCreateBody, SubscriptionPatchBody, SubscriptionSchema, SubscriptionWithSecretSchema,
+  DeliveryDetailSchema,
+  DeliveryListQuery,
+  DeliverySchema,
+  SubscriptionCreateBody,
+  SubscriptionPatchBody,
+  SubscriptionSchema,
+  SubscriptionWithSecretSchema,
 } from '../events/schemas.js';
 import type { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from '../flows/schemas.js';
 import type { DeviceStateSchema, DeviceViewSchema, UserViewSchema } from '../identity/schemas.js';
@@ -83,7 +89,12 @@ export class ReuseIdClient {
     this.baseUrl = normaliseBaseUrl(options.baseUrl);
     const clock = options.clock ?? systemClock;
     this.transport = new Transport(options.fetch ?? fetch, clock, options.timeoutMs ?? 30_000, options.retry);
-    this.tokens = new TokenSource(this.baseUrl, { clientId: options.clientId, clientSecret: options.clientSecret, ...(options.scope ? { scope: options.scope } : {}) }, this.transport, clock);
+    this.tokens = new TokenSource(
+      this.baseUrl,
+      { clientId: options.clientId, clientSecret: options.clientSecret, ...(options.scope ? { scope: options.scope } : {}) },
+      this.transport,
+      clock,
+    );
   }
 
   // Onboarding and step-up (permission reuseid-onboarding).
@@ -236,7 +247,8 @@ export class ReuseIdClient {
 async function readBody<T>(response: Response): Promise<T> {
   if (response.status === 204) return undefined as T;
   const body = parseJson(await response.text());
-  if (typeof body !== 'object' || body === null) throw invalidResponse(response.status, 'The server answered without a JSON object.', response.headers.get('x-trace-id') ?? undefined);
+  if (typeof body !== 'object' || body === null)
+    throw invalidResponse(response.status, 'The server answered without a JSON object.', response.headers.get('x-trace-id') ?? undefined);
   return body as T;
 }
 

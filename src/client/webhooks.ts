@@ -24,11 +24,17 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * Verifies a delivery and returns its envelope. Pass the body exactly as received (the raw bytes or their string),
  * not a re-serialised parse: any change breaks the signature.
  */
-export function verifyWebhook<T = unknown>(headers: WebhookHeaders, rawBody: string | Uint8Array, secret: string, options: VerifyWebhookOptions = {}): EventEnvelope<T> {
+export function verifyWebhook<T = unknown>(
+  headers: WebhookHeaders,
+  rawBody: string | Uint8Array,
+  secret: string,
+  options: VerifyWebhookOptions = {},
+): EventEnvelope<T> {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestamp || !signatures) throw new WebhookVerificationError('webhook_headers_missing', 'webhook-id, webhook-timestamp and webhook-signature are required.');
+  if (!id || !timestamp || !signatures)
+    throw new WebhookVerificationError('webhook_headers_missing', 'webhook-id, webhook-timestamp and webhook-signature are required.');
   checkTimestamp(timestamp, options);
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
   const expected = createHmac('sha256', secretKey(secret)).update(`${id}.${timestamp}.`, 'utf8').update(body).digest();

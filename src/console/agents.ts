@@ -55,7 +55,10 @@ export class AgentStore {
     const passwordHash = await hashPassword(validPassword(input.password));
     const id = this.deps.random.uuid();
     try {
-      await executor.insertInto('console_agents').values({ id, email: email.data, password_hash: passwordHash, created_at: this.deps.clock.now(), disabled_at: null }).execute();
+      await executor
+        .insertInto('console_agents')
+        .values({ id, email: email.data, password_hash: passwordHash, created_at: this.deps.clock.now(), disabled_at: null })
+        .execute();
     } catch (error) {
       if (isUniqueViolation(error)) throw new AgentValidationError(`An agent with the email ${email.data} exists already`);
       throw error;
@@ -97,7 +100,12 @@ export class AgentStore {
   /** Sets a new password and signs the agent out everywhere: whoever knew the old one loses their session too. */
   async resetPassword(executor: Executor, id: string, password: string): Promise<{ agent: AgentView; sessionsEnded: number } | null> {
     const passwordHash = await hashPassword(validPassword(password));
-    const updated = await executor.updateTable('console_agents').set({ password_hash: passwordHash }).where('id', '=', id).returning(['id', 'email', 'created_at', 'disabled_at']).executeTakeFirst();
+    const updated = await executor
+      .updateTable('console_agents')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', id)
+      .returning(['id', 'email', 'created_at', 'disabled_at'])
+      .executeTakeFirst();
     if (!updated) return null;
     return { agent: toView(updated), sessionsEnded: await this.endSessions(executor, id) };
   }
@@ -108,7 +116,12 @@ export class AgentStore {
   }
 
   async findByEmail(executor: Executor, email: string): Promise<(Agent & { passwordHash: string }) | null> {
-    const row = await executor.selectFrom('console_agents').select(['id', 'email', 'password_hash']).where('email', '=', email).where('disabled_at', 'is', null).executeTakeFirst();
+    const row = await executor
+      .selectFrom('console_agents')
+      .select(['id', 'email', 'password_hash'])
+      .where('email', '=', email)
+      .where('disabled_at', 'is', null)
+      .executeTakeFirst();
     return row ? { id: row.id, email: row.email, passwordHash: row.password_hash } : null;
   }
 
@@ -139,7 +152,10 @@ export const MAX_FAILURES_PER_SOURCE = 50;
 export class SignIn {
   private readonly counters = new WindowCounters(SIGN_IN_WINDOW_MS);
 
-  constructor(private readonly ctx: { store: Pick<Store, 'db'>; clock: Clock; keyring: Pick<Keyring, 'keyedHash'>; audit: Pick<AuditLog, 'append'> }, private readonly agents: AgentStore) {}
+  constructor(
+    private readonly ctx: { store: Pick<Store, 'db'>; clock: Clock; keyring: Pick<Keyring, 'keyedHash'>; audit: Pick<AuditLog, 'append'> },
+    private readonly agents: AgentStore,
+  ) {}
 
   async authenticate(input: { email: string; password: string }, meta: RequestMeta & { ipAddress: string }): Promise<Agent | null> {
     const email = input.email.trim().toLowerCase();
@@ -149,8 +165,12 @@ export class SignIn {
     const agent = await this.agents.findByEmail(this.ctx.store.db, email);
     const valid = await verifyPassword(input.password, agent?.passwordHash ?? (await hashOfNoOne()));
     await this.ctx.audit.append(this.ctx.store.db, {
-      accountId: null, eventType: valid && agent ? 'console.sign_in' : 'console.sign_in_failed', message: valid && agent ? 'Agent signed in' : 'Agent sign-in failed',
-      traceId: meta.traceId, ipAddress: meta.ipAddress, data: agent ? { agentId: agent.id } : {},
+      accountId: null,
+      eventType: valid && agent ? 'console.sign_in' : 'console.sign_in_failed',
+      message: valid && agent ? 'Agent signed in' : 'Agent sign-in failed',
+      traceId: meta.traceId,
+      ipAddress: meta.ipAddress,
+      data: agent ? { agentId: agent.id } : {},
     });
     if (!valid || !agent) return null;
     for (const key of keys) await this.counters.decrement(this.ctx.store.db, key, now);

@@ -16,7 +16,7 @@ export function registerAgentCommands(program: Command): void {
     common(command).option('--email <email>', 'the agent, by email').option('--id <id>', 'the agent, by id (instead of --email)');
 
   common(agents.command('create').description('Create an agent account; the password is stored only as an scrypt hash'))
-    .requiredOption('--email <email>', 'the agent\'s email, used to sign in')
+    .requiredOption('--email <email>', "the agent's email, used to sign in")
     .option('--password <password>', PASSWORD_HELP)
     .action(async (flags) => {
       const password: string = flags.password ?? (await promptNewPassword());
@@ -32,15 +32,20 @@ export function registerAgentCommands(program: Command): void {
     print(flags.json, { items }, items.length ? items.map(describe).join('\n') : 'no agents');
   });
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
-    identified(agents.command(name).description(disabled ? 'Stop an agent from signing in, and sign them out' : 'Let a disabled agent sign in again')).action(async (flags) => {
-      const { agent } = await audited(flags, async (trx) => {
-        const outcome = await agentStore.setDisabled(trx, (await findAgent(trx, flags)).id, disabled);
-        if (!outcome) throw agentNotFound(flags);
-        return { result: outcome, audit: outcome.changed ? agentChangedAudit(outcome.agent, disabled ? 'agent.disabled' : 'agent.enabled') : null };
-      });
-      print(flags.json, agent, describe(agent));
-    });
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    identified(agents.command(name).description(disabled ? 'Stop an agent from signing in, and sign them out' : 'Let a disabled agent sign in again')).action(
+      async (flags) => {
+        const { agent } = await audited(flags, async (trx) => {
+          const outcome = await agentStore.setDisabled(trx, (await findAgent(trx, flags)).id, disabled);
+          if (!outcome) throw agentNotFound(flags);
+          return { result: outcome, audit: outcome.changed ? agentChangedAudit(outcome.agent, disabled ? 'agent.disabled' : 'agent.enabled') : null };
+        });
+        print(flags.json, agent, describe(agent));
+      },
+    );
   }
 
   identified(agents.command('reset-password').description('Set a new password for an agent and sign them out everywhere'))

@@ -28,7 +28,10 @@ export class ConsoleGuard {
   private readonly origin: string;
   private readonly cookies: { session: string; signIn: string; options: { path: string; httpOnly: true; sameSite: 'strict'; secure: boolean } };
 
-  constructor(private readonly ctx: { config: Pick<Config, 'publicUrl'>; keyring: Pick<Keyring, 'keyedHash'>; random: RandomSource }, private readonly sessions: ConsoleSessions) {
+  constructor(
+    private readonly ctx: { config: Pick<Config, 'publicUrl'>; keyring: Pick<Keyring, 'keyedHash'>; random: RandomSource },
+    private readonly sessions: ConsoleSessions,
+  ) {
     this.secure = ctx.config.publicUrl.startsWith('https:');
     this.origin = new URL(ctx.config.publicUrl).origin;
     this.cookies = {
@@ -73,7 +76,10 @@ export class ConsoleGuard {
     if (!session) return reply.redirect(SIGN_IN_PATH, 303);
     request.consoleSession = session;
     if (request.method === 'POST' && (!this.sameOrigin(request) || !this.sessions.checkCsrf(session, (request.body as Form | undefined)?._csrf))) {
-      return sendPage(reply.status(403), messagePage(session, 'Form expired', 'This form is no longer valid (or did not come from this console). Go back, reload the page and try again.'));
+      return sendPage(
+        reply.status(403),
+        messagePage(session, 'Form expired', 'This form is no longer valid (or did not come from this console). Go back, reload the page and try again.'),
+      );
     }
     return undefined;
   };

@@ -29,11 +29,15 @@ ${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.re
 <a class="skip" href="#main">Skip to content</a>
 <header class="bar">
   <a class="brand" href="/console/queue">ReuseID review</a>
-  ${session ? html`<nav aria-label="Account">
+  ${
+    session
+      ? html`<nav aria-label="Account">
     <a href="/console/queue">Queue</a>
     <span class="who">${session.agent.email}</span>
     <form method="post" action="/console/sign-out" class="inline">${csrfInput(session.csrfToken)}<button type="submit" class="link">Sign out</button></form>
-  </nav>` : ''}
+  </nav>`
+      : ''
+  }
 </header>
 <main id="main">
 ${body}
@@ -43,7 +47,9 @@ ${body}
 }
 
 export function signInPage(csrfToken: string, state: { email?: string; error?: string } = {}): Html {
-  return layout('Sign in', html`<section class="card narrow">
+  return layout(
+    'Sign in',
+    html`<section class="card narrow">
   <h1>Sign in</h1>
   ${state.error ? html`<p class="alert error" role="alert">${state.error}</p>` : ''}
   <form method="post" action="/console/sign-in" class="stack">
@@ -54,7 +60,9 @@ export function signInPage(csrfToken: string, state: { email?: string; error?: s
     <input id="password" name="password" type="password" autocomplete="current-password" required>
     <button type="submit" class="primary">Sign in</button>
   </form>
-</section>`, null);
+</section>`,
+    null,
+  );
 }
 
 const NOTICES: Record<string, string> = {
@@ -71,16 +79,21 @@ export interface QueueEntry {
 
 export function queuePage(session: Session, entries: QueueEntry[], now: number, notice?: string): Html {
   const message = notice ? NOTICES[notice] : undefined;
-  return layout('Queue', html`<div class="page-head">
+  return layout(
+    'Queue',
+    html`<div class="page-head">
   <h1>Review queue</h1>
   <p class="muted">${entries.length === 0 ? 'No cases are waiting.' : `${entries.length} ${entries.length === 1 ? 'case is' : 'cases are'} waiting, oldest first.`} The list refreshes every 30 seconds.</p>
 </div>
 ${message ? html`<p class="alert success" role="status">${message}</p>` : ''}
-${entries.length ? html`<table class="queue">
+${
+  entries.length
+    ? html`<table class="queue">
   <caption class="visually-hidden">Cases waiting for review</caption>
   <thead><tr><th scope="col">Case</th><th scope="col">Received</th><th scope="col">Waiting</th><th scope="col">Document type</th><th scope="col">Capture</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
   <tbody>
-  ${entries.map(({ reviewCase: c, claimedByEmail }) => html`<tr>
+  ${entries.map(
+    ({ reviewCase: c, claimedByEmail }) => html`<tr>
     <td class="mono">${shortId(c.id)}</td>
     <td>${clockTime(c.createdAt)}</td>
     <td>${Math.max(0, Math.floor((now - c.createdAt) / 60000))} min</td>
@@ -88,9 +101,15 @@ ${entries.length ? html`<table class="queue">
     <td>${c.attempt} of ${MAX_CAPTURES}</td>
     <td>${claimStatus(c, session, claimedByEmail, now)}</td>
     <td><form method="post" action="/console/cases/${c.id}/claim">${csrfInput(session.csrfToken)}<button type="submit">Open<span class="visually-hidden"> case ${shortId(c.id)}</span></button></form></td>
-  </tr>`)}
+  </tr>`,
+  )}
   </tbody>
-</table>` : ''}`, session, { refreshSeconds: 30 });
+</table>`
+    : ''
+}`,
+    session,
+    { refreshSeconds: 30 },
+  );
 }
 
 function claimStatus(c: ReviewCase, session: Session, claimedByEmail: string | null, now: number): Html | string {
@@ -118,11 +137,15 @@ export function prefillValues(prefill: Prefill | null): FieldValues {
 
 export function casePage(session: Session, view: CaseView): Html {
   const c = view.reviewCase;
-  return layout(`Case ${shortId(c.id)}`, html`<div class="page-head">
+  return layout(
+    `Case ${shortId(c.id)}`,
+    html`<div class="page-head">
   <h1>Case <span class="mono">${shortId(c.id)}</span></h1>
   <p class="muted">Document type ${c.docType} · capture ${c.attempt} of ${MAX_CAPTURES} · received ${clockTime(c.createdAt)}${view.review && c.claimExpiresAt ? html` · your claim ends at ${clockTime(c.claimExpiresAt)}` : ''}</p>
 </div>
-${view.review ? reviewBody(session, c, view.review) : unclaimedBody(session, c, view)}`, session);
+${view.review ? reviewBody(session, c, view.review) : unclaimedBody(session, c, view)}`,
+    session,
+  );
 }
 
 function unclaimedBody(session: Session, c: ReviewCase, view: CaseView): Html {
@@ -141,10 +164,14 @@ function reviewBody(session: Session, c: ReviewCase, review: NonNullable<CaseVie
   const evidenceUrl = (role: string) => `/console/cases/${c.id}/evidence/${role}`;
   return html`<div class="case">
   <section class="evidence" aria-label="Captured images">
-    ${(Object.keys(EVIDENCE_LABELS) as (keyof typeof EVIDENCE_LABELS)[]).filter((role) => c.evidenceIds[role]).map((role) => html`<figure>
+    ${(Object.keys(EVIDENCE_LABELS) as (keyof typeof EVIDENCE_LABELS)[])
+      .filter((role) => c.evidenceIds[role])
+      .map(
+        (role) => html`<figure>
       <img src="${evidenceUrl(role)}" alt="${EVIDENCE_LABELS[role]}">
       <figcaption>${EVIDENCE_LABELS[role]}</figcaption>
-    </figure>`)}
+    </figure>`,
+      )}
     ${c.evidenceIds.video ? html`<figure class="wide"><video controls preload="metadata" src="${evidenceUrl('video')}"></video><figcaption>Video</figcaption></figure>` : ''}
   </section>
   <section class="decision" aria-label="Decision">
@@ -185,11 +212,17 @@ function approveForm(session: Session, c: ReviewCase, review: NonNullable<CaseVi
 function fieldControl(field: (typeof FIELDS)[number], value: string, error: string | undefined, first: boolean): Html {
   const id = `field-${field.name}`;
   const described = error ? html` aria-invalid="true" aria-describedby="${id}-error"` : '';
-  const control = field.type === 'gender'
-    ? html`<select id="${id}" name="${field.name}" required${described}>
-        ${[['', 'Choose…'], ['F', 'F (female)'], ['M', 'M (male)'], ['X', 'X (unspecified)']].map(([code, label]) => html`<option value="${code}"${value === code ? html` selected` : ''}>${label}</option>`)}
+  const control =
+    field.type === 'gender'
+      ? html`<select id="${id}" name="${field.name}" required${described}>
+        ${[
+          ['', 'Choose…'],
+          ['F', 'F (female)'],
+          ['M', 'M (male)'],
+          ['X', 'X (unspecified)'],
+        ].map(([code, label]) => html`<option value="${code}"${value === code ? html` selected` : ''}>${label}</option>`)}
       </select>`
-    : html`<input id="${id}" name="${field.name}" type="${field.type}" value="${value}" required${first ? html` autofocus` : ''} ${field.extra ?? ''}${described}>`;
+      : html`<input id="${id}" name="${field.name}" type="${field.type}" value="${value}" required${first ? html` autofocus` : ''} ${field.extra ?? ''}${described}>`;
   return html`<div class="field${error ? ' invalid' : ''}">
     <label for="${id}">${field.label}</label>
     ${control}
@@ -217,11 +250,15 @@ function declineForm(session: Session, c: ReviewCase): Html {
 }
 
 export function messagePage(session: Session | null, title: string, message: string): Html {
-  return layout(title, html`<section class="card narrow stack">
+  return layout(
+    title,
+    html`<section class="card narrow stack">
   <h1>${title}</h1>
   <p>${message}</p>
   <p><a href="${session ? '/console/queue' : '/console/sign-in'}">${session ? 'Back to the queue' : 'Sign in'}</a></p>
-</section>`, session);
+</section>`,
+    session,
+  );
 }
 
 export function sendPage(reply: FastifyReply, body: Html): FastifyReply {

@@ -51,7 +51,10 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ConsoleDeps): Pro
   app.setNotFoundHandler((request, reply) => {
     const allowed = app.allowedMethods(request.url);
     if (!allowed.length) return sendPage(reply.status(404), messagePage(request.consoleSession ?? null, 'Not found', 'There is no such page.'));
-    return sendPage(reply.status(405).header('Allow', allowed.join(', ')), messagePage(request.consoleSession ?? null, 'Not possible', `This page does not answer ${request.method}.`));
+    return sendPage(
+      reply.status(405).header('Allow', allowed.join(', ')),
+      messagePage(request.consoleSession ?? null, 'Not possible', `This page does not answer ${request.method}.`),
+    );
   });
 
   app.get('/static/console.css', async (_request, reply) => reply.header('Cache-Control', 'no-cache').type('text/css; charset=utf-8').send(css));
@@ -76,7 +79,12 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ConsoleDeps): Pro
 function errorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = error instanceof ApiError ? error.status : error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
   if (status >= 500) request.log.error({ err: error }, 'console request failed');
-  const message = error instanceof ApiError ? error.detail : status < 500 ? 'The request could not be processed.' : 'Something went wrong; the trace id in the response headers identifies it in the server logs.';
+  const message =
+    error instanceof ApiError
+      ? error.detail
+      : status < 500
+        ? 'The request could not be processed.'
+        : 'Something went wrong; the trace id in the response headers identifies it in the server logs.';
   return sendPage(reply.status(status), messagePage(request.consoleSession ?? null, status === 409 ? 'Not possible now' : 'Error', message));
 }
 
@@ -94,7 +102,8 @@ async function submitSignIn(c: Console, request: FastifyRequest, reply: FastifyR
   try {
     agent = await c.signIn.authenticate({ email, password: field(form, 'password') }, meta(request));
   } catch (error) {
-    if (error instanceof ApiError && error.status === 429) return retry(429, 'Too many failed sign-ins. Sign-in is locked for a while; try again later or ask an administrator.');
+    if (error instanceof ApiError && error.status === 429)
+      return retry(429, 'Too many failed sign-ins. Sign-in is locked for a while; try again later or ask an administrator.');
     throw error;
   }
   if (!agent) return retry(401, 'The email or the password is not right.');
@@ -109,7 +118,10 @@ async function signOut(c: Console, request: FastifyRequest, reply: FastifyReply)
 
 async function showQueue(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const entries = await c.cases.queue();
-  const emails = await c.agents.emails(c.ctx.store.db, entries.map((entry) => entry.claimedBy));
+  const emails = await c.agents.emails(
+    c.ctx.store.db,
+    entries.map((entry) => entry.claimedBy),
+  );
   const rows = entries.map((reviewCase) => ({ reviewCase, claimedByEmail: claimedByEmail(reviewCase, emails) }));
   const notice = (request.query as { done?: string }).done;
   return sendPage(reply, queuePage(sessionOf(request), rows, c.ctx.clock.now(), notice));
@@ -185,7 +197,7 @@ async function requireCase(cases: ReviewCases, caseId: string): Promise<ReviewCa
 }
 
 function claimedByEmail(reviewCase: ReviewCase, emails: Map<string, string>): string | null {
-  return reviewCase.claimedBy ? emails.get(reviewCase.claimedBy) ?? null : null;
+  return reviewCase.claimedBy ? (emails.get(reviewCase.claimedBy) ?? null) : null;
 }
 
 /** The case page: images and forms for the agent holding the claim, otherwise who holds it (and nothing personal). */

@@ -27,8 +27,14 @@ export class ConsoleSessions {
     const id = this.ctx.random.bytes(32).toString('base64url');
     const now = this.ctx.clock.now();
     // Lapsed sessions of agents who never came back are cleared here, at the one moment sessions are added.
-    await this.ctx.store.db.deleteFrom('console_sessions').where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - IDLE_MS)])).execute();
-    await this.ctx.store.db.insertInto('console_sessions').values({ id_hash: sha256Hex(id), agent_id: agent.id, created_at: now, last_seen_at: now, expires_at: now + ABSOLUTE_MS }).execute();
+    await this.ctx.store.db
+      .deleteFrom('console_sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - IDLE_MS)]))
+      .execute();
+    await this.ctx.store.db
+      .insertInto('console_sessions')
+      .values({ id_hash: sha256Hex(id), agent_id: agent.id, created_at: now, last_seen_at: now, expires_at: now + ABSOLUTE_MS })
+      .execute();
     return { id, agent, csrfToken: this.csrfToken(id) };
   }
 

@@ -17,7 +17,6 @@ import type { DeviceTransactions } from './transaction-access.js';
 import { insertDevice } from './device-store.js';
 import { ACTIVATION_TYP, checkFreshness, ProofRejected, validateDeviceJwk, verifyDeviceJws } from './proofs.js';
 
-
 const GLOBAL_FAILURES = 'activation-failures:global';
 const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;
 
@@ -89,7 +88,8 @@ export class ActivationService {
       try {
         await insertDevice(trx, { id: deviceId, accountId: tx.accountId, userId: tx.userId, key, now });
       } catch (error) {
-        if (isUniqueViolation(error)) throw apiError('device_key_in_use', 'This device key is already registered; generate a new key pair for a new activation.');
+        if (isUniqueViolation(error))
+          throw apiError('device_key_in_use', 'This device key is already registered; generate a new key pair for a new activation.');
         throw error;
       }
       await ctx.proofing.start(trx, moved, proofingId);
@@ -109,7 +109,10 @@ export class ActivationService {
       const verified = await verifyDeviceJws(input.proof, ACTIVATION_TYP, 'embedded');
       checkFreshness(verified.payload.iat, now, this.ctx.config.deviceProofMaxAgeSeconds);
       if (verified.payload.aud !== this.ctx.config.publicUrl) throw new ProofRejected('aud must be the server URL');
-      if (typeof verified.payload.activationCode !== 'string' || normalizeActivationCode(verified.payload.activationCode) !== normalizeActivationCode(input.activationCode)) {
+      if (
+        typeof verified.payload.activationCode !== 'string' ||
+        normalizeActivationCode(verified.payload.activationCode) !== normalizeActivationCode(input.activationCode)
+      ) {
         throw new ProofRejected('the proof must sign the activation code');
       }
       return verified;
@@ -138,5 +141,4 @@ export class ActivationService {
 }
 
 /** One answer for unknown, used and expired codes: a guesser learns nothing about which codes exist. */
-const invalidCode = () =>
-  apiError('invalid_activation_code', 'The activation code is unknown, already used or expired.');
+const invalidCode = () => apiError('invalid_activation_code', 'The activation code is unknown, already used or expired.');

@@ -53,7 +53,8 @@ export function authenticateDevice(deps: DeviceAuthDeps) {
       if (payload.htm !== request.method) throw new ProofRejected('htm does not match the request method');
       if (payload.htu !== `${deps.config.publicUrl}${request.url}`) throw new ProofRejected('htu does not match the request URL');
       if (payload.bh !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
-      if (typeof payload.jti !== 'string' || payload.jti.length < 16 || payload.jti.length > 128) throw new ProofRejected('a jti of 16–128 characters is required');
+      if (typeof payload.jti !== 'string' || payload.jti.length < 16 || payload.jti.length > 128)
+        throw new ProofRejected('a jti of 16–128 characters is required');
       await recordNonce(deps.db, device.id, payload.jti, (iat + deps.config.deviceProofMaxAgeSeconds) * 1000 + 1000);
       if (device.state !== 'ACTIVE') throw new ProofRejected(`the device is ${device.state.toLowerCase()}`);
       request.device = device;

@@ -57,7 +57,11 @@ export class DeviceOperations {
       .selectFrom('device_operations')
       .innerJoin('transactions', 'transactions.id', 'device_operations.transaction_id')
       .selectAll('transactions')
-      .select(['device_operations.id as operation_id', 'device_operations.challenge as operation_challenge', 'device_operations.expires_at as operation_expires_at'])
+      .select([
+        'device_operations.id as operation_id',
+        'device_operations.challenge as operation_challenge',
+        'device_operations.expires_at as operation_expires_at',
+      ])
       .where('device_operations.device_id', '=', device.id)
       .where('device_operations.status', '=', 'pending')
       .where('device_operations.expires_at', '>', now)
@@ -97,8 +101,14 @@ export class DeviceOperations {
       if (Number(claimed.numUpdatedRows) !== 1) throw operationClosed();
       if (decision === 'reject') {
         await this.ctx.audit.append(trx, {
-          accountId: tx.accountId, eventType: 'device.authentication.rejected', message: 'Device refused the step-up',
-          traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id, data: { deviceId: device.id, operationId },
+          accountId: tx.accountId,
+          eventType: 'device.authentication.rejected',
+          message: 'Device refused the step-up',
+          traceId: meta.traceId,
+          ipAddress: meta.ipAddress,
+          userId: tx.userId,
+          referenceId: tx.id,
+          data: { deviceId: device.id, operationId },
         });
         const ended = await this.ctx.flows.transition(trx, tx, 'fail', { reason: 'device_rejected' }, meta);
         if (!ended) throw operationClosed();
@@ -116,7 +126,8 @@ export class DeviceOperations {
   private async verifyDecision(device: Device, operation: { id: string; challenge: string }, signature: string): Promise<'approve' | 'reject'> {
     try {
       const { payload } = await verifyDeviceJws(signature, APPROVAL_TYP, await devicePublicKey(device));
-      if (payload.operationId !== operation.id || payload.challenge !== operation.challenge) throw new ProofRejected('the signature is not over this operation\'s challenge');
+      if (payload.operationId !== operation.id || payload.challenge !== operation.challenge)
+        throw new ProofRejected("the signature is not over this operation's challenge");
       if (payload.decision !== 'approve' && payload.decision !== 'reject') throw new ProofRejected('decision must be approve or reject');
       return payload.decision;
     } catch (error) {
@@ -127,8 +138,7 @@ export class DeviceOperations {
 }
 
 const operationNotFound = (id: string) => apiError('operation_not_found', `No pending operation ${id} exists for this device.`);
-const operationClosed = () =>
-  apiError('operation_not_pending', 'The operation was already decided, has expired, or its transaction has ended.');
+const operationClosed = () => apiError('operation_not_pending', 'The operation was already decided, has expired, or its transaction has ended.');
 
 /** Marks pending operations past their time as expired (the sweeper's housekeeping; reads check expiry anyway). */
 export async function expireLapsedOperations(executor: Executor, now: number): Promise<void> {

@@ -79,5 +79,7 @@ export function checkFreshness(iat: unknown, nowMs: number, maxAgeSeconds: numbe
 
 /** base64url SHA-256 of a request body (empty for none), as carried in a signed request's `bh` claim. */
 export function bodyHash(body: Buffer | string | null | undefined): string {
-  return createHash('sha256').update(body ?? '').digest('base64url');
+  return createHash('sha256')
+    .update(body ?? '')
+    .digest('base64url');
 }

@@ -14,7 +14,10 @@ const DEVICE_BODY_LIMIT = 64 * 1024;
  * bodies are kept raw as well as parsed, because a signed request's `bh` claim covers the exact bytes sent.
  */
 /** What the device routes use. */
-export type DeviceRouteDeps = Pick<AppContext, 'config' | 'db' | 'clock' | 'rateLimiter' | 'activation' | 'deviceOperations' | 'deviceTransactions' | 'providers'>;
+export type DeviceRouteDeps = Pick<
+  AppContext,
+  'config' | 'db' | 'clock' | 'rateLimiter' | 'activation' | 'deviceOperations' | 'deviceTransactions' | 'providers'
+>;
 
 export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -23,24 +26,33 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.bodyLimitBytes }, parseJsonBody(app, { keepRawBody: true }));
   const { activation, deviceTransactions } = ctx;
 
-  app.post('/activations', {
-    bodyLimit: DEVICE_BODY_LIMIT,
-    onRequest: async (request) => ctx.rateLimiter.enforce('activation', ctx.config.rateLimits.activationPerSource, request.ip),
-    schema: {
-      tags: ['Device'], summary: 'Activate a device', operationId: 'activateDevice',
-      // Public: the one-time activation code in the body, with the proof of key possession, is the credential.
-      security: [],
-      description:
-        'Binds the device key to the user of the onboarding whose activation code is given. `proof` is a compact JWS ' +
-        '(ES256, typ reuseid-activation+jwt) whose protected header embeds the device public key as `jwk` and whose ' +
-        'payload is {activationCode, aud: <server URL>, iat}.',
-      body: ActivationBody,
-      response: {
-        200: ActivationResponse,
-        400: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema, 429: ErrorObjectSchema,
+  app.post(
+    '/activations',
+    {
+      bodyLimit: DEVICE_BODY_LIMIT,
+      onRequest: async (request) => ctx.rateLimiter.enforce('activation', ctx.config.rateLimits.activationPerSource, request.ip),
+      schema: {
+        tags: ['Device'],
+        summary: 'Activate a device',
+        operationId: 'activateDevice',
+        // Public: the one-time activation code in the body, with the proof of key possession, is the credential.
+        security: [],
+        description:
+          'Binds the device key to the user of the onboarding whose activation code is given. `proof` is a compact JWS ' +
+          '(ES256, typ reuseid-activation+jwt) whose protected header embeds the device public key as `jwk` and whose ' +
+          'payload is {activationCode, aud: <server URL>, iat}.',
+        body: ActivationBody,
+        response: {
+          200: ActivationResponse,
+          400: ErrorObjectSchema,
+          409: ErrorObjectSchema,
+          422: ErrorObjectSchema,
+          429: ErrorObjectSchema,
+        },
       },
     },
-  }, async (request) => activation.activate(request.body, { ...requestMeta(request), ipAddress: request.ip }));
+    async (request) => activation.activate(request.body, { ...requestMeta(request), ipAddress: request.ip }),
+  );
 
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
@@ -53,30 +65,53 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
       route.schema = { ...route.schema, security: [{ [DEVICE_SECURITY_SCHEME]: [] }], response: { ...response, 401: ErrorObjectSchema } };
     });
 
-    authed.get('/operations', {
-      schema: {
-        tags: ['Device'], summary: 'List pending operations of this device', operationId: 'listPendingOperations',
-        response: { 200: PendingOperationsResponse },
+    authed.get(
+      '/operations',
+      {
+        schema: {
+          tags: ['Device'],
+          summary: 'List pending operations of this device',
+          operationId: 'listPendingOperations',
+          response: { 200: PendingOperationsResponse },
+        },
       },
-    }, async (request) => ({ operations: await ctx.deviceOperations.listPending(deviceOf(request)) }));
+      async (request) => ({ operations: await ctx.deviceOperations.listPending(deviceOf(request)) }),
+    );
 
-    authed.post('/operations/:operationId/decision', {
-      bodyLimit: DEVICE_BODY_LIMIT,
-      schema: {
-        tags: ['Device'], summary: 'Approve or refuse a pending operation', operationId: 'decideOperation',
-        description: '`signature` is a compact JWS (ES256, typ reuseid-approval+jwt) by the device key over {operationId, challenge, decision: "approve"|"reject"}.',
-        params: z.object({ operationId: z.string().max(100) }),
-        body: DecisionBody,
-        response: { 200: DeviceTransactionResponse, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
+    authed.post(
+      '/operations/:operationId/decision',
+      {
+        bodyLimit: DEVICE_BODY_LIMIT,
+        schema: {
+          tags: ['Device'],
+          summary: 'Approve or refuse a pending operation',
+          operationId: 'decideOperation',
+          description:
+            '`signature` is a compact JWS (ES256, typ reuseid-approval+jwt) by the device key over {operationId, challenge, decision: "approve"|"reject"}.',
+          params: z.object({ operationId: z.string().max(100) }),
+          body: DecisionBody,
+          response: { 200: DeviceTransactionResponse, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
+        },
       },
-    }, async (request) => {
-      const tx = await ctx.deviceOperations.decide(deviceOf(request), request.params.operationId, request.body.signature, requestMeta(request));
-      return deviceTransactions.view(tx);
-    });
+      async (request) => {
+        const tx = await ctx.deviceOperations.decide(deviceOf(request), request.params.operationId, request.body.signature, requestMeta(request));
+        return deviceTransactions.view(tx);
+      },
+    );
 
-    authed.get('/transactions/:transactionId', {
-      schema: { tags: ['Device'], summary: 'The state of one of this device\'s transactions', operationId: 'getDeviceTransaction', params: DeviceTransactionParams, response: { 200: DeviceTransactionResponse } },
-    }, async (request) => deviceTransactions.view(await deviceTransactions.find(deviceOf(request), request.params.transactionId)));
+    authed.get(
+      '/transactions/:transactionId',
+      {
+        schema: {
+          tags: ['Device'],
+          summary: "The state of one of this device's transactions",
+          operationId: 'getDeviceTransaction',
+          params: DeviceTransactionParams,
+          response: { 200: DeviceTransactionResponse },
+        },
+      },
+      async (request) => deviceTransactions.view(await deviceTransactions.find(deviceOf(request), request.params.transactionId)),
+    );
 
     for (const provider of ctx.providers.all()) provider.registerDeviceRoutes(authed);
   });

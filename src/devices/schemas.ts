@@ -23,7 +23,12 @@ export const SignicatOperationSchema = z.looseObject({
 export type SignicatOperation = z.infer<typeof SignicatOperationSchema>;
 
 export const ActivationBody = z.strictObject({ activationCode: z.string().min(4).max(64), proof: z.string().min(1).max(8192) });
-export const ActivationResponse = z.object({ deviceId: z.string(), userId: z.string(), transactionId: z.string(), post_operation_context: OperationContextSchema });
+export const ActivationResponse = z.object({
+  deviceId: z.string(),
+  userId: z.string(),
+  transactionId: z.string(),
+  post_operation_context: OperationContextSchema,
+});
 export type ActivationResult = z.infer<typeof ActivationResponse>;
 
 export const PendingOperationSchema = z.object({

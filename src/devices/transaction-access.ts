@@ -12,7 +12,9 @@ export { DeviceTransactionParams, DeviceTransactionResponse } from './schemas.js
 
 /** What a device may know of a transaction: only its own, and never another device's. */
 export class DeviceTransactions {
-  constructor(private readonly deps: { db: Db; clock: Clock; config: Pick<Config, 'publicUrl' | 'sandbox'>; providers: Pick<ProviderRegistry, 'forTransaction'> }) {}
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; config: Pick<Config, 'publicUrl' | 'sandbox'>; providers: Pick<ProviderRegistry, 'forTransaction'> },
+  ) {}
 
   /** The device's own transaction; another device's (or none) answers 404 alike. */
   async find(device: Device, transactionId: string): Promise<Transaction> {

@@ -40,15 +40,21 @@ export const TEST_EVENT_NAME: EventName = 'webhook.test';
 /** A manual redelivery may retry for this long even when the event's own retry window has closed. */
 export const MANUAL_REDELIVERY_WINDOW_MS = 3600 * 1000;
 
-export const deliveryNotFound = (id: string) =>
-  apiError('delivery_not_found', `No webhook delivery with ID ${id} exists for this account.`);
+export const deliveryNotFound = (id: string) => apiError('delivery_not_found', `No webhook delivery with ID ${id} exists for this account.`);
 
 export class WebhookDeliveries {
-  constructor(private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; outbox: Outbox; subscriptions: WebhookSubscriptions }) {}
+  constructor(
+    private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; outbox: Outbox; subscriptions: WebhookSubscriptions },
+  ) {}
 
   /** Creates the deliveries of one outbox event: every enabled subscription of the event's account that wants it. */
   async fanOut(executor: Executor, event: { id: string; account_id: string; event_name: string; expires_at: number }): Promise<number> {
-    const subscriptions = await executor.selectFrom('webhook_subscriptions').select(['id', 'event_names']).where('account_id', '=', event.account_id).where('disabled_at', 'is', null).execute();
+    const subscriptions = await executor
+      .selectFrom('webhook_subscriptions')
+      .select(['id', 'event_names'])
+      .where('account_id', '=', event.account_id)
+      .where('disabled_at', 'is', null)
+      .execute();
     const targets = subscriptions.filter((s) => decodeEventNames(s.event_names)?.includes(event.event_name) ?? true);
     for (const target of targets) await this.insert(executor, event, target.id);
     return targets.length;
@@ -61,7 +67,12 @@ export class WebhookDeliveries {
       if (subscription.disabled_at !== null) throw subscriptionDisabled(subscriptionId);
       const envelope = await this.deps.outbox.enqueue(trx, accountId, TEST_EVENT_NAME, { subscriptionId, message: 'This is a test event.' }, ['mock']);
       // Dispatched by hand: the fan-out must not send the test to the account's other subscriptions.
-      const event = await trx.updateTable('outbox_events').set({ dispatched_at: this.deps.clock.now() }).where('id', '=', envelope.id).returningAll().executeTakeFirstOrThrow();
+      const event = await trx
+        .updateTable('outbox_events')
+        .set({ dispatched_at: this.deps.clock.now() })
+        .where('id', '=', envelope.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return toDeliveryView(await this.insert(trx, event, subscriptionId));
     });
   }
@@ -71,7 +82,9 @@ export class WebhookDeliveries {
     let query = this.deps.db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', subscriptionId).where('account_id', '=', accountId);
     if (page.before) {
       const anchor = await this.find(this.deps.db, accountId, page.before);
-      query = query.where((eb) => eb.or([eb('created_at', '<', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '<', anchor.id)])]));
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '<', anchor.created_at), eb.and([eb('created_at', '=', anchor.created_at), eb('id', '<', anchor.id)])]),
+      );
     }
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
     return rows.map(toDeliveryView);
@@ -93,21 +106,47 @@ export class WebhookDeliveries {
       }
       const subscription = await this.deps.subscriptions.find(trx, accountId, row.subscription_id);
       if (subscription.disabled_at !== null) throw subscriptionDisabled(row.subscription_id);
-      const updated: DeliveryRow = { ...row, status: 'pending', next_attempt_at: now, deadline_at: Math.max(row.deadline_at, now + MANUAL_REDELIVERY_WINDOW_MS), updated_at: now };
+      const updated: DeliveryRow = {
+        ...row,
+        status: 'pending',
+        next_attempt_at: now,
+        deadline_at: Math.max(row.deadline_at, now + MANUAL_REDELIVERY_WINDOW_MS),
+        updated_at: now,
+      };
       await trx.updateTable('webhook_deliveries').set(updated).where('id', '=', deliveryId).execute();
       return toDeliveryView(updated);
     });
   }
 
-  private async insert(executor: Executor, event: { id: string; account_id: string; event_name: string; expires_at: number }, subscriptionId: string): Promise<DeliveryRow> {
+  private async insert(
+    executor: Executor,
+    event: { id: string; account_id: string; event_name: string; expires_at: number },
+    subscriptionId: string,
+  ): Promise<DeliveryRow> {
     const now = this.deps.clock.now();
     const row: DeliveryRow = {
-      id: this.deps.random.uuid(), account_id: event.account_id, event_id: event.id, event_name: event.event_name, subscription_id: subscriptionId,
-      status: 'pending', attempt_count: 0, next_attempt_at: now, deadline_at: event.expires_at, locked_until: null, lease_id: null,
-      last_status_code: null, last_error: null, created_at: now, updated_at: now,
+      id: this.deps.random.uuid(),
+      account_id: event.account_id,
+      event_id: event.id,
+      event_name: event.event_name,
+      subscription_id: subscriptionId,
+      status: 'pending',
+      attempt_count: 0,
+      next_attempt_at: now,
+      deadline_at: event.expires_at,
+      locked_until: null,
+      lease_id: null,
+      last_status_code: null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
     };
     // The unique (event, subscription) pair makes a repeated fan-out of one event harmless.
-    await executor.insertInto('webhook_deliveries').values(row).onConflict((oc) => oc.columns(['event_id', 'subscription_id']).doNothing()).execute();
+    await executor
+      .insertInto('webhook_deliveries')
+      .values(row)
+      .onConflict((oc) => oc.columns(['event_id', 'subscription_id']).doNothing())
+      .execute();
     return row;
   }
 
@@ -118,8 +157,7 @@ export class WebhookDeliveries {
   }
 }
 
-const subscriptionDisabled = (id: string) =>
-  apiError('subscription_disabled', `Webhook subscription ${id} is disabled; enable it first.`);
+const subscriptionDisabled = (id: string) => apiError('subscription_disabled', `Webhook subscription ${id} is disabled; enable it first.`);
 
 export function toDeliveryView(row: DeliveryRow): DeliveryView {
   return {

@@ -25,7 +25,8 @@ export function verifyWebhook(secret: string, headers: IncomingHttpHeaders, body
     return { verified: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
   }
   if (!/^\d{1,12}$/.test(timestamp)) return { verified: false, reason: 'malformed webhook-timestamp' };
-  if (Math.abs(nowSeconds - Number(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS) return { verified: false, reason: 'webhook-timestamp outside the 5-minute tolerance' };
+  if (Math.abs(nowSeconds - Number(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS)
+    return { verified: false, reason: 'webhook-timestamp outside the 5-minute tolerance' };
   const expected = webhookSignature([secret], id, Number(timestamp), body);
   // Every presented signature is compared, so the time taken does not tell which one (if any) matched.
   const matches = signatures.split(' ').filter((presented) => safeEqual(presented, expected));
@@ -74,7 +75,9 @@ export async function listenForWebhooks(options: ListenOptions): Promise<void> {
     if (body === null) return void res.writeHead(413).end();
     const check = verifyWebhook(options.secret, req.headers, body, Math.floor(clock.now() / 1000));
     const webhookId = typeof req.headers['webhook-id'] === 'string' ? req.headers['webhook-id'] : null;
-    options.onDelivery(check.verified ? { webhookId, ...describeEvent(body), verified: true } : { webhookId, eventName: null, verified: false, reason: check.reason });
+    options.onDelivery(
+      check.verified ? { webhookId, ...describeEvent(body), verified: true } : { webhookId, eventName: null, verified: false, reason: check.reason },
+    );
     if (!check.verified) return void res.writeHead(401).end();
     verifiedCount++;
     // Answered before stopping, so the sender sees its delivery accepted.
@@ -118,9 +121,9 @@ export function registerWebhookListen(program: Command): void {
   const webhooks = program.commands.find((c) => c.name() === 'webhooks') ?? program.command('webhooks').description('Webhook tools');
   webhooks
     .command('listen')
-    .description('Receive webhooks locally: verify each delivery\'s signature, answer 204 (verified) or 401, print one line per delivery')
+    .description("Receive webhooks locally: verify each delivery's signature, answer 204 (verified) or 401, print one line per delivery")
     .requiredOption('--port <port>', 'port to listen on (0: any free port, printed at start)')
-    .requiredOption('--secret <secret>', 'the subscription\'s signing secret (whsec_…)')
+    .requiredOption('--secret <secret>', "the subscription's signing secret (whsec_…)")
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--max-deliveries <n>', 'exit after this many verified deliveries')
     .option('--json', 'one JSON object per line')
@@ -143,7 +146,8 @@ function integerOption(name: string, value: string, min: number, max: number): n
 }
 
 function webhookSecret(secret: string): string {
-  if (!SECRET_PATTERN.test(secret)) throw new CliError('invalid_argument', '--secret must be whsec_ followed by base64, as shown when the subscription was created');
+  if (!SECRET_PATTERN.test(secret))
+    throw new CliError('invalid_argument', '--secret must be whsec_ followed by base64, as shown when the subscription was created');
   return secret;
 }
 

@@ -33,7 +33,15 @@ export class Outbox {
     };
     await executor
       .insertInto('outbox_events')
-      .values({ id: envelope.id, account_id: accountId, event_name: eventName, envelope: this.deps.cipher.sealJson(envelope, envelopeContext(envelope.id)), created_at: now, expires_at: now + EVENT_RETENTION_MS, dispatched_at: null })
+      .values({
+        id: envelope.id,
+        account_id: accountId,
+        event_name: eventName,
+        envelope: this.deps.cipher.sealJson(envelope, envelopeContext(envelope.id)),
+        created_at: now,
+        expires_at: now + EVENT_RETENTION_MS,
+        dispatched_at: null,
+      })
       .execute();
     return envelope;
   }
@@ -47,5 +55,9 @@ export function openEnvelope(cipher: DataCipher, eventId: string, sealed: string
 
 /** Erases events (with their deliveries and attempts, by cascade) whose delivery window closed long enough ago. */
 export async function purgeExpiredEvents(executor: Executor, now: number): Promise<void> {
-  await executor.deleteFrom('outbox_events').where('expires_at', '<', now - EVENT_LOG_RETENTION_MS).where('dispatched_at', 'is not', null).execute();
+  await executor
+    .deleteFrom('outbox_events')
+    .where('expires_at', '<', now - EVENT_LOG_RETENTION_MS)
+    .where('dispatched_at', 'is not', null)
+    .execute();
 }

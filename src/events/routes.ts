@@ -6,7 +6,14 @@ import { requestMeta } from '../http/request-meta.js';
 import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import {
-  DeliveryDetailSchema, DeliveryListQuery, DeliveryListSchema, DeliverySchema, SubscriptionCreateBody, SubscriptionListSchema, SubscriptionPatchBody, SubscriptionSchema,
+  DeliveryDetailSchema,
+  DeliveryListQuery,
+  DeliveryListSchema,
+  DeliverySchema,
+  SubscriptionCreateBody,
+  SubscriptionListSchema,
+  SubscriptionPatchBody,
+  SubscriptionSchema,
   SubscriptionWithSecretSchema,
 } from './schemas.js';
 
@@ -20,7 +27,7 @@ const SIGNING_NOTE =
   'Deliveries are signed per Standard Webhooks: webhook-id (the event id, the same on every retry), webhook-timestamp ' +
   '(this attempt, Unix seconds) and webhook-signature (`v1,<base64 HMAC-SHA256>` of `id.timestamp.body`; during a ' +
   'secret rotation overlap one signature per secret, space-separated). Retries back off (5 s … 24 h, with jitter) until ' +
-  'the event\'s expiresAt and honour Retry-After; 410 Gone disables the subscription; redirects are not followed.';
+  "the event's expiresAt and honour Retry-After; 410 Gone disables the subscription; redirects are not followed.";
 
 /** Webhook subscriptions and their delivery log (permission `events`). Other accounts' resources answer 404. */
 export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'webhooks'>): Promise<void> {
@@ -28,50 +35,162 @@ export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 
   app.addHook('onRequest', requirePermission(ctx.verifyToken, 'events'));
   const account = (request: Parameters<typeof principalOf>[0]) => principalOf(request).accountId;
 
-  app.post('/events/subscriptions', {
-    schema: { tags, security, summary: 'Create a webhook subscription', operationId: 'createSubscription', description: SIGNING_NOTE, body: SubscriptionCreateBody, response: { 201: SubscriptionWithSecretSchema, ...errorResponses } },
-  }, async (request, reply) => reply.status(201).send(await ctx.webhooks.subscriptions.create(account(request), request.body, requestMeta(request))));
-
-  app.get('/events/subscriptions', {
-    schema: { tags, security, summary: 'List webhook subscriptions', operationId: 'listSubscriptions', response: { 200: SubscriptionListSchema, ...errorResponses } },
-  }, async (request) => ({ items: await ctx.webhooks.subscriptions.list(account(request)) }));
-
-  app.get('/events/subscriptions/:id', {
-    schema: { tags, security, summary: 'Get a webhook subscription', operationId: 'getSubscription', params: SubscriptionParams, response: { 200: SubscriptionSchema, ...errorResponses } },
-  }, async (request) => ctx.webhooks.subscriptions.get(account(request), request.params.id));
-
-  app.patch('/events/subscriptions/:id', {
-    schema: { tags, security, summary: 'Update, enable or disable a webhook subscription', operationId: 'updateSubscription', params: SubscriptionParams, body: SubscriptionPatchBody, response: { 200: SubscriptionSchema, ...errorResponses } },
-  }, async (request) => ctx.webhooks.subscriptions.update(account(request), request.params.id, request.body, requestMeta(request)));
-
-  app.delete('/events/subscriptions/:id', {
-    schema: { tags, security, summary: 'Delete a webhook subscription and its delivery log', operationId: 'deleteSubscription', params: SubscriptionParams, response: { 204: z.null(), ...errorResponses } },
-  }, async (request, reply) => {
-    await ctx.webhooks.subscriptions.delete(account(request), request.params.id, requestMeta(request));
-    return reply.status(204).send(null);
-  });
-
-  app.post('/events/subscriptions/:id/rotate-secret', {
-    schema: {
-      tags, security, summary: 'Rotate the signing secret', operationId: 'rotateSubscriptionSecret',
-      description: 'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
-      params: SubscriptionParams, response: { 200: SubscriptionWithSecretSchema, ...errorResponses },
+  app.post(
+    '/events/subscriptions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a webhook subscription',
+        operationId: 'createSubscription',
+        description: SIGNING_NOTE,
+        body: SubscriptionCreateBody,
+        response: { 201: SubscriptionWithSecretSchema, ...errorResponses },
+      },
     },
-  }, async (request) => ctx.webhooks.subscriptions.rotateSecret(account(request), request.params.id, requestMeta(request)));
+    async (request, reply) => reply.status(201).send(await ctx.webhooks.subscriptions.create(account(request), request.body, requestMeta(request))),
+  );
 
-  app.post('/events/subscriptions/:id/test', {
-    schema: { tags, security, summary: 'Send a test event', operationId: 'sendTestEvent', description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.', params: SubscriptionParams, response: { 202: DeliverySchema, ...errorResponses } },
-  }, async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.sendTest(account(request), request.params.id)));
+  app.get(
+    '/events/subscriptions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List webhook subscriptions',
+        operationId: 'listSubscriptions',
+        response: { 200: SubscriptionListSchema, ...errorResponses },
+      },
+    },
+    async (request) => ({ items: await ctx.webhooks.subscriptions.list(account(request)) }),
+  );
 
-  app.get('/events/subscriptions/:id/deliveries', {
-    schema: { tags, security, summary: 'List deliveries of a subscription, newest first', operationId: 'listDeliveries', params: SubscriptionParams, querystring: DeliveryListQuery, response: { 200: DeliveryListSchema, ...errorResponses } },
-  }, async (request) => ({ items: await ctx.webhooks.deliveries.list(account(request), request.params.id, request.query) }));
+  app.get(
+    '/events/subscriptions/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Get a webhook subscription',
+        operationId: 'getSubscription',
+        params: SubscriptionParams,
+        response: { 200: SubscriptionSchema, ...errorResponses },
+      },
+    },
+    async (request) => ctx.webhooks.subscriptions.get(account(request), request.params.id),
+  );
 
-  app.get('/events/deliveries/:deliveryId', {
-    schema: { tags, security, summary: 'Get a delivery with its attempts', operationId: 'getDelivery', params: DeliveryParams, response: { 200: DeliveryDetailSchema, ...errorResponses } },
-  }, async (request) => ctx.webhooks.deliveries.get(account(request), request.params.deliveryId));
+  app.patch(
+    '/events/subscriptions/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Update, enable or disable a webhook subscription',
+        operationId: 'updateSubscription',
+        params: SubscriptionParams,
+        body: SubscriptionPatchBody,
+        response: { 200: SubscriptionSchema, ...errorResponses },
+      },
+    },
+    async (request) => ctx.webhooks.subscriptions.update(account(request), request.params.id, request.body, requestMeta(request)),
+  );
 
-  app.post('/events/deliveries/:deliveryId/redeliver', {
-    schema: { tags, security, summary: 'Send a delivery again', operationId: 'redeliver', description: 'Same webhook-id as before; on failure it is retried for at least an hour.', params: DeliveryParams, response: { 202: DeliverySchema, ...errorResponses } },
-  }, async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.redeliver(account(request), request.params.deliveryId)));
+  app.delete(
+    '/events/subscriptions/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a webhook subscription and its delivery log',
+        operationId: 'deleteSubscription',
+        params: SubscriptionParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await ctx.webhooks.subscriptions.delete(account(request), request.params.id, requestMeta(request));
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/events/subscriptions/:id/rotate-secret',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rotate the signing secret',
+        operationId: 'rotateSubscriptionSecret',
+        description:
+          'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
+        params: SubscriptionParams,
+        response: { 200: SubscriptionWithSecretSchema, ...errorResponses },
+      },
+    },
+    async (request) => ctx.webhooks.subscriptions.rotateSecret(account(request), request.params.id, requestMeta(request)),
+  );
+
+  app.post(
+    '/events/subscriptions/:id/test',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Send a test event',
+        operationId: 'sendTestEvent',
+        description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.',
+        params: SubscriptionParams,
+        response: { 202: DeliverySchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.sendTest(account(request), request.params.id)),
+  );
+
+  app.get(
+    '/events/subscriptions/:id/deliveries',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List deliveries of a subscription, newest first',
+        operationId: 'listDeliveries',
+        params: SubscriptionParams,
+        querystring: DeliveryListQuery,
+        response: { 200: DeliveryListSchema, ...errorResponses },
+      },
+    },
+    async (request) => ({ items: await ctx.webhooks.deliveries.list(account(request), request.params.id, request.query) }),
+  );
+
+  app.get(
+    '/events/deliveries/:deliveryId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Get a delivery with its attempts',
+        operationId: 'getDelivery',
+        params: DeliveryParams,
+        response: { 200: DeliveryDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => ctx.webhooks.deliveries.get(account(request), request.params.deliveryId),
+  );
+
+  app.post(
+    '/events/deliveries/:deliveryId/redeliver',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Send a delivery again',
+        operationId: 'redeliver',
+        description: 'Same webhook-id as before; on failure it is retried for at least an hour.',
+        params: DeliveryParams,
+        response: { 202: DeliverySchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.redeliver(account(request), request.params.deliveryId)),
+  );
 }

@@ -52,7 +52,9 @@ export const DeliverySchema = z.object({
   updatedAt: z.string(),
 });
 export const DeliveryDetailSchema = DeliverySchema.extend({
-  attempts: z.array(z.object({ attempt: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable() })),
+  attempts: z.array(
+    z.object({ attempt: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable() }),
+  ),
 });
 export const DeliveryListSchema = z.object({ items: z.array(DeliverySchema) });
 

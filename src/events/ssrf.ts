@@ -42,7 +42,9 @@ export function parseWebhookUrl(text: string, allowPrivate: boolean): URL {
 /** Resolves the URL's host and returns the one address to connect to, refusing non-public answers. */
 export async function resolveWebhookTarget(url: URL, options: { allowPrivate: boolean; resolve: Resolver }): Promise<ResolvedAddress> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const addresses = ipaddr.isValid(host) ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 } as const] : await resolveName(host, options.resolve);
+  const addresses = ipaddr.isValid(host)
+    ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 } as const]
+    : await resolveName(host, options.resolve);
   if (!options.allowPrivate) {
     // Every answer must be public: a mix is the classic way to slip a private address past a check of the first one.
     const refused = addresses.find((a) => !isPublicAddress(a.address));

@@ -44,12 +44,20 @@ export interface SubscriptionPatch {
 
 export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 50;
 
-export const subscriptionNotFound = (id: string) =>
-  apiError('subscription_not_found', `No webhook subscription with ID ${id} exists for this account.`);
+export const subscriptionNotFound = (id: string) => apiError('subscription_not_found', `No webhook subscription with ID ${id} exists for this account.`);
 
 export class WebhookSubscriptions {
   constructor(
-    private readonly deps: { db: Db; write: Store['write']; clock: Clock; random: RandomSource; cipher: DataCipher; audit: AuditLog; config: Config['webhooks']; resolve: Resolver },
+    private readonly deps: {
+      db: Db;
+      write: Store['write'];
+      clock: Clock;
+      random: RandomSource;
+      cipher: DataCipher;
+      audit: AuditLog;
+      config: Config['webhooks'];
+      resolve: Resolver;
+    },
   ) {}
 
   async create(accountId: string, input: SubscriptionInput, meta: RequestMeta): Promise<SubscriptionView & { secret: string }> {
@@ -58,12 +66,25 @@ export class WebhookSubscriptions {
     const id = this.deps.random.uuid();
     const secret = generateWebhookSecret(this.deps.random);
     const row: SubscriptionRow = {
-      id, account_id: accountId, name: input.name, url: input.url, event_names: encodeEventNames(input.eventNames),
-      secret_sealed: this.sealSecret(id, secret), previous_secret_sealed: null, previous_secret_expires_at: null,
-      disabled_at: null, disabled_reason: null, created_at: now, updated_at: now,
+      id,
+      account_id: accountId,
+      name: input.name,
+      url: input.url,
+      event_names: encodeEventNames(input.eventNames),
+      secret_sealed: this.sealSecret(id, secret),
+      previous_secret_sealed: null,
+      previous_secret_expires_at: null,
+      disabled_at: null,
+      disabled_reason: null,
+      created_at: now,
+      updated_at: now,
     };
     await this.deps.write(async (trx) => {
-      const count = await trx.selectFrom('webhook_subscriptions').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+      const count = await trx
+        .selectFrom('webhook_subscriptions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_id', '=', accountId)
+        .executeTakeFirstOrThrow();
       if (Number(count.n) >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) {
         throw apiError('subscription_limit_reached', `An account can hold at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhook subscriptions.`);
       }
@@ -74,7 +95,13 @@ export class WebhookSubscriptions {
   }
 
   async list(accountId: string): Promise<SubscriptionView[]> {
-    const rows = await this.deps.db.selectFrom('webhook_subscriptions').selectAll().where('account_id', '=', accountId).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.deps.db
+      .selectFrom('webhook_subscriptions')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toView);
   }
 
@@ -116,9 +143,17 @@ export class WebhookSubscriptions {
       const current = await this.find(trx, accountId, id);
       const now = this.deps.clock.now();
       const previousExpiresAt = now + this.deps.config.secretOverlapSeconds * 1000;
-      const updated: SubscriptionRow = { ...current, secret_sealed: this.sealSecret(id, secret), previous_secret_sealed: current.secret_sealed, previous_secret_expires_at: previousExpiresAt, updated_at: now };
+      const updated: SubscriptionRow = {
+        ...current,
+        secret_sealed: this.sealSecret(id, secret),
+        previous_secret_sealed: current.secret_sealed,
+        previous_secret_expires_at: previousExpiresAt,
+        updated_at: now,
+      };
       await trx.updateTable('webhook_subscriptions').set(updated).where('id', '=', id).execute();
-      await this.audit(trx, 'subscription.secret_rotated', 'Webhook subscription secret rotated', updated, meta, { previousSecretValidUntil: isoTime(previousExpiresAt) });
+      await this.audit(trx, 'subscription.secret_rotated', 'Webhook subscription secret rotated', updated, meta, {
+        previousSecretValidUntil: isoTime(previousExpiresAt),
+      });
       return { ...toView(updated), secret };
     });
   }
@@ -126,8 +161,14 @@ export class WebhookSubscriptions {
   /** Called by delivery when the receiver answers 410 Gone: the endpoint asked never to be called again. */
   async disableGone(executor: Executor, row: SubscriptionRow): Promise<void> {
     const now = this.deps.clock.now();
-    const result = await executor.updateTable('webhook_subscriptions').set({ disabled_at: now, disabled_reason: 'gone', updated_at: now }).where('id', '=', row.id).where('disabled_at', 'is', null).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) await this.audit(executor, 'subscription.disabled', 'Webhook subscription disabled: the endpoint answered 410 Gone', { ...row, disabled_at: now }, {});
+    const result = await executor
+      .updateTable('webhook_subscriptions')
+      .set({ disabled_at: now, disabled_reason: 'gone', updated_at: now })
+      .where('id', '=', row.id)
+      .where('disabled_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 1)
+      await this.audit(executor, 'subscription.disabled', 'Webhook subscription disabled: the endpoint answered 410 Gone', { ...row, disabled_at: now }, {});
   }
 
   /** The secrets that sign a message sent now: the current one, then the previous one during its overlap. */
@@ -179,7 +220,9 @@ const secretContext = (subscriptionId: string) => `webhook-secret:${subscription
 
 function enabledColumns(enabled: boolean, current: SubscriptionRow, now: number, reason: string): Pick<SubscriptionRow, 'disabled_at' | 'disabled_reason'> {
   if (enabled) return { disabled_at: null, disabled_reason: null };
-  return current.disabled_at === null ? { disabled_at: now, disabled_reason: reason } : { disabled_at: current.disabled_at, disabled_reason: current.disabled_reason };
+  return current.disabled_at === null
+    ? { disabled_at: now, disabled_reason: reason }
+    : { disabled_at: current.disabled_at, disabled_reason: current.disabled_reason };
 }
 
 const encodeEventNames = (names: string[] | null | undefined): string | null => (names?.length ? JSON.stringify([...new Set(names)]) : null);

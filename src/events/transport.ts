@@ -15,7 +15,13 @@ export interface WebhookResponse {
   headers: IncomingHttpHeaders;
 }
 
-export function postWebhook(url: URL, pinned: ResolvedAddress, headers: Record<string, string>, body: string, timeoutMs = WEBHOOK_TIMEOUT_MS): Promise<WebhookResponse> {
+export function postWebhook(
+  url: URL,
+  pinned: ResolvedAddress,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs = WEBHOOK_TIMEOUT_MS,
+): Promise<WebhookResponse> {
   const lookup = ((_hostname, options, callback) => {
     // Node asks for every address when it may try several (autoSelectFamily); both shapes get the pinned one only.
     if ((options as { all?: boolean }).all) (callback as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);

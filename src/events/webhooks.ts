@@ -29,8 +29,34 @@ export function createWebhooks(deps: {
   post?: typeof postWebhook;
 }): Webhooks {
   const resolve = deps.resolve ?? systemResolver;
-  const subscriptions = new WebhookSubscriptions({ db: deps.store.db, write: deps.store.write, clock: deps.clock, random: deps.random, cipher: deps.cipher, audit: deps.audit, config: deps.config, resolve });
-  const deliveries = new WebhookDeliveries({ db: deps.store.db, write: deps.store.write, clock: deps.clock, random: deps.random, outbox: deps.outbox, subscriptions });
-  const worker = new WebhookWorker({ store: deps.store, clock: deps.clock, random: deps.random, cipher: deps.cipher, subscriptions, deliveries, config: deps.config, resolve, ...(deps.post ? { post: deps.post } : {}) });
+  const subscriptions = new WebhookSubscriptions({
+    db: deps.store.db,
+    write: deps.store.write,
+    clock: deps.clock,
+    random: deps.random,
+    cipher: deps.cipher,
+    audit: deps.audit,
+    config: deps.config,
+    resolve,
+  });
+  const deliveries = new WebhookDeliveries({
+    db: deps.store.db,
+    write: deps.store.write,
+    clock: deps.clock,
+    random: deps.random,
+    outbox: deps.outbox,
+    subscriptions,
+  });
+  const worker = new WebhookWorker({
+    store: deps.store,
+    clock: deps.clock,
+    random: deps.random,
+    cipher: deps.cipher,
+    subscriptions,
+    deliveries,
+    config: deps.config,
+    resolve,
+    ...(deps.post ? { post: deps.post } : {}),
+  });
   return { subscriptions, deliveries, worker };
 }

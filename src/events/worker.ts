@@ -110,11 +110,26 @@ export class WebhookWorker {
     return this.deps.store.write(async (trx) => {
       // Claims skip rows another worker holds (PostgreSQL); SQLite has a single writer.
       const events = await this.deps.store
-        .claimForUpdate(trx.selectFrom('outbox_events').select(['id', 'account_id', 'event_name', 'expires_at']).where('dispatched_at', 'is', null).orderBy('created_at').limit(BATCH_SIZE))
+        .claimForUpdate(
+          trx
+            .selectFrom('outbox_events')
+            .select(['id', 'account_id', 'event_name', 'expires_at'])
+            .where('dispatched_at', 'is', null)
+            .orderBy('created_at')
+            .limit(BATCH_SIZE),
+        )
         .execute();
       if (!events.length) return 0;
       for (const event of events) await this.deps.deliveries.fanOut(trx, event);
-      await trx.updateTable('outbox_events').set({ dispatched_at: this.deps.clock.now() }).where('id', 'in', events.map((e) => e.id)).execute();
+      await trx
+        .updateTable('outbox_events')
+        .set({ dispatched_at: this.deps.clock.now() })
+        .where(
+          'id',
+          'in',
+          events.map((e) => e.id),
+        )
+        .execute();
       return events.length;
     });
   }
@@ -154,7 +169,11 @@ export class WebhookWorker {
       await trx
         .updateTable('webhook_deliveries')
         .set((eb) => ({ ...lease, attempt_count: eb('attempt_count', '+', 1), updated_at: now }))
-        .where('id', 'in', due.map((d) => d.id))
+        .where(
+          'id',
+          'in',
+          due.map((d) => d.id),
+        )
         .execute();
       return due.map((d) => ({ ...d, ...lease, attempt_count: d.attempt_count + 1 }));
     });
@@ -163,7 +182,9 @@ export class WebhookWorker {
   private async attempt(delivery: DeliveryRow): Promise<void> {
     const startedAt = this.deps.clock.now();
     const started = performance.now();
-    const outcome = await this.send(delivery, startedAt).catch((error: unknown): Outcome => ({ statusCode: null, retryAfterMs: null, error: describeError(error) }));
+    const outcome = await this.send(delivery, startedAt).catch(
+      (error: unknown): Outcome => ({ statusCode: null, retryAfterMs: null, error: describeError(error) }),
+    );
     await this.record(delivery, startedAt, Math.round(performance.now() - started), outcome);
   }
 
@@ -191,14 +212,28 @@ export class WebhookWorker {
     await this.deps.store.write(async (trx) => {
       const updated = await trx
         .updateTable('webhook_deliveries')
-        .set({ ...this.nextState(delivery, outcome, now), locked_until: null, lease_id: null, last_status_code: outcome.statusCode, last_error: outcome.error, updated_at: now })
+        .set({
+          ...this.nextState(delivery, outcome, now),
+          locked_until: null,
+          lease_id: null,
+          last_status_code: outcome.statusCode,
+          last_error: outcome.error,
+          updated_at: now,
+        })
         .where('id', '=', delivery.id)
         .where('lease_id', '=', delivery.lease_id)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) return;
       await trx
         .insertInto('webhook_delivery_attempts')
-        .values({ delivery_id: delivery.id, attempt: delivery.attempt_count, started_at: startedAt, duration_ms: durationMs, status_code: outcome.statusCode, error: outcome.error })
+        .values({
+          delivery_id: delivery.id,
+          attempt: delivery.attempt_count,
+          started_at: startedAt,
+          duration_ms: durationMs,
+          status_code: outcome.statusCode,
+          error: outcome.error,
+        })
         .execute();
       if (outcome.statusCode === 410 && outcome.subscription) await this.deps.subscriptions.disableGone(trx, outcome.subscription);
     });

@@ -31,40 +31,61 @@ export async function flowRoutes(base: FastifyInstance, ctx: FlowRouteDeps): Pro
   const onboardingIdempotency = idempotency(ctx, (stored) => starter.reissueActivationCode(stored as StoredStart));
   app.addHook('onSend', storeIdempotentResponse(ctx, withoutActivationCode));
 
-  app.post('/onboarding', {
-    onRequest: guard,
-    preHandler: onboardingIdempotency,
-    schema: {
-      tags: ['Onboarding'], summary: 'Start onboarding', operationId: 'startOnboarding', security,
-      description: 'Creates a user, hands out an activation code for the user\'s device, and prepares identity proofing.',
-      body: onboardingBodySchema(available),
-      response: { 200: StartOnboardingResponse, ...errorResponses },
+  app.post(
+    '/onboarding',
+    {
+      onRequest: guard,
+      preHandler: onboardingIdempotency,
+      schema: {
+        tags: ['Onboarding'],
+        summary: 'Start onboarding',
+        operationId: 'startOnboarding',
+        security,
+        description: "Creates a user, hands out an activation code for the user's device, and prepares identity proofing.",
+        body: onboardingBodySchema(available),
+        response: { 200: StartOnboardingResponse, ...errorResponses },
+      },
     },
-  }, async (request) => ({ data: await starter.startOnboarding(principalOf(request), request.body, requestMeta(request)) }));
+    async (request) => ({ data: await starter.startOnboarding(principalOf(request), request.body, requestMeta(request)) }),
+  );
 
-  app.post('/step-up', {
-    onRequest: guard,
-    preHandler: idempotency(ctx),
-    schema: {
-      tags: ['Step-up'], summary: 'Start step-up', operationId: 'startStepUp', security,
-      description: 'Asks the user\'s registered device to approve a challenge, then runs identity proofing again.',
-      body: stepUpBodySchema(available),
-      response: { 200: StartStepUpResponse, 409: ErrorObjectSchema, ...errorResponses },
+  app.post(
+    '/step-up',
+    {
+      onRequest: guard,
+      preHandler: idempotency(ctx),
+      schema: {
+        tags: ['Step-up'],
+        summary: 'Start step-up',
+        operationId: 'startStepUp',
+        security,
+        description: "Asks the user's registered device to approve a challenge, then runs identity proofing again.",
+        body: stepUpBodySchema(available),
+        response: { 200: StartStepUpResponse, 409: ErrorObjectSchema, ...errorResponses },
+      },
     },
-  }, async (request) => ({ data: await starter.startStepUp(principalOf(request), request.body, requestMeta(request)) }));
+    async (request) => ({ data: await starter.startStepUp(principalOf(request), request.body, requestMeta(request)) }),
+  );
 
   for (const [path, kind, tag, operationId] of [
     ['/onboarding/:transactionId', 'onboarding', 'Onboarding', 'getOnboarding'],
     ['/step-up/:transactionId', 'stepup', 'Step-up', 'getStepUp'],
   ] as const) {
-    app.get(path, {
-      onRequest: guard,
-      schema: {
-        tags: [tag], summary: `Get ${kind === 'onboarding' ? 'onboarding' : 'step-up'}`, operationId, security,
-        params: TransactionParams,
-        response: { 200: z.object({ data: TransactionDataSchema }), ...errorResponses },
+    app.get(
+      path,
+      {
+        onRequest: guard,
+        schema: {
+          tags: [tag],
+          summary: `Get ${kind === 'onboarding' ? 'onboarding' : 'step-up'}`,
+          operationId,
+          security,
+          params: TransactionParams,
+          response: { 200: z.object({ data: TransactionDataSchema }), ...errorResponses },
+        },
       },
-    }, async (request) => ({ data: await readTransaction(ctx, principalOf(request).accountId, kind, request.params.transactionId) }));
+      async (request) => ({ data: await readTransaction(ctx, principalOf(request).accountId, kind, request.params.transactionId) }),
+    );
   }
 }
 

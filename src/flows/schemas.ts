@@ -8,7 +8,11 @@ import { PROVIDER_ALIASES } from '../proofing/aliases.js';
  */
 const MAX_EXTERNAL_REF_BYTES = 1024;
 
-const docTypeId = z.number().int().positive().max(2 ** 31 - 1);
+const docTypeId = z
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 31 - 1);
 
 export const ProviderOptionsSchema = z
   .strictObject({
@@ -110,7 +114,12 @@ export const StartOnboardingResponse = z.object({
     status: z.literal('Pending'),
     transactionId: z.string(),
     userId: z.string(),
-    activationCode: z.string().optional().describe('Give it to the user (or as a QR code) for device activation. An idempotent replay hands out a fresh one while the device has not activated, and none after.'),
+    activationCode: z
+      .string()
+      .optional()
+      .describe(
+        'Give it to the user (or as a QR code) for device activation. An idempotent replay hands out a fresh one while the device has not activated, and none after.',
+      ),
     dossierId: z.string(),
     processId: z.string(),
     expiresAt: z.string(),

@@ -54,7 +54,11 @@ export class FlowStarter {
           const dossierId = await this.createDossier(trx, user, now);
           const codeExpiresAt = now + ctx.config.activation.codeTtlSeconds * 1000;
           const tx = await this.insertTransaction(trx, principal, body, {
-            kind: 'onboarding', user, dossierId, deviceId: null, now,
+            kind: 'onboarding',
+            user,
+            dossierId,
+            deviceId: null,
+            now,
             activationCodeHash: hashActivationCode(ctx.keyring, activationCode),
             activationCodeExpiresAt: codeExpiresAt,
           });

@@ -34,10 +34,34 @@ const BOTH: readonly FlowKind[] = ['onboarding', 'stepup'];
 const OPEN_STAGES: readonly Stage[] = ['activation', 'authentication', 'proofing', 'review'];
 
 export const TRANSITIONS: Readonly<Record<TransitionName, TransitionRule>> = {
-  activate: { kinds: ['onboarding'], from: ['activation'], to: { status: 'Pending', stage: 'proofing' }, event: 'activated', description: 'the device activated with the code' },
-  approve: { kinds: ['stepup'], from: ['authentication'], to: { status: 'Pending', stage: 'proofing' }, event: 'approved', description: 'the device approved the challenge' },
-  submitForReview: { kinds: BOTH, from: ['proofing'], to: { status: 'Pending', stage: 'review' }, event: 'review_started', description: 'a capture waits for an agent' },
-  requestCapture: { kinds: BOTH, from: ['review'], to: { status: 'Pending', stage: 'proofing' }, event: 'capture_requested', description: 'the agent asked for a new capture' },
+  activate: {
+    kinds: ['onboarding'],
+    from: ['activation'],
+    to: { status: 'Pending', stage: 'proofing' },
+    event: 'activated',
+    description: 'the device activated with the code',
+  },
+  approve: {
+    kinds: ['stepup'],
+    from: ['authentication'],
+    to: { status: 'Pending', stage: 'proofing' },
+    event: 'approved',
+    description: 'the device approved the challenge',
+  },
+  submitForReview: {
+    kinds: BOTH,
+    from: ['proofing'],
+    to: { status: 'Pending', stage: 'review' },
+    event: 'review_started',
+    description: 'a capture waits for an agent',
+  },
+  requestCapture: {
+    kinds: BOTH,
+    from: ['review'],
+    to: { status: 'Pending', stage: 'proofing' },
+    event: 'capture_requested',
+    description: 'the agent asked for a new capture',
+  },
   complete: { kinds: BOTH, from: ['proofing', 'review'], to: { status: 'Completed' }, event: 'completed', description: 'the proofing accepted the identity' },
   fail: { kinds: BOTH, from: OPEN_STAGES, to: { status: 'Failed' }, event: 'failed', description: 'refused, rejected or erased' },
   expire: { kinds: BOTH, from: OPEN_STAGES, to: { status: 'Expired' }, event: 'expired', description: 'its time ran out' },
@@ -47,7 +71,9 @@ export const TRANSITIONS: Readonly<Record<TransitionName, TransitionRule>> = {
 export const FIRST_STAGE: Readonly<Record<FlowKind, Stage>> = { onboarding: 'activation', stepup: 'authentication' };
 
 /** Every event name a flow can emit: part of the published event catalogue. */
-export const FLOW_EVENT_NAMES: readonly string[] = (Object.values(TRANSITIONS) as TransitionRule[]).flatMap((rule) => rule.kinds.map((kind) => `${kind}.${rule.event}`));
+export const FLOW_EVENT_NAMES: readonly string[] = (Object.values(TRANSITIONS) as TransitionRule[]).flatMap((rule) =>
+  rule.kinds.map((kind) => `${kind}.${rule.event}`),
+);
 
 export interface TransitionInput {
   /** Failure reason code (fail, expire). */
@@ -80,15 +106,28 @@ export class FlowStateMachine {
    * Applies a transition; returns the transaction as it now stands, or null when it did not apply (another request
    * got there first, the transaction ended or expired, or — for activate — the code is no longer the transaction's).
    */
-  async transition(trx: Tx, tx: Transaction, name: TransitionName, input: TransitionInput = {}, meta: RequestMeta = {}, user?: User): Promise<Transaction | null> {
+  async transition(
+    trx: Tx,
+    tx: Transaction,
+    name: TransitionName,
+    input: TransitionInput = {},
+    meta: RequestMeta = {},
+    user?: User,
+  ): Promise<Transaction | null> {
     const rule = TRANSITIONS[name];
     if (!rule.kinds.includes(tx.kind)) return null;
     const now = this.deps.clock.now();
     const changes = await this.changes(trx, tx, rule, input, now, user);
-    let update = trx.updateTable('transactions').set(changes).where('id', '=', tx.id).where('status', '=', 'Pending').where('stage', 'in', [...rule.from]);
+    let update = trx
+      .updateTable('transactions')
+      .set(changes)
+      .where('id', '=', tx.id)
+      .where('status', '=', 'Pending')
+      .where('stage', 'in', [...rule.from]);
     // Only the sweeper ends an expired transaction, and only as Expired; every other move needs time left.
     update = name === 'expire' ? update.where('expires_at', '<=', now) : update.where('expires_at', '>', now);
-    if (input.activationCodeHash !== undefined) update = update.where('activation_code_hash', '=', input.activationCodeHash).where('activation_code_expires_at', '>', now);
+    if (input.activationCodeHash !== undefined)
+      update = update.where('activation_code_hash', '=', input.activationCodeHash).where('activation_code_expires_at', '>', now);
     if (Number((await update.executeTakeFirst()).numUpdatedRows) !== 1) return null;
     const moved = applyChanges(tx, changes);
     await this.record(trx, moved, name, rule, input, meta, now);
@@ -120,7 +159,8 @@ export class FlowStateMachine {
     const changes: Partial<TransactionsTable> = { updated_at: now };
     if (input.deviceId !== undefined) changes.device_id = input.deviceId;
     if (input.proofingId !== undefined) changes.proofing_id = input.proofingId;
-    if (rule.to.status === 'Pending') return { ...changes, stage: rule.to.stage, ...(input.activationCodeHash !== undefined ? { activation_code_hash: null } : {}) };
+    if (rule.to.status === 'Pending')
+      return { ...changes, stage: rule.to.stage, ...(input.activationCodeHash !== undefined ? { activation_code_hash: null } : {}) };
     const owner = input.userData ? (user ?? (await this.deps.users.find(trx, tx.accountId, tx.userId))) : null;
     return {
       ...changes,
@@ -133,7 +173,15 @@ export class FlowStateMachine {
     };
   }
 
-  private async record(trx: Tx, tx: Transaction, name: TransitionName, rule: TransitionRule, input: TransitionInput, meta: RequestMeta, now: number): Promise<void> {
+  private async record(
+    trx: Tx,
+    tx: Transaction,
+    name: TransitionName,
+    rule: TransitionRule,
+    input: TransitionInput,
+    meta: RequestMeta,
+    now: number,
+  ): Promise<void> {
     // Every <kind>.<event> of the table is in the published catalogue (test/flows/state.test.ts checks it).
     const eventName = `${tx.kind}.${rule.event}` as EventName;
     const ended = tx.status !== 'Pending';
@@ -147,8 +195,13 @@ export class FlowStateMachine {
       userId: tx.userId,
       referenceId: tx.id,
       data: {
-        transition: name, provider: tx.provider, deviceId: tx.deviceId, proofingId: tx.proofingId, stage: tx.stage,
-        ...(ended && tx.failureReason ? { reason: tx.failureReason } : {}), ...input.audit?.data,
+        transition: name,
+        provider: tx.provider,
+        deviceId: tx.deviceId,
+        proofingId: tx.proofingId,
+        stage: tx.stage,
+        ...(ended && tx.failureReason ? { reason: tx.failureReason } : {}),
+        ...input.audit?.data,
       },
     });
     await this.deps.outbox.enqueue(trx, tx.accountId, eventName, transactionData(tx, now, ended ? (input.userData ?? null) : null));

@@ -88,7 +88,14 @@ export async function findByActivationCode(executor: Executor, codeHash: string,
 
 /** Pending transactions past their expiry, oldest first: the sweeper's work. */
 export async function findOverdue(executor: Executor, now: number, limit: number): Promise<Transaction[]> {
-  const rows = await executor.selectFrom('transactions').selectAll().where('status', '=', 'Pending').where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+  const rows = await executor
+    .selectFrom('transactions')
+    .selectAll()
+    .where('status', '=', 'Pending')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
   return rows.map(toTransaction);
 }
 

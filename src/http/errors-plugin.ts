@@ -15,7 +15,11 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) => {
     const allowed = app.allowedMethods(request.url);
-    return sendError(request, reply, allowed.length ? errors.methodNotAllowed(request.method, request.url, allowed) : errors.routeNotFound(request.method, request.url));
+    return sendError(
+      request,
+      reply,
+      allowed.length ? errors.methodNotAllowed(request.method, request.url, allowed) : errors.routeNotFound(request.method, request.url),
+    );
   });
 
   app.setErrorHandler(answerError);
@@ -125,6 +129,9 @@ function pathName(instancePath: string): string {
 export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   if (!e) return false;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004', 'SQLITE_BUSY'].includes(e.code ?? '')) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|is not queryable|the database system is (starting up|shutting down|in recovery mode)/i.test(e.message ?? '');
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004', 'SQLITE_BUSY'].includes(e.code ?? ''))
+    return true;
+  return /Connection terminated|timeout exceeded when trying to connect|is not queryable|the database system is (starting up|shutting down|in recovery mode)/i.test(
+    e.message ?? '',
+  );
 }

@@ -76,24 +76,43 @@ export function idempotency(deps: IdempotencyDeps, onReplay?: ReplayTransform) {
     try {
       await deps.db
         .insertInto('idempotency_records')
-        .values({ account_id: accountId, idempotency_key: key, request_hash: requestHash, state: 'running', response_status: null, response_sealed: null, created_at: now, expires_at: now + TTL_MS })
+        .values({
+          account_id: accountId,
+          idempotency_key: key,
+          request_hash: requestHash,
+          state: 'running',
+          response_status: null,
+          response_sealed: null,
+          created_at: now,
+          expires_at: now + TTL_MS,
+        })
         .execute();
       request.idempotency = { key, accountId, replayed: false };
       return undefined;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
-    const record = await deps.db.selectFrom('idempotency_records').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    const record = await deps.db
+      .selectFrom('idempotency_records')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirstOrThrow();
     if (record.request_hash !== requestHash) {
       throw apiError('idempotency_key_reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.');
     }
     if (record.state !== 'done' || record.response_sealed === null) {
-      throw apiError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', { headers: { 'Retry-After': '1' } });
+      throw apiError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', {
+        headers: { 'Retry-After': '1' },
+      });
     }
     request.idempotency = { key, accountId, replayed: true };
     const stored = deps.cipher.openJson<unknown>(record.response_sealed, sealContext(accountId, key));
     const body = onReplay && record.response_status === 200 ? await onReplay(stored) : stored;
-    return reply.status(record.response_status ?? 200).header('Idempotent-Replayed', 'true').send(body);
+    return reply
+      .status(record.response_status ?? 200)
+      .header('Idempotent-Replayed', 'true')
+      .send(body);
   };
 }
 
@@ -119,7 +138,9 @@ export function storeIdempotentResponse(deps: IdempotencyDeps, strip: (body: unk
 }
 
 function hashRequest(request: FastifyRequest): string {
-  return createHash('sha256').update(`${request.method} ${request.routeOptions.url}\n${canonicalize(request.body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${request.method} ${request.routeOptions.url}\n${canonicalize(request.body ?? null)}`)
+    .digest('hex');
 }
 
 const sealContext = (accountId: string, key: string) => `idempotency:${accountId}:${key}`;

@@ -90,7 +90,11 @@ function verifyIso9796(key: KeyObject, challenge: Uint8Array, signature: Uint8Ar
   const m1 = f.subarray(1, hashStart);
   const recovered = f.subarray(hashStart, hashEnd);
   const ok = digest(hash, Buffer.concat([m1, challenge])).equals(recovered);
-  return { ok, algorithm, reason: ok ? `${algorithm} signature over the challenge verifies` : `${algorithm}: recovered hash does not match Hash(M1 ‖ challenge)` };
+  return {
+    ok,
+    algorithm,
+    reason: ok ? `${algorithm} signature over the challenge verifies` : `${algorithm}: recovered hash does not match Hash(M1 ‖ challenge)`,
+  };
 }
 
 /**

@@ -5,15 +5,7 @@
  * parameters spelled out in the certificate ("explicit parameters", as Doc 9303-12 allows). WebCrypto
  * rejects both; OpenSSL behind node:crypto loads such keys with `createPublicKey` and verifies normally.
  */
-import {
-  constants,
-  createHash,
-  createPublicKey,
-  publicEncrypt,
-  sign as nodeSign,
-  verify as nodeVerify,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createHash, createPublicKey, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { IcaoFormatError, guard } from './errors.js';

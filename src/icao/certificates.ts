@@ -85,9 +85,7 @@ export function describeCertificate(cert: pkijs.Certificate, der?: Buffer, what 
       notAfter: cert.notAfter.value,
       subjectKeyIdentifier: ski instanceof asn1js.OctetString ? Buffer.from(ski.valueBlock.valueHexView) : undefined,
       authorityKeyIdentifier:
-        aki instanceof pkijs.AuthorityKeyIdentifier && aki.keyIdentifier
-          ? Buffer.from(aki.keyIdentifier.valueBlock.valueHexView)
-          : undefined,
+        aki instanceof pkijs.AuthorityKeyIdentifier && aki.keyIdentifier ? Buffer.from(aki.keyIdentifier.valueBlock.valueHexView) : undefined,
       isCA: basic instanceof pkijs.BasicConstraints && basic.cA === true,
       keyUsage: usage instanceof asn1js.BitString ? keyUsageBits(usage) : undefined,
       get publicKey() {
@@ -141,7 +139,10 @@ export function pemBlocks(text: string, label: string): Buffer[] {
 }
 
 export function toPem(der: Uint8Array, label: string): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 

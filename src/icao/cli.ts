@@ -121,7 +121,9 @@ function summarise(result: VerificationResult): string {
   for (const [name, check] of Object.entries(result.checks)) lines.push(`  ${name}: ${check.status} — ${check.reason}`);
   if (result.document) {
     const d = result.document;
-    lines.push(`document: ${d.documentCode} ${d.issuingState} ${d.documentNumber}, ${d.lastName}, ${d.firstName}, born ${d.dateOfBirth}, expires ${d.dateOfExpiry}`);
+    lines.push(
+      `document: ${d.documentCode} ${d.issuingState} ${d.documentNumber}, ${d.lastName}, ${d.firstName}, born ${d.dateOfBirth}, expires ${d.dateOfExpiry}`,
+    );
   }
   if (result.documentExpired) lines.push('document expired');
   for (const reason of result.reasons) lines.push(`reason: ${reason}`);

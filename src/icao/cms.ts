@@ -114,7 +114,8 @@ const hexOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset,
 
 function algorithmIdentifier(element: RawElement, what: string): pkijs.AlgorithmIdentifier {
   return algorithmIdentifiers.get(hexOf(element.bytes), () =>
-    guard('BAD_STRUCTURE', what, () => new pkijs.AlgorithmIdentifier({ schema: parseDer(element.bytes, what) })));
+    guard('BAD_STRUCTURE', what, () => new pkijs.AlgorithmIdentifier({ schema: parseDer(element.bytes, what) })),
+  );
 }
 
 /**

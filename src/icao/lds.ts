@@ -30,8 +30,22 @@ export const TAGS = {
 
 /** LDS outer tag of each data group number, as listed in EF.COM. */
 export const DG_TAGS: Record<number, number> = {
-  1: 0x61, 2: 0x75, 3: 0x63, 4: 0x76, 5: 0x65, 6: 0x66, 7: 0x67, 8: 0x68,
-  9: 0x69, 10: 0x6a, 11: 0x6b, 12: 0x6c, 13: 0x6d, 14: 0x6e, 15: 0x6f, 16: 0x70,
+  1: 0x61,
+  2: 0x75,
+  3: 0x63,
+  4: 0x76,
+  5: 0x65,
+  6: 0x66,
+  7: 0x67,
+  8: 0x68,
+  9: 0x69,
+  10: 0x6a,
+  11: 0x6b,
+  12: 0x6c,
+  13: 0x6d,
+  14: 0x6e,
+  15: 0x6f,
+  16: 0x70,
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -58,11 +72,10 @@ export function parseCom(bytes: Uint8Array): EfCom {
 
 export function buildCom(dataGroups: number[]): Buffer {
   const tags = dataGroups.map((dg) => DG_TAGS[dg] ?? 0);
-  return encodeTlv(TAGS.COM, Buffer.concat([
-    encodeTlv(0x5f01, Buffer.from('0107', 'latin1')),
-    encodeTlv(0x5f36, Buffer.from('040000', 'latin1')),
-    encodeTlv(0x5c, Buffer.from(tags)),
-  ]));
+  return encodeTlv(
+    TAGS.COM,
+    Buffer.concat([encodeTlv(0x5f01, Buffer.from('0107', 'latin1')), encodeTlv(0x5f36, Buffer.from('040000', 'latin1')), encodeTlv(0x5c, Buffer.from(tags))]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -139,12 +152,15 @@ export function parseDg2(bytes: Uint8Array): Dg2 {
  * SC37, format type 0x0008) and an ISO/IEC 19794-5:2005 facial record with one full-frontal image.
  */
 export function buildDg2(image: Buffer, mimeType: FaceImage['mimeType'] = 'image/jpeg', size = { width: 16, height: 16 }): Buffer {
-  const header = encodeTlv(TAGS.BIOMETRIC_HEADER, Buffer.concat([
-    encodeTlv(0x80, Buffer.from([0x01, 0x01])), // ICAO header version
-    encodeTlv(0x81, Buffer.from([0x02])), // biometric type: facial features
-    encodeTlv(0x87, Buffer.from([0x01, 0x01])), // format owner: ISO/IEC JTC1 SC37
-    encodeTlv(0x88, Buffer.from([0x00, 0x08])), // format type: face image
-  ]));
+  const header = encodeTlv(
+    TAGS.BIOMETRIC_HEADER,
+    Buffer.concat([
+      encodeTlv(0x80, Buffer.from([0x01, 0x01])), // ICAO header version
+      encodeTlv(0x81, Buffer.from([0x02])), // biometric type: facial features
+      encodeTlv(0x87, Buffer.from([0x01, 0x01])), // format owner: ISO/IEC JTC1 SC37
+      encodeTlv(0x88, Buffer.from([0x00, 0x08])), // format type: face image
+    ]),
+  );
   const imageInfo = Buffer.alloc(12);
   imageInfo.writeUInt8(1, 0); // face image type: full frontal
   imageInfo.writeUInt8(mimeType === 'image/jpeg' ? 0 : 1, 1); // image data type
@@ -215,21 +231,33 @@ export function parseDg14(bytes: Uint8Array): Dg14 {
 export function buildDg14(options: { aaSignatureAlgorithm?: string; chipAuthenticationKey?: Buffer }): Buffer {
   const infos: asn1js.Sequence[] = [];
   if (options.aaSignatureAlgorithm) {
-    infos.push(new asn1js.Sequence({ value: [
-      new asn1js.ObjectIdentifier({ value: SECURITY_OIDS.activeAuthentication }),
-      new asn1js.Integer({ value: 1 }),
-      new asn1js.ObjectIdentifier({ value: options.aaSignatureAlgorithm }),
-    ] }));
+    infos.push(
+      new asn1js.Sequence({
+        value: [
+          new asn1js.ObjectIdentifier({ value: SECURITY_OIDS.activeAuthentication }),
+          new asn1js.Integer({ value: 1 }),
+          new asn1js.ObjectIdentifier({ value: options.aaSignatureAlgorithm }),
+        ],
+      }),
+    );
   }
   if (options.chipAuthenticationKey) {
-    infos.push(new asn1js.Sequence({ value: [
-      new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.1.2' }), // id-PK-ECDH
-      parseDer(options.chipAuthenticationKey, 'chip authentication key'),
-    ] }));
-    infos.push(new asn1js.Sequence({ value: [
-      new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.3.2.2' }), // id-CA-ECDH-AES-CBC-CMAC-128
-      new asn1js.Integer({ value: 1 }),
-    ] }));
+    infos.push(
+      new asn1js.Sequence({
+        value: [
+          new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.1.2' }), // id-PK-ECDH
+          parseDer(options.chipAuthenticationKey, 'chip authentication key'),
+        ],
+      }),
+    );
+    infos.push(
+      new asn1js.Sequence({
+        value: [
+          new asn1js.ObjectIdentifier({ value: '0.4.0.127.0.7.2.2.3.2.2' }), // id-CA-ECDH-AES-CBC-CMAC-128
+          new asn1js.Integer({ value: 1 }),
+        ],
+      }),
+    );
   }
   return encodeTlv(TAGS.DG14, Buffer.from(new asn1js.Set({ value: infos }).toBER(false)));
 }

@@ -95,7 +95,10 @@ export function toIsoCountry(code: string): string {
 /** Accepts the lines as an array, as one string with line breaks, or concatenated (as stored in DG1). */
 function splitLines(input: string | readonly string[]): string[] | string {
   const text = typeof input === 'string' ? input : input.join('\n');
-  const rawLines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const rawLines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const joined = rawLines.join('');
   const format = (Object.keys(LAYOUT) as MrzFormat[]).find((f) => LAYOUT[f].lines * LAYOUT[f].width === joined.length);
   if (!format) return `MRZ has ${joined.length} characters; expected 90 (TD1), 72 (TD2) or 88 (TD3)`;
@@ -170,25 +173,47 @@ function slice(format: MrzFormat, l: string[]): Slices {
   const [a = '', b = '', c = ''] = l;
   if (format === 'TD1') {
     return {
-      code: a.slice(0, 2), state: a.slice(2, 5), docField: a.slice(5, 14), docCd: a[14] ?? '', docOptional: a.slice(15, 30),
-      birth: b.slice(0, 6), birthCd: b[6] ?? '', sex: b[7] ?? '', expiry: b.slice(8, 14), expiryCd: b[14] ?? '',
-      nationality: b.slice(15, 18), optional: '', optional2: b.slice(18, 29),
+      code: a.slice(0, 2),
+      state: a.slice(2, 5),
+      docField: a.slice(5, 14),
+      docCd: a[14] ?? '',
+      docOptional: a.slice(15, 30),
+      birth: b.slice(0, 6),
+      birthCd: b[6] ?? '',
+      sex: b[7] ?? '',
+      expiry: b.slice(8, 14),
+      expiryCd: b[14] ?? '',
+      nationality: b.slice(15, 18),
+      optional: '',
+      optional2: b.slice(18, 29),
       // Composite: line 1 positions 6–30, line 2 positions 1–7, 9–15 and 19–29.
-      compositeData: a.slice(5, 30) + b.slice(0, 7) + b.slice(8, 15) + b.slice(18, 29), compositeCd: b[29] ?? '',
+      compositeData: a.slice(5, 30) + b.slice(0, 7) + b.slice(8, 15) + b.slice(18, 29),
+      compositeCd: b[29] ?? '',
       name: c,
     };
   }
   const width = LAYOUT[format].width;
   const td3 = format === 'TD3';
   return {
-    code: a.slice(0, 2), state: a.slice(2, 5), name: a.slice(5, width),
-    docField: b.slice(0, 9), docCd: b[9] ?? '', nationality: b.slice(10, 13),
-    birth: b.slice(13, 19), birthCd: b[19] ?? '', sex: b[20] ?? '', expiry: b.slice(21, 27), expiryCd: b[27] ?? '',
+    code: a.slice(0, 2),
+    state: a.slice(2, 5),
+    name: a.slice(5, width),
+    docField: b.slice(0, 9),
+    docCd: b[9] ?? '',
+    nationality: b.slice(10, 13),
+    birth: b.slice(13, 19),
+    birthCd: b[19] ?? '',
+    sex: b[20] ?? '',
+    expiry: b.slice(21, 27),
+    expiryCd: b[27] ?? '',
     // TD3: personal number 29–42 with its own check digit at 43. TD2: optional data 29–35.
     docOptional: td3 ? '' : b.slice(28, width - 1),
-    optional: td3 ? b.slice(28, 42) : '', optionalCd: td3 ? b[42] : undefined, optional2: '',
+    optional: td3 ? b.slice(28, 42) : '',
+    optionalCd: td3 ? b[42] : undefined,
+    optional2: '',
     // Composite: positions 1–10, 14–20 and 22–(width−1) of line 2.
-    compositeData: b.slice(0, 10) + b.slice(13, 20) + b.slice(21, width - 1), compositeCd: b[width - 1] ?? '',
+    compositeData: b.slice(0, 10) + b.slice(13, 20) + b.slice(21, width - 1),
+    compositeCd: b[width - 1] ?? '',
   };
 }
 
@@ -288,8 +313,21 @@ export function resolveExpiryDate(yymmdd: string, now: Date): string | null {
 
 /** Multi-letter transliterations of Doc 9303-3 §6 that a plain accent strip would get wrong. */
 const TRANSLITERATION: Record<string, string> = {
-  Ä: 'AE', Ö: 'OE', Ü: 'UE', ß: 'SS', Å: 'AA', Æ: 'AE', Ø: 'OE', Œ: 'OE', Þ: 'TH', Ð: 'D', Đ: 'D',
-  Ħ: 'H', Ł: 'L', Ĳ: 'IJ', ẞ: 'SS',
+  Ä: 'AE',
+  Ö: 'OE',
+  Ü: 'UE',
+  ß: 'SS',
+  Å: 'AA',
+  Æ: 'AE',
+  Ø: 'OE',
+  Œ: 'OE',
+  Þ: 'TH',
+  Ð: 'D',
+  Đ: 'D',
+  Ħ: 'H',
+  Ł: 'L',
+  Ĳ: 'IJ',
+  ẞ: 'SS',
 };
 
 /**

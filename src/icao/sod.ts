@@ -5,17 +5,7 @@
  */
 import * as asn1js from 'asn1js';
 import { type HashName, digestAlgorithmIdentifier, hashName } from './algorithms.js';
-import {
-  type RawElement,
-  SequenceReader,
-  checkBerFraming,
-  derValue,
-  expectChildren,
-  rawChildren,
-  readOctets,
-  readOid,
-  readSmallInt,
-} from './asn1.js';
+import { type RawElement, SequenceReader, checkBerFraming, derValue, expectChildren, rawChildren, readOctets, readOid, readSmallInt } from './asn1.js';
 import type { CertificateInfo } from './certificates.js';
 import { CONTENT_TYPES, type SignedDataContent, type SignerInfoData, findSignerCertificate, parseSignedData } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
@@ -103,14 +93,17 @@ function dataGroupHashValues(element: RawElement): Map<number, Buffer> {
 /** DER of an LDSSecurityObject v0 over the given data group hashes. */
 export function buildLdsSecurityObject(hash: HashName, hashes: ReadonlyMap<number, Buffer>, nullParams: boolean): Buffer {
   const entries = [...hashes.entries()].sort(([a], [b]) => a - b);
-  return Buffer.from(new asn1js.Sequence({ value: [
-    new asn1js.Integer({ value: 0 }),
-    digestAlgorithmIdentifier(hash, nullParams).toSchema(),
-    new asn1js.Sequence({ value: entries.map(([dg, value]) => new asn1js.Sequence({ value: [
-      new asn1js.Integer({ value: dg }),
-      new asn1js.OctetString({ valueHex: value }),
-    ] })) }),
-  ] }).toBER(false));
+  return Buffer.from(
+    new asn1js.Sequence({
+      value: [
+        new asn1js.Integer({ value: 0 }),
+        digestAlgorithmIdentifier(hash, nullParams).toSchema(),
+        new asn1js.Sequence({
+          value: entries.map(([dg, value]) => new asn1js.Sequence({ value: [new asn1js.Integer({ value: dg }), new asn1js.OctetString({ valueHex: value })] })),
+        }),
+      ],
+    }).toBER(false),
+  );
 }
 
 /** Wraps a DER ContentInfo in the EF.SOD application tag 0x77. */

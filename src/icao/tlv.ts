@@ -73,9 +73,7 @@ export function decodeTlvTree(buf: Buffer, maxDepth = DEFAULT_MAX_DEPTH): TlvNod
 
 function decodeLevel(buf: Buffer, maxDepth: number, depth: number): TlvNode[] {
   if (depth > maxDepth) throw new IcaoFormatError('TOO_DEEP', `TLV nesting deeper than ${maxDepth}`);
-  return readTlvList(buf).map((tlv) =>
-    tlv.constructed ? { ...tlv, children: decodeLevel(tlv.value, maxDepth, depth + 1) } : tlv,
-  );
+  return readTlvList(buf).map((tlv) => (tlv.constructed ? { ...tlv, children: decodeLevel(tlv.value, maxDepth, depth + 1) } : tlv));
 }
 
 /** First direct child with the given tag. */
@@ -101,7 +99,7 @@ export function isValidTag(tag: number): boolean {
   if (!highForm) return rest.length === 0;
   if (rest.length === 0) return false;
   // Every subsequent byte but the last has bit 8 set.
-  return rest.every((b, i) => ((b & 0x80) !== 0) === (i < rest.length - 1));
+  return rest.every((b, i) => ((b & 0x80) !== 0) === i < rest.length - 1);
 }
 
 /** Shortest definite length: one byte below 0x80, else 0x81..0x84 followed by the big-endian length. */

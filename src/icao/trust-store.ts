@@ -9,19 +9,10 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { signatureScheme, verifySignature } from './algorithms.js';
 import { asSequence, asSet, childrenOf, formatName, parseDer, serialHex, smallIntOf } from './asn1.js';
-import {
-  type CertificateInfo,
-  describeCertificate,
-  isValidAt,
-  namesEqual,
-  parseCertificate,
-  pemBlocks,
-  verifyIssuedBy,
-} from './certificates.js';
+import { type CertificateInfo, describeCertificate, isValidAt, namesEqual, parseCertificate, pemBlocks, verifyIssuedBy } from './certificates.js';
 import { CONTENT_TYPES, findSignerCertificate, parseSignedData, verifySignerInfo } from './cms.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize, guard } from './errors.js';
 import { BoundedCache } from './memo.js';
-
 
 /** Where `reuseid trust import` writes and the server looks when REUSEID_TRUST_STORE is not set. */
 export const DEFAULT_TRUST_STORE = './data/trust-store';
@@ -60,15 +51,11 @@ export type ImportedItem =
   | { kind: 'masterList'; source: string; info: MasterListInfo }
   | { kind: 'crl'; source: string; issuer: string; revokedCount: number };
 
-export type RevocationStatus =
-  | { status: 'revoked'; reason: string }
-  | { status: 'good'; reason: string }
-  | { status: 'unknown'; reason: string };
+export type RevocationStatus = { status: 'revoked'; reason: string } | { status: 'good'; reason: string } | { status: 'unknown'; reason: string };
 
 export type ChainResult =
   | { ok: true; csca: CertificateInfo; algorithm: string; reason: string }
   | { ok: false; csca?: CertificateInfo; algorithm?: string; reason: string };
-
 
 export class TrustStore {
   private readonly anchors = new Map<string, CertificateInfo>();
@@ -140,7 +127,7 @@ export class TrustStore {
       signatureValid: signature.ok,
       signerTrusted: chain?.ok === true,
       signer: signerCert.subject,
-      reason: !signature.ok ? signature.reason : chain?.reason ?? 'signer not checked',
+      reason: !signature.ok ? signature.reason : (chain?.reason ?? 'signer not checked'),
     };
   }
 
@@ -299,4 +286,3 @@ export async function loadTrustStore(path: string): Promise<TrustStore> {
   for (const file of await listTrustFiles(path)) await store.addFile(file);
   return store;
 }
-

@@ -220,7 +220,12 @@ function checkSodSignature(sod: Sod, result: VerificationResult): void {
  * whose hash matched, i.e. whose content the SOD vouches for.
  */
 function checkDataGroupHashes(sod: Sod, input: VerifyDocumentInput, result: VerificationResult): Set<number> {
-  const uploaded: [number, Uint8Array | undefined][] = [[1, input.dg1], [2, input.dg2], [14, input.dg14], [15, input.dg15]];
+  const uploaded: [number, Uint8Array | undefined][] = [
+    [1, input.dg1],
+    [2, input.dg2],
+    [14, input.dg14],
+    [15, input.dg15],
+  ];
   const matched = new Set<number>();
   const problems: string[] = [];
   for (const [dg, bytes] of uploaded) {
@@ -254,7 +259,13 @@ function checkCertificateChain(sod: Sod, store: TrustStore, at: Date, result: Ve
  * Whether the chip supports Active Authentication is decided by the SOD, never by what was uploaded: leaving DG15
  * out of a copied chip dump must not turn clone detection into "not present".
  */
-function checkActiveAuthentication(input: VerifyDocumentInput, sodListsDg15: boolean, authenticated: Set<number>, dg14: Dg14 | undefined, result: VerificationResult): void {
+function checkActiveAuthentication(
+  input: VerifyDocumentInput,
+  sodListsDg15: boolean,
+  authenticated: Set<number>,
+  dg14: Dg14 | undefined,
+  result: VerificationResult,
+): void {
   if (!sodListsDg15) {
     result.checks.activeAuthentication = notPresent('the SOD lists no DG15: the document does not support Active Authentication');
     return;

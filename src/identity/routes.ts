@@ -21,33 +21,60 @@ const DeviceParams = UserParams.extend({ deviceId: z.string().max(100) });
 
 const deviceView = (device: Device) => ({ deviceId: device.id, state: device.state, createdAt: isoTime(device.createdAt) });
 
-export async function identityRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'users' | 'store' | 'clock' | 'audit' | 'outbox'>): Promise<void> {
+export async function identityRoutes(
+  base: FastifyInstance,
+  ctx: Pick<AppContext, 'verifyToken' | 'users' | 'store' | 'clock' | 'audit' | 'outbox'>,
+): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const guard = requirePermission(ctx.verifyToken, 'reuseid-users');
 
-  app.get('/users/:userId', {
-    onRequest: guard,
-    schema: {
-      tags: ['Users'], summary: 'Get a user with verified attributes and devices', operationId: 'getUser', security, params: UserParams,
-      response: { 200: z.object({ data: UserViewSchema }), 404: ErrorObjectSchema },
+  app.get(
+    '/users/:userId',
+    {
+      onRequest: guard,
+      schema: {
+        tags: ['Users'],
+        summary: 'Get a user with verified attributes and devices',
+        operationId: 'getUser',
+        security,
+        params: UserParams,
+        response: { 200: z.object({ data: UserViewSchema }), 404: ErrorObjectSchema },
+      },
     },
-  }, async (request) => {
-    const user = await ctx.users.find(ctx.store.db, principalOf(request).accountId, request.params.userId);
-    if (!user) throw errors.userNotFound(request.params.userId);
-    const devices = (await listUserDevices(ctx.store.db, user.id)).map(deviceView);
-    return { data: { userId: user.id, state: user.state, createdAt: isoTime(user.createdAt), attributes: await ctx.users.readAttributes(ctx.store.db, user), devices } };
-  });
+    async (request) => {
+      const user = await ctx.users.find(ctx.store.db, principalOf(request).accountId, request.params.userId);
+      if (!user) throw errors.userNotFound(request.params.userId);
+      const devices = (await listUserDevices(ctx.store.db, user.id)).map(deviceView);
+      return {
+        data: {
+          userId: user.id,
+          state: user.state,
+          createdAt: isoTime(user.createdAt),
+          attributes: await ctx.users.readAttributes(ctx.store.db, user),
+          devices,
+        },
+      };
+    },
+  );
 
-  app.patch('/users/:userId/devices/:deviceId', {
-    onRequest: guard,
-    schema: {
-      tags: ['Users'], summary: 'Lock, deactivate or reactivate a device', operationId: 'updateDeviceState', security, params: DeviceParams,
-      body: DeviceStateBody,
-      response: { 200: z.object({ data: DeviceViewSchema }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
+  app.patch(
+    '/users/:userId/devices/:deviceId',
+    {
+      onRequest: guard,
+      schema: {
+        tags: ['Users'],
+        summary: 'Lock, deactivate or reactivate a device',
+        operationId: 'updateDeviceState',
+        security,
+        params: DeviceParams,
+        body: DeviceStateBody,
+        response: { 200: z.object({ data: DeviceViewSchema }), 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema },
+      },
     },
-  }, async (request) => {
-    const { accountId } = principalOf(request);
-    const change = { accountId, userId: request.params.userId, deviceId: request.params.deviceId, state: request.body.state };
-    return { data: deviceView(await changeDeviceState(ctx, change, requestMeta(request))) };
-  });
+    async (request) => {
+      const { accountId } = principalOf(request);
+      const change = { accountId, userId: request.params.userId, deviceId: request.params.deviceId, state: request.body.state };
+      return { data: deviceView(await changeDeviceState(ctx, change, requestMeta(request))) };
+    },
+  );
 }

@@ -6,7 +6,13 @@ export { DeviceStateSchema };
 
 export const DeviceViewSchema = z.object({ deviceId: z.string(), state: DeviceStateSchema, createdAt: z.string() });
 
-export const AttributeViewSchema = z.object({ value: z.string(), provider: z.string(), transactionId: z.string(), proofingId: z.string(), verifiedAt: z.string() });
+export const AttributeViewSchema = z.object({
+  value: z.string(),
+  provider: z.string(),
+  transactionId: z.string(),
+  proofingId: z.string(),
+  verifiedAt: z.string(),
+});
 
 export const UserViewSchema = z.object({
   userId: z.string(),

@@ -38,7 +38,15 @@ export class UserStore {
     const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, `user:${id}:externalRef`);
     await executor
       .insertInto('users')
-      .values({ id, account_id: accountId, state: user.state, data_key_sealed: dataKeySealed, external_ref_sealed: externalRefSealed, created_at: now, updated_at: now })
+      .values({
+        id,
+        account_id: accountId,
+        state: user.state,
+        data_key_sealed: dataKeySealed,
+        external_ref_sealed: externalRefSealed,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     return user;
   }

@@ -57,10 +57,7 @@ export class ClientStore {
     }
   }
 
-  async create(
-    executor: Executor,
-    input: { name: string; accountId?: string; permissions: string[]; tokenTtlSeconds?: number },
-  ): Promise<CreatedClient> {
+  async create(executor: Executor, input: { name: string; accountId?: string; permissions: string[]; tokenTtlSeconds?: number }): Promise<CreatedClient> {
     const name = input.name.trim();
     if (!name || name.length > 200) throw new ClientValidationError('A client name of 1–200 characters is required');
     const unknown = input.permissions.filter((p) => !isPermission(p));
@@ -95,9 +92,7 @@ export class ClientStore {
 
   /** The client when the secret matches, else null; compares in constant time whether or not the client exists. */
   async authenticate(executor: Executor, clientId: string, clientSecret: string): Promise<ApiClient | null> {
-    const row = clientId.length <= 200
-      ? await executor.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst()
-      : undefined;
+    const row = clientId.length <= 200 ? await executor.selectFrom('api_clients').selectAll().where('id', '=', clientId).executeTakeFirst() : undefined;
     const presented = sha256Hex(clientSecret);
     const matches = safeEqual(presented, row?.secret_hash ?? sha256Hex('no such client'));
     if (!row || !matches || row.disabled_at !== null) return null;
@@ -125,7 +120,12 @@ export class ClientStore {
   /** Replaces the secret at once: the old one stops working with this change, without an overlap. Null when there is no such client. */
   async rotateSecret(executor: Executor, clientId: string): Promise<{ client: ClientView; clientSecret: string } | null> {
     const clientSecret = newClientSecret();
-    const updated = await executor.updateTable('api_clients').set({ secret_hash: sha256Hex(clientSecret) }).where('id', '=', clientId).returningAll().executeTakeFirst();
+    const updated = await executor
+      .updateTable('api_clients')
+      .set({ secret_hash: sha256Hex(clientSecret) })
+      .where('id', '=', clientId)
+      .returningAll()
+      .executeTakeFirst();
     return updated ? { client: toView(updated), clientSecret } : null;
   }
 

@@ -11,7 +11,12 @@ import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions
 export const TOKEN_PATH = '/auth/open/connect/token';
 
 class OAuthError extends Error {
-  constructor(readonly status: number, readonly error: string, readonly description: string, readonly basicChallenge = false) {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly basicChallenge = false,
+  ) {
     super(description);
   }
 }
@@ -118,9 +123,8 @@ function single(body: Record<string, unknown>, name: string): string | undefined
 }
 
 async function auditRefusal(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined, error: OAuthError): Promise<void> {
-  const known = clientId && clientId.length <= 200
-    ? await trx.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst()
-    : undefined;
+  const known =
+    clientId && clientId.length <= 200 ? await trx.selectFrom('api_clients').select('account_id').where('id', '=', clientId).executeTakeFirst() : undefined;
   await ctx.audit.append(trx, {
     accountId: known?.account_id ?? null,
     eventType: 'token.refused',
@@ -134,8 +138,5 @@ async function auditRefusal(ctx: TokenEndpointDeps, trx: Tx, request: FastifyReq
 
 function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
   if (error.basicChallenge) reply.header('WWW-Authenticate', 'Basic realm="reuseid", charset="UTF-8"');
-  return reply
-    .status(error.status)
-    .header('Cache-Control', 'no-store')
-    .send({ error: error.error, error_description: error.description });
+  return reply.status(error.status).header('Cache-Control', 'no-store').send({ error: error.error, error_description: error.description });
 }

@@ -27,7 +27,16 @@ export class ProofingService {
   async start(trx: Tx, tx: Transaction, proofingId: string): Promise<void> {
     await trx
       .insertInto('proofings')
-      .values({ id: proofingId, transaction_id: tx.id, dossier_id: tx.dossierId, provider: tx.provider, status: 'started', decision_sealed: null, created_at: this.deps.clock.now(), decided_at: null })
+      .values({
+        id: proofingId,
+        transaction_id: tx.id,
+        dossier_id: tx.dossierId,
+        provider: tx.provider,
+        status: 'started',
+        decision_sealed: null,
+        created_at: this.deps.clock.now(),
+        decided_at: null,
+      })
       .execute();
   }
 
@@ -51,7 +60,11 @@ export class ProofingService {
       const now = this.deps.clock.now();
       const decided = await trx
         .updateTable('proofings')
-        .set({ status: decision.outcome, decided_at: now, decision_sealed: cipher.sealJson({ ...decision, evidence: undefined, decidedBy }, `proofing:${tx.proofingId}:decision`) })
+        .set({
+          status: decision.outcome,
+          decided_at: now,
+          decision_sealed: cipher.sealJson({ ...decision, evidence: undefined, decidedBy }, `proofing:${tx.proofingId}:decision`),
+        })
         .where('id', '=', tx.proofingId)
         .where('status', '=', 'started')
         .executeTakeFirst();
@@ -69,16 +82,22 @@ export class ProofingService {
         ipAddress: meta.ipAddress,
         userId: tx.userId,
         referenceId: tx.id,
-        data: { proofingId: tx.proofingId, provider: decidedBy, outcome: decision.outcome, ...(meta.agentId ? { agentId: meta.agentId } : {}), ...(decision.outcome === 'rejected' ? { reason: decision.reason } : {}) },
+        data: {
+          proofingId: tx.proofingId,
+          provider: decidedBy,
+          outcome: decision.outcome,
+          ...(meta.agentId ? { agentId: meta.agentId } : {}),
+          ...(decision.outcome === 'rejected' ? { reason: decision.reason } : {}),
+        },
       });
-      const ended = decision.outcome === 'accepted'
-        ? await this.deps.flows.transition(trx, tx, 'complete', { userData: decision.userData }, meta, user)
-        : await this.deps.flows.transition(trx, tx, 'fail', { reason: decision.reason }, meta);
+      const ended =
+        decision.outcome === 'accepted'
+          ? await this.deps.flows.transition(trx, tx, 'complete', { userData: decision.userData }, meta, user)
+          : await this.deps.flows.transition(trx, tx, 'fail', { reason: decision.reason }, meta);
       if (!ended) throw alreadyDecided();
       return ended;
     });
   }
 }
 
-const alreadyDecided = () =>
-  apiError('transaction_not_pending', 'The transaction has already ended, expired, or its proofing was already decided.');
+const alreadyDecided = () => apiError('transaction_not_pending', 'The transaction has already ended, expired, or its proofing was already decided.');

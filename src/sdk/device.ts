@@ -25,7 +25,10 @@ export interface DeviceState {
 export type { DeviceTransaction, OperationContext, PendingOperation, SignicatOperation };
 
 export class DeviceApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`Device API answered ${status}: ${JSON.stringify(body)}`);
   }
 }
@@ -37,7 +40,10 @@ const ALG = 'ES256';
 export class DeviceClient {
   private privateKey?: CryptoKey;
 
-  constructor(readonly state: DeviceState, private readonly fetchImpl: Fetch = fetch as unknown as Fetch) {}
+  constructor(
+    readonly state: DeviceState,
+    private readonly fetchImpl: Fetch = fetch as unknown as Fetch,
+  ) {}
 
   /** A new device with a fresh key pair (the app's first start). */
   static async create(serverUrl: string, fetchImpl?: Fetch): Promise<DeviceClient> {
@@ -51,9 +57,7 @@ export class DeviceClient {
       { activationCode, aud: this.state.serverUrl, iat: nowSeconds() },
       { typ: 'reuseid-activation+jwt', jwk: this.state.publicJwk },
     );
-    const result = await this.call<ActivationResult>(
-      'POST', '/device/v1/activations', { activationCode, proof }, false,
-    );
+    const result = await this.call<ActivationResult>('POST', '/device/v1/activations', { activationCode, proof }, false);
     this.state.deviceId = result.deviceId;
     this.state.userId = result.userId;
     return result;
@@ -65,7 +69,10 @@ export class DeviceClient {
 
   /** Approves (or refuses) an operation by signing its challenge with the device key. */
   async decide(operation: Pick<PendingOperation, 'operationId' | 'challenge'>, decision: 'approve' | 'reject' = 'approve'): Promise<DeviceTransaction> {
-    const signature = await this.sign({ operationId: operation.operationId, challenge: operation.challenge, decision, iat: nowSeconds() }, { typ: 'reuseid-approval+jwt' });
+    const signature = await this.sign(
+      { operationId: operation.operationId, challenge: operation.challenge, decision, iat: nowSeconds() },
+      { typ: 'reuseid-approval+jwt' },
+    );
     return this.call('POST', `/device/v1/operations/${encodeURIComponent(operation.operationId)}/decision`, { signature });
   }
 
@@ -90,7 +97,15 @@ export class DeviceClient {
   private async signRequest(method: string, url: string, body: string | undefined): Promise<string> {
     if (!this.state.deviceId) throw new Error('The device is not activated yet');
     return this.sign(
-      { htm: method, htu: url, iat: nowSeconds(), jti: randomBytes(16).toString('base64url'), bh: createHash('sha256').update(body ?? '').digest('base64url') },
+      {
+        htm: method,
+        htu: url,
+        iat: nowSeconds(),
+        jti: randomBytes(16).toString('base64url'),
+        bh: createHash('sha256')
+          .update(body ?? '')
+          .digest('base64url'),
+      },
       { typ: 'reuseid-device+jwt', kid: this.state.deviceId },
     );
   }

@@ -90,7 +90,11 @@ export const ERROR_CATALOGUE = {
     description: 'The account already holds the maximum number of webhook subscriptions.',
   },
   subscription_disabled: { status: 409, title: 'Subscription disabled', description: "The delivery's webhook subscription is disabled; enable it first." },
-  delivery_in_progress: { status: 409, title: 'Delivery in progress', description: 'An attempt of the delivery is being sent right now; retry when it has finished.' },
+  delivery_in_progress: {
+    status: 409,
+    title: 'Delivery in progress',
+    description: 'An attempt of the delivery is being sent right now; retry when it has finished.',
+  },
   idempotency_request_in_progress: {
     status: 409,
     title: 'Request in progress',
@@ -102,7 +106,7 @@ export const ERROR_CATALOGUE = {
   uri_too_long: {
     status: 414,
     title: 'URI too long',
-    description: 'A path segment is longer than 500 characters (longer than any identifier; up to 500, the field\'s own limit answers 422).',
+    description: "A path segment is longer than 500 characters (longer than any identifier; up to 500, the field's own limit answers 422).",
   },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The endpoint does not accept that content type.' },
   invalid_request_parameter: {
@@ -192,7 +196,9 @@ export const errors = {
   deviceNotFound: (detail: string) => apiError('device_not_found', detail),
   routeNotFound: (method: string, url: string) => apiError('not_found', `No route ${method} ${url.split('?')[0]}.`),
   methodNotAllowed: (method: string, url: string, allowed: string[]) =>
-    apiError('method_not_allowed', `${url.split('?')[0]} does not answer ${method}; it answers ${allowed.join(', ')}.`, { headers: { Allow: allowed.join(', ') } }),
+    apiError('method_not_allowed', `${url.split('?')[0]} does not answer ${method}; it answers ${allowed.join(', ')}.`, {
+      headers: { Allow: allowed.join(', ') },
+    }),
   requestTimeout: () => apiError('request_timeout', 'The request was not received in time.'),
   uriTooLong: () => apiError('uri_too_long', 'A path segment of the URL is longer than any identifier this API uses.'),
   requestHeadersTooLarge: () => apiError('request_headers_too_large', 'The request headers exceed the size limit.'),

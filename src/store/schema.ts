@@ -1,5 +1,9 @@
 /** Row types of every table, shared by both dialects (see migrations/001_core.ts for the why of each type). */
-export interface AccountsTable { id: string; name: string; created_at: number }
+export interface AccountsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
 
 export interface ApiClientsTable {
   id: string;
@@ -53,7 +57,12 @@ export interface DevicesTable {
   last_used_at: number | null;
 }
 
-export interface DossiersTable { id: string; account_id: string; user_id: string; created_at: number }
+export interface DossiersTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  created_at: number;
+}
 
 export interface TransactionsTable {
   id: string;
@@ -113,8 +122,16 @@ export interface EvidenceTable {
   created_at: number;
 }
 
-export interface DeviceRequestNoncesTable { device_id: string; jti: string; expires_at: number }
-export interface RateCountersTable { counter_key: string; window_start: number; count: number }
+export interface DeviceRequestNoncesTable {
+  device_id: string;
+  jti: string;
+  expires_at: number;
+}
+export interface RateCountersTable {
+  counter_key: string;
+  window_start: number;
+  count: number;
+}
 
 export interface AuditItemsTable {
   cursor: string;
@@ -127,7 +144,11 @@ export interface AuditItemsTable {
   hash: string;
 }
 
-export interface AuditChainHeadsTable { account_id: string; sequence: number; hash: string }
+export interface AuditChainHeadsTable {
+  account_id: string;
+  sequence: number;
+  hash: string;
+}
 
 export interface OutboxEventsTable {
   id: string;

@@ -21,4 +21,3 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-

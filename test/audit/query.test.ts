@@ -24,8 +24,17 @@ for (const database of testDatabases) {
       h = await createHarness(fileBacked(database, dir));
       rp = await h.rp({ account: 'alpha', permissions: ['audit'] });
       other = await h.rp({ account: 'beta', permissions: ['audit'] });
-      const append = (entry: Omit<AuditEntry, 'accountId'>, accountId = 'alpha') => h.ctx.store.db.transaction().execute((trx) => h.ctx.audit.append(trx, { accountId, ...entry }));
-      for (let i = 1; i <= 5; i++) await append({ eventType: 'onboarding.completed', message: `done ${i}`, userId: `u${i}`, referenceId: `tx${i}`, clientId: rp.clientId, traceId: `t${i}` });
+      const append = (entry: Omit<AuditEntry, 'accountId'>, accountId = 'alpha') =>
+        h.ctx.store.db.transaction().execute((trx) => h.ctx.audit.append(trx, { accountId, ...entry }));
+      for (let i = 1; i <= 5; i++)
+        await append({
+          eventType: 'onboarding.completed',
+          message: `done ${i}`,
+          userId: `u${i}`,
+          referenceId: `tx${i}`,
+          clientId: rp.clientId,
+          traceId: `t${i}`,
+        });
       await append({ eventType: 'device.activated', message: 'device', userId: 'u1', referenceId: 'tx1' });
       await append({ eventType: 'onboarding.completed', message: 'foreign', userId: 'u1', referenceId: 'tx1' }, 'beta');
     });
@@ -42,7 +51,16 @@ for (const database of testDatabases) {
       expect(res.status).toBe(200);
       expect(messages(res)).toEqual(['device', 'done 5', 'done 4', 'done 3', 'done 2', 'done 1']);
       expect(res.body.next).toBeNull();
-      expect(res.body.items[1]).toMatchObject({ accountId: 'alpha', serviceName: 'reuseid', eventType: 'onboarding.completed', userId: 'u5', referenceId: 'tx5', clientId: rp.clientId, traceId: 't5', data: {} });
+      expect(res.body.items[1]).toMatchObject({
+        accountId: 'alpha',
+        serviceName: 'reuseid',
+        eventType: 'onboarding.completed',
+        userId: 'u5',
+        referenceId: 'tx5',
+        clientId: rp.clientId,
+        traceId: 't5',
+        data: {},
+      });
       expect(res.body.items[1].cursor).toMatch(/^[0-9a-f-]{36}$/);
     });
 
@@ -72,7 +90,9 @@ for (const database of testDatabases) {
     it('applies the time window: to defaults to now, from to 30 days before, at most 60 days', async () => {
       const now = h.clock.now();
       expect(messages(await query(rp, { to: new Date(now - DAY).toISOString() }))).toEqual([]);
-      expect((await query(rp, { from: new Date(now - 59 * DAY).toISOString(), to: new Date(now + DAY).toISOString(), and: [WRITTEN] })).body.items).toHaveLength(6);
+      expect(
+        (await query(rp, { from: new Date(now - 59 * DAY).toISOString(), to: new Date(now + DAY).toISOString(), and: [WRITTEN] })).body.items,
+      ).toHaveLength(6);
       const tooWide = await query(rp, { from: new Date(now - 61 * DAY).toISOString() });
       expect(tooWide.status).toBe(422);
       expect(tooWide.body.invalidParams).toEqual([{ name: 'from', reason: 'the span from–to is at most 60 days' }]);
@@ -83,7 +103,14 @@ for (const database of testDatabases) {
     });
 
     it('refuses bad queries with one invalidParams entry per bad field', async () => {
-      const res = await query(rp, { and: [{ field: 'message', operator: 'eq', value: 'x' }, { field: 'userId', operator: 'in', value: 'u1' }], limit: 1001, color: 1 });
+      const res = await query(rp, {
+        and: [
+          { field: 'message', operator: 'eq', value: 'x' },
+          { field: 'userId', operator: 'in', value: 'u1' },
+        ],
+        limit: 1001,
+        color: 1,
+      });
       expect(res.status).toBe(422);
       expect(res.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['and.0.field', 'and.1.value', 'color', 'limit']);
     });
@@ -97,7 +124,11 @@ for (const database of testDatabases) {
       expect(JSON.stringify(foreign.body)).not.toContain('device');
       expect(messages(await query(other, { and: [WRITTEN] }))).toEqual(['foreign']);
       const paged = await query(rp, { limit: 1 });
-      const stolen = await h.app.inject({ method: 'POST', url: String(paged.body.next).slice(PUBLIC_URL.length), headers: { authorization: `Bearer ${other.token}` } });
+      const stolen = await h.app.inject({
+        method: 'POST',
+        url: String(paged.body.next).slice(PUBLIC_URL.length),
+        headers: { authorization: `Bearer ${other.token}` },
+      });
       expect(stolen.statusCode).toBe(422);
       expect(stolen.json().invalidParams[0].name).toBe('cursor');
       const forged = await h.app.inject({ method: 'POST', url: '/audit/query?cursor=v1.abc.def', headers: { authorization: `Bearer ${rp.token}` } });
@@ -115,7 +146,21 @@ for (const database of testDatabases) {
       const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
       let created: { clientId: string; clientSecret: string };
       try {
-        await program.parseAsync(['node', 'reuseid', 'clients', 'create', '--name', 'ops', '--account', 'gamma', '--permission', 'audit', '--database', h.ctx.config.databaseUrl, '--json']);
+        await program.parseAsync([
+          'node',
+          'reuseid',
+          'clients',
+          'create',
+          '--name',
+          'ops',
+          '--account',
+          'gamma',
+          '--permission',
+          'audit',
+          '--database',
+          h.ctx.config.databaseUrl,
+          '--json',
+        ]);
         created = JSON.parse(String(log.mock.calls.at(-1)?.[0]));
       } finally {
         log.mockRestore();

@@ -32,12 +32,18 @@ for (const database of testDatabases) {
       const accountId = `chain-${++n}`;
       const items: AuditItem[] = [];
       for (let i = 1; i <= 5; i++) {
-        items.push(await h.ctx.store.db.transaction().execute((trx) => h.ctx.audit.append(trx, { accountId, eventType: 'test.step', message: `step ${i}`, userId: `user-${i}` })));
+        items.push(
+          await h.ctx.store.db
+            .transaction()
+            .execute((trx) => h.ctx.audit.append(trx, { accountId, eventType: 'test.step', message: `step ${i}`, userId: `user-${i}` })),
+        );
       }
       return { accountId, items };
     }
 
-    async function verify(...args: string[]): Promise<{ report: VerifyReport & { heads: (ChainHead & { accountId: string })[] }; failed: boolean; text: string }> {
+    async function verify(
+      ...args: string[]
+    ): Promise<{ report: VerifyReport & { heads: (ChainHead & { accountId: string })[] }; failed: boolean; text: string }> {
       const program = new Command().exitOverride();
       registerAuditCommands(program);
       const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -71,7 +77,11 @@ for (const database of testDatabases) {
     it('names an altered item', async () => {
       const { accountId, items } = await chain();
       const target = await row(items[2]!.cursor);
-      await h.ctx.store.db.updateTable('audit_items').set({ body: target.body.replace('step 3', 'step 9') }).where('cursor', '=', target.cursor).execute();
+      await h.ctx.store.db
+        .updateTable('audit_items')
+        .set({ body: target.body.replace('step 3', 'step 9') })
+        .where('cursor', '=', target.cursor)
+        .execute();
       expect(await problemOf(accountId)).toMatchObject({ kind: 'altered', sequence: 3, cursor: items[2]!.cursor });
     });
 
@@ -85,7 +95,11 @@ for (const database of testDatabases) {
       const { accountId, items } = await chain();
       const target = await row(items[1]!.cursor);
       const body = target.body.replace('step 2', 'step 7');
-      await h.ctx.store.db.updateTable('audit_items').set({ body, hash: chainHash(target.prev_hash, body) }).where('cursor', '=', target.cursor).execute();
+      await h.ctx.store.db
+        .updateTable('audit_items')
+        .set({ body, hash: chainHash(target.prev_hash, body) })
+        .where('cursor', '=', target.cursor)
+        .execute();
       expect(await problemOf(accountId)).toMatchObject({ kind: 'unlinked', sequence: 3, cursor: items[2]!.cursor });
     });
 
@@ -103,7 +117,10 @@ for (const database of testDatabases) {
       const last = await row(items[4]!.cursor);
       const forged = { ...items[4]!, cursor: '6a1f0a53-0000-4000-8000-000000000000', sequence: 6, message: 'forged' };
       const body = JSON.stringify(forged);
-      await h.ctx.store.db.insertInto('audit_items').values({ ...last, cursor: forged.cursor, sequence: 6, body, prev_hash: last.hash, hash: chainHash(last.hash, body) }).execute();
+      await h.ctx.store.db
+        .insertInto('audit_items')
+        .values({ ...last, cursor: forged.cursor, sequence: 6, body, prev_hash: last.hash, hash: chainHash(last.hash, body) })
+        .execute();
       expect(await problemOf(accountId)).toMatchObject({ kind: 'inserted', sequence: 6, cursor: forged.cursor });
     });
 
@@ -119,7 +136,10 @@ for (const database of testDatabases) {
       for (const original of rows.slice(2)) {
         const item = { ...(JSON.parse(original.body) as AuditItem), sequence: Number(original.sequence) + 1 };
         const body = JSON.stringify(item);
-        await h.ctx.store.db.insertInto('audit_items').values({ ...original, sequence: item.sequence, body, hash: chainHash(original.prev_hash, body) }).execute();
+        await h.ctx.store.db
+          .insertInto('audit_items')
+          .values({ ...original, sequence: item.sequence, body, hash: chainHash(original.prev_hash, body) })
+          .execute();
       }
       await h.ctx.store.db.updateTable('audit_chain_heads').set({ sequence: 6 }).where('account_id', '=', accountId).execute();
       expect(await problemOf(accountId)).toMatchObject({ kind: 'inserted', sequence: 3, cursor: 'forged-cursor' });

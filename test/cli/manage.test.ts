@@ -21,7 +21,7 @@ for (const database of testDatabases) {
     const cli = (...args: string[]) => reuseidJson(db.env, ...args, '--database', db.url);
     const run = (...args: string[]) => runReuseid(db.env, ...args, '--database', db.url);
     const auditEvents = async (accountId: string) =>
-      (await store.db.selectFrom('audit_items').select(['event_type', 'body']).where('account_id', '=', accountId).orderBy('sequence').execute());
+      await store.db.selectFrom('audit_items').select(['event_type', 'body']).where('account_id', '=', accountId).orderBy('sequence').execute();
 
     beforeAll(async () => {
       db = await cliDatabase(database);
@@ -46,7 +46,16 @@ for (const database of testDatabases) {
 
       const listed = await cli('clients', 'list', '--account', 'bank-a');
       expect(listed.items).toEqual([
-        { clientId, accountId: 'bank-a', name: 'Bank RP', permissions: ['reuseid-onboarding', 'events'], tokenTtlSeconds: 600, enabled: true, createdAt: expect.any(String), disabledAt: null },
+        {
+          clientId,
+          accountId: 'bank-a',
+          name: 'Bank RP',
+          permissions: ['reuseid-onboarding', 'events'],
+          tokenTtlSeconds: 600,
+          enabled: true,
+          createdAt: expect.any(String),
+          disabledAt: null,
+        },
       ]);
       expect((await cli('clients', 'list')).items.map((c: { accountId: string }) => c.accountId).sort()).toEqual(['bank-a', 'bank-b']);
       const shown = await cli('clients', 'show', clientId);
@@ -89,7 +98,10 @@ for (const database of testDatabases) {
       expect(JSON.stringify(listed)).not.toMatch(/hash|scrypt/);
 
       const signIn = (idHash: string) =>
-        store.db.insertInto('console_sessions').values({ id_hash: idHash, agent_id: created.id, created_at: Date.now(), last_seen_at: Date.now(), expires_at: Date.now() + 60_000 }).execute();
+        store.db
+          .insertInto('console_sessions')
+          .values({ id_hash: idHash, agent_id: created.id, created_at: Date.now(), last_seen_at: Date.now(), expires_at: Date.now() + 60_000 })
+          .execute();
       const sessions = async () => (await store.db.selectFrom('console_sessions').select('id_hash').where('agent_id', '=', created.id).execute()).length;
 
       await signIn('a'.repeat(64));

@@ -47,7 +47,12 @@ describe('reuseid webhooks listen', { timeout: 60_000 }, () => {
 
     // Several signatures (a rotated secret): one matching is enough.
     expect(await post(listening, envelope, signed([OTHER_SECRET, SECRET], 'msg_ok', now))).toBe(204);
-    expect(await listener.nextLine()).toEqual({ webhookId: 'msg_ok', eventName: 'reuseid.onboarding.completed', verified: true, eventData: { transactionId: 'tx-1' } });
+    expect(await listener.nextLine()).toEqual({
+      webhookId: 'msg_ok',
+      eventName: 'reuseid.onboarding.completed',
+      verified: true,
+      eventData: { transactionId: 'tx-1' },
+    });
     expect(await listener.exited).toBe(0);
   });
 

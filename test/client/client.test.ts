@@ -27,10 +27,20 @@ type Intercept = (request: SeenRequest, forward: () => Promise<Response>) => Pro
 function injectFetch(app: FastifyInstance, log: SeenRequest[], intercept: Intercept = (_request, forward) => forward()): FetchLike {
   return async (url, init) => {
     const { pathname, search } = new URL(url);
-    const request: SeenRequest = { method: init.method ?? 'GET', path: pathname + search, headers: { ...(init.headers as Record<string, string>) }, ...(typeof init.body === 'string' ? { body: init.body } : {}) };
+    const request: SeenRequest = {
+      method: init.method ?? 'GET',
+      path: pathname + search,
+      headers: { ...(init.headers as Record<string, string>) },
+      ...(typeof init.body === 'string' ? { body: init.body } : {}),
+    };
     log.push(request);
     return intercept(request, async () => {
-      const answer = await app.inject({ method: request.method as 'GET', url: request.path, headers: request.headers, ...(request.body === undefined ? {} : { payload: request.body }) });
+      const answer = await app.inject({
+        method: request.method as 'GET',
+        url: request.path,
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { payload: request.body }),
+      });
       const headers = new Headers();
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) headers.set(name, String(value));
       return new Response(answer.statusCode === 204 ? null : answer.body, { status: answer.statusCode, headers });
@@ -39,7 +49,10 @@ function injectFetch(app: FastifyInstance, log: SeenRequest[], intercept: Interc
 }
 
 const problem = (status: number, code: string, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify({ type: `urn:reuseid:error:${code}`, title: code, code, status, traceId: 'trace-from-test', detail: `${code} from the test` }), { status, headers: { 'content-type': 'application/problem+json', ...headers } });
+  new Response(JSON.stringify({ type: `urn:reuseid:error:${code}`, title: code, code, status, traceId: 'trace-from-test', detail: `${code} from the test` }), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
 
 for (const database of testDatabases) {
   describe(`RP client against the app (${database.name})`, () => {
@@ -54,7 +67,10 @@ for (const database of testDatabases) {
     /** A client of a fresh account; its clock is the server's unless the test gives one (and sleeping only records). */
     async function rp(options: { permissions?: Permission[]; intercept?: Intercept; tokenTtlSeconds?: number; retry?: RetryOptions; now?: () => number } = {}) {
       const api = await h.ctx.clients.create(h.ctx.store.db, {
-        name: 'client test', accountId: `client-${database.name}-${++accounts}`, permissions: options.permissions ?? ALL, ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+        name: 'client test',
+        accountId: `client-${database.name}-${++accounts}`,
+        permissions: options.permissions ?? ALL,
+        ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
       });
       const requests: SeenRequest[] = [];
       const sleeps: number[] = [];
@@ -126,25 +142,41 @@ for (const database of testDatabases) {
       });
 
       it('refreshes only once: a second 401 is thrown', async () => {
-        const { client, tokenRequests } = await rp({ intercept: async (request, forward) => (request.path === TOKEN_PATH ? forward() : problem(401, 'invalid_token')) });
+        const { client, tokenRequests } = await rp({
+          intercept: async (request, forward) => (request.path === TOKEN_PATH ? forward() : problem(401, 'invalid_token')),
+        });
         await expect(client.getUser('u1')).rejects.toMatchObject({ name: 'ReuseIdError', status: 401, code: 'invalid_token', traceId: 'trace-from-test' });
         expect(tokenRequests()).toHaveLength(2);
       });
 
-      it('maps the token endpoint\'s RFC 6749 error, with the trace id of its X-TRACE-ID header', async () => {
+      it("maps the token endpoint's RFC 6749 error, with the trace id of its X-TRACE-ID header", async () => {
         const { client, api } = await rp();
         const wrong = new ReuseIdClient({ baseUrl: PUBLIC_URL, clientId: api.clientId, clientSecret: 'rsec_wrong', fetch: injectFetch(h.app, []) });
         const error = await wrong.getOnboarding('x').catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ReuseIdError);
-        expect(error).toMatchObject({ status: 401, code: 'invalid_client', title: 'invalid_client', detail: 'Client authentication failed', invalidParams: undefined });
+        expect(error).toMatchObject({
+          status: 401,
+          code: 'invalid_client',
+          title: 'invalid_client',
+          detail: 'Client authentication failed',
+          invalidParams: undefined,
+        });
         expect((error as ReuseIdError).traceId).toMatch(/\S/);
-        const scoped = new ReuseIdClient({ baseUrl: PUBLIC_URL, clientId: api.clientId, clientSecret: api.clientSecret, scope: 'console', fetch: injectFetch(h.app, []) });
+        const scoped = new ReuseIdClient({
+          baseUrl: PUBLIC_URL,
+          clientId: api.clientId,
+          clientSecret: api.clientSecret,
+          scope: 'console',
+          fetch: injectFetch(h.app, []),
+        });
         await expect(scoped.listSubscriptions()).rejects.toMatchObject({ status: 400, code: 'invalid_scope' });
         await expect(client.listSubscriptions()).resolves.toEqual([]);
       });
 
       it('refuses a token answer that is not a bearer token with its lifetime', async () => {
-        const { client } = await rp({ intercept: async (request, forward) => (request.path === TOKEN_PATH ? Response.json({ access_token: 'x', token_type: 'mac' }) : forward()) });
+        const { client } = await rp({
+          intercept: async (request, forward) => (request.path === TOKEN_PATH ? Response.json({ access_token: 'x', token_type: 'mac' }) : forward()),
+        });
         await expect(client.listSubscriptions()).rejects.toMatchObject({ code: 'invalid_response', status: 200 });
       });
     });
@@ -171,12 +203,15 @@ for (const database of testDatabases) {
         expect(started.activationCode).toBeTruthy();
       });
 
-      it('uses the caller\'s Idempotency-Key, a new one per call otherwise; a key reused for another body is refused', async () => {
+      it("uses the caller's Idempotency-Key, a new one per call otherwise; a key reused for another body is refused", async () => {
         const { client, calls } = await rp();
         const first = await client.startOnboarding({}, { idempotencyKey: 'order-4711' });
         const again = await client.startOnboarding({}, { idempotencyKey: 'order-4711' });
         expect(again.transactionId).toBe(first.transactionId);
-        await expect(client.startOnboarding({ externalRef: 'other' }, { idempotencyKey: 'order-4711' })).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+        await expect(client.startOnboarding({ externalRef: 'other' }, { idempotencyKey: 'order-4711' })).rejects.toMatchObject({
+          status: 422,
+          code: 'idempotency_key_reused',
+        });
         await client.startOnboarding();
         await client.startOnboarding();
         const keys = calls('/reuseid/onboarding').map((r) => r.headers['idempotency-key']);
@@ -187,7 +222,10 @@ for (const database of testDatabases) {
 
       it('retries 502, 503 and 504 with a growing backoff, and 429 after its Retry-After', async () => {
         const answers = [problem(503, 'service_unavailable'), new Response('<html>bad gateway</html>', { status: 502 }), problem(504, 'timeout')];
-        const gets = await rp({ retry: { maxAttempts: 4, baseDelayMs: 100 }, intercept: async (request, forward) => (request.method === 'GET' && answers.length ? answers.shift()! : forward()) });
+        const gets = await rp({
+          retry: { maxAttempts: 4, baseDelayMs: 100 },
+          intercept: async (request, forward) => (request.method === 'GET' && answers.length ? answers.shift()! : forward()),
+        });
         expect(await gets.client.listSubscriptions()).toEqual([]);
         expect(gets.calls('/events/subscriptions')).toHaveLength(4);
         expect(gets.sleeps).toHaveLength(3);
@@ -197,7 +235,10 @@ for (const database of testDatabases) {
         });
 
         let limited = false;
-        const limitedRp = await rp({ intercept: async (request, forward) => (request.method === 'GET' && !limited && (limited = true) ? problem(429, 'too_many_requests', { 'retry-after': '2' }) : forward()) });
+        const limitedRp = await rp({
+          intercept: async (request, forward) =>
+            request.method === 'GET' && !limited && (limited = true) ? problem(429, 'too_many_requests', { 'retry-after': '2' }) : forward(),
+        });
         await limitedRp.client.listSubscriptions();
         expect(limitedRp.sleeps).toEqual([2000]);
       });
@@ -207,11 +248,16 @@ for (const database of testDatabases) {
         await expect(unavailable.client.getSubscription('s1')).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
         expect(unavailable.calls('/events/subscriptions/s1')).toHaveLength(3);
 
-        const patient = await rp({ retry: { maxDelayMs: 10_000 }, intercept: async (request, forward) => (request.method === 'GET' ? problem(429, 'too_many_requests', { 'retry-after': '60' }) : forward()) });
+        const patient = await rp({
+          retry: { maxDelayMs: 10_000 },
+          intercept: async (request, forward) => (request.method === 'GET' ? problem(429, 'too_many_requests', { 'retry-after': '60' }) : forward()),
+        });
         await expect(patient.client.getSubscription('s1')).rejects.toMatchObject({ status: 429 });
         expect(patient.sleeps).toEqual([]);
 
-        const down = await rp({ intercept: async (request, forward) => (request.method === 'GET' ? Promise.reject(new TypeError('connect ECONNREFUSED')) : forward()) });
+        const down = await rp({
+          intercept: async (request, forward) => (request.method === 'GET' ? Promise.reject(new TypeError('connect ECONNREFUSED')) : forward()),
+        });
         const error = await down.client.getSubscription('s1').catch((e: unknown) => e);
         expect(error).toMatchObject({ name: 'ReuseIdError', status: 0, code: 'network_error' });
         expect((error as Error).cause).toBeInstanceOf(TypeError);
@@ -219,7 +265,10 @@ for (const database of testDatabases) {
       });
 
       it('never sends a change without an Idempotency-Key twice, and does not retry answers that are final', async () => {
-        const lost = await rp({ intercept: async (request, forward) => (request.path === '/events/subscriptions' && request.method === 'POST' ? Promise.reject(new TypeError('fetch failed')) : forward()) });
+        const lost = await rp({
+          intercept: async (request, forward) =>
+            request.path === '/events/subscriptions' && request.method === 'POST' ? Promise.reject(new TypeError('fetch failed')) : forward(),
+        });
         await expect(lost.client.createSubscription({ name: 'crm', url: 'http://127.0.0.1:9/hook' })).rejects.toMatchObject({ code: 'network_error' });
         expect(lost.calls('/events/subscriptions')).toHaveLength(1);
         expect(lost.calls('/events/subscriptions')[0]!.headers['idempotency-key']).toBeUndefined();
@@ -235,12 +284,17 @@ for (const database of testDatabases) {
     });
 
     describe('errors', () => {
-      it('throws the server\'s error object as a ReuseIdError with the trace id of the response', async () => {
+      it("throws the server's error object as a ReuseIdError with the trace id of the response", async () => {
         const { client, requests } = await rp();
         const error = await client.getOnboarding('00000000-0000-4000-8000-000000000000').catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ReuseIdError);
         expect(error).toBeInstanceOf(Error);
-        expect(error).toMatchObject({ status: 404, code: 'transaction_not_found', title: 'Transaction not found', detail: expect.stringContaining('00000000-0000-4000-8000-000000000000') });
+        expect(error).toMatchObject({
+          status: 404,
+          code: 'transaction_not_found',
+          title: 'Transaction not found',
+          detail: expect.stringContaining('00000000-0000-4000-8000-000000000000'),
+        });
         expect((error as ReuseIdError).traceId).toMatch(/\S/);
         expect((error as ReuseIdError).message).toContain('transaction_not_found');
         expect(requests.at(-1)!.path).toBe('/reuseid/onboarding/00000000-0000-4000-8000-000000000000');
@@ -262,7 +316,7 @@ for (const database of testDatabases) {
     });
 
     describe('every endpoint', () => {
-      it('onboards and steps up, reads the user and changes a device\'s state', async () => {
+      it("onboards and steps up, reads the user and changes a device's state", async () => {
         const { client } = await rp();
         const { started, deviceId } = await onboarded(client);
         expect(started).toMatchObject({ status: 'Pending', activationCode: expect.any(String) });
@@ -300,7 +354,8 @@ for (const database of testDatabases) {
           expect(await client.redeliver(queued.id)).toMatchObject({ id: queued.id, status: 'pending' });
           await h.ctx.webhooks.worker.tick();
           const redelivered = receiver.requests[1]!;
-          for (const secret of [created.secret, rotated.secret]) expect(verifyWebhook(redelivered.headers, redelivered.body, secret, { now: h.clock.now() }).id).toBe(queued.eventId);
+          for (const secret of [created.secret, rotated.secret])
+            expect(verifyWebhook(redelivered.headers, redelivered.body, secret, { now: h.clock.now() }).id).toBe(queued.eventId);
 
           await client.sendTestEvent(created.id);
           const deliveries = await client.listDeliveries(created.id);

@@ -8,7 +8,17 @@ const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 const OTHER_SECRET = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const NOW_SECONDS = NOW / 1000;
-const ENVELOPE = { id: 'evt1', timestamp: '2026-03-01T12:00:00.000Z', sender: 'reuseid', eventName: 'webhook.test', eventData: { message: 'hi – ü' }, accountId: 'a', organizationId: null, expiresAt: '2026-03-04T12:00:00.000Z', tags: ['mock'] };
+const ENVELOPE = {
+  id: 'evt1',
+  timestamp: '2026-03-01T12:00:00.000Z',
+  sender: 'reuseid',
+  eventName: 'webhook.test',
+  eventData: { message: 'hi – ü' },
+  accountId: 'a',
+  organizationId: null,
+  expiresAt: '2026-03-04T12:00:00.000Z',
+  tags: ['mock'],
+};
 const BODY = JSON.stringify(ENVELOPE);
 
 function signed(secrets: string[], { id = 'evt1', timestamp = NOW_SECONDS, body = BODY } = {}) {
@@ -56,7 +66,9 @@ describe('verifyWebhook', () => {
     expect(refusal(() => verifyWebhook(headers, BODY, OTHER_SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
     expect(refusal(() => verifyWebhook(headers, BODY.replace('hi', 'ho'), SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
     expect(refusal(() => verifyWebhook({ ...headers, 'webhook-id': 'evt2' }, BODY, SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
-    expect(refusal(() => verifyWebhook({ ...headers, 'webhook-timestamp': String(NOW_SECONDS - 1) }, BODY, SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
+    expect(refusal(() => verifyWebhook({ ...headers, 'webhook-timestamp': String(NOW_SECONDS - 1) }, BODY, SECRET, { now: NOW }))).toBe(
+      'webhook_signature_invalid',
+    );
     const v2 = headers['webhook-signature'].replace('v1,', 'v2,');
     expect(refusal(() => verifyWebhook({ ...headers, 'webhook-signature': v2 }, BODY, SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
     expect(refusal(() => verifyWebhook({ ...headers, 'webhook-signature': 'v1,' }, BODY, SECRET, { now: NOW }))).toBe('webhook_signature_invalid');
@@ -64,7 +76,12 @@ describe('verifyWebhook', () => {
 
   it('refuses timestamps outside the tolerance either way, and malformed ones', () => {
     const at = (offsetSeconds: number, toleranceSeconds?: number) =>
-      refusal(() => verifyWebhook(signed([SECRET], { timestamp: NOW_SECONDS + offsetSeconds }), BODY, SECRET, { now: NOW, ...(toleranceSeconds ? { toleranceSeconds } : {}) }));
+      refusal(() =>
+        verifyWebhook(signed([SECRET], { timestamp: NOW_SECONDS + offsetSeconds }), BODY, SECRET, {
+          now: NOW,
+          ...(toleranceSeconds ? { toleranceSeconds } : {}),
+        }),
+      );
     expect(at(-300)).toBe('accepted');
     expect(at(300)).toBe('accepted');
     expect(at(-301)).toBe('webhook_timestamp_out_of_tolerance');

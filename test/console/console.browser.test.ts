@@ -45,7 +45,16 @@ describe('agent console in Chromium (sqlite)', () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1400, height: 900 },
     });
   });
@@ -61,14 +70,21 @@ describe('agent console in Chromium (sqlite)', () => {
     const client = await ctx.clients.create(ctx.store.db, { name: 'browser test rp', permissions: ['reuseid-onboarding'] });
     const response = await fetch(`${baseUrl}/auth/open/connect/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     return ((await response.json()) as { access_token: string }).access_token;
   }
 
   async function rp(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
-    const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     return ((await response.json()) as { data: unknown }).data;
   }
 

@@ -33,7 +33,12 @@ for (const database of testDatabases) {
       expect(page.status).toBe(200);
       expect(page.headers['content-security-policy']).toContain("default-src 'none'");
       expect(page.headers['content-security-policy']).not.toContain('script-src');
-      expect(page.headers).toMatchObject({ 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' });
+      expect(page.headers).toMatchObject({
+        'cache-control': 'no-store',
+        'x-frame-options': 'DENY',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'same-origin',
+      });
       expect(page.body).not.toMatch(/<script|style="/);
     });
 
@@ -50,7 +55,7 @@ for (const database of testDatabases) {
       expect((await browser.get(`/console/cases/${caseId}/evidence/passwd`)).status).toBe(404);
     });
 
-    it('refuses form posts without the session\'s CSRF token or from another origin', async () => {
+    it("refuses form posts without the session's CSRF token or from another origin", async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
       await upload(device, transactionId);
       const caseId = await caseIdOf(t.h, transactionId);
@@ -80,7 +85,8 @@ for (const database of testDatabases) {
       const agent = await createAgent(t.h);
       const browser = new ConsoleBrowser(t.h);
       await browser.get('/console/sign-in');
-      for (let i = 0; i < MAX_FAILURES_PER_EMAIL; i++) expect((await browser.post('/console/sign-in', { email: agent.email, password: 'not the password' })).status).toBe(401);
+      for (let i = 0; i < MAX_FAILURES_PER_EMAIL; i++)
+        expect((await browser.post('/console/sign-in', { email: agent.email, password: 'not the password' })).status).toBe(401);
       const locked = await browser.post('/console/sign-in', { email: agent.email.toUpperCase(), password: AGENT_PASSWORD });
       expect(locked.status).toBe(429);
       expect(locked.body).toContain('Too many failed sign-ins');
@@ -120,13 +126,25 @@ for (const database of testDatabases) {
       const cookie = `reuseid-console=${browser.cookies.get('reuseid-console')}`;
       const id = '00000000-0000-4000-8000-000000000000';
       const endpoints: [string, string][] = [
-        ['POST', '/reuseid/onboarding'], ['GET', `/reuseid/onboarding/${id}`], ['POST', '/reuseid/step-up'], ['GET', `/reuseid/step-up/${id}`],
-        ['GET', `/reuseid/users/${id}`], ['POST', '/events/subscriptions'], ['GET', `/events/subscriptions/${id}`], ['POST', '/audit/query'], ['GET', `/audit/items/${id}`],
+        ['POST', '/reuseid/onboarding'],
+        ['GET', `/reuseid/onboarding/${id}`],
+        ['POST', '/reuseid/step-up'],
+        ['GET', `/reuseid/step-up/${id}`],
+        ['GET', `/reuseid/users/${id}`],
+        ['POST', '/events/subscriptions'],
+        ['GET', `/events/subscriptions/${id}`],
+        ['POST', '/audit/query'],
+        ['GET', `/audit/items/${id}`],
       ];
       let checked = 0;
       for (const [method, url] of endpoints) {
         if (!t.h.app.hasRoute({ method: method as 'GET', url: url.replace(id, ':id') }) && !(await exists(method, url))) continue;
-        const res = await t.h.app.inject({ method: method as 'GET', url, headers: { cookie, 'content-type': 'application/json' }, ...(method === 'POST' ? { payload: '{}' } : {}) });
+        const res = await t.h.app.inject({
+          method: method as 'GET',
+          url,
+          headers: { cookie, 'content-type': 'application/json' },
+          ...(method === 'POST' ? { payload: '{}' } : {}),
+        });
         // Some POST routes validate the body before authenticating (422 for `{}`): refused either way, never served.
         const refused = res.statusCode === 401 ? 'invalid_token' : method === 'POST' && res.statusCode === 422 ? 'invalid_request_parameter' : 'served';
         expect({ method, url, code: res.json().code }).toEqual({ method, url, code: refused });
@@ -141,7 +159,12 @@ for (const database of testDatabases) {
 
     /** A route exists when an anonymous call is not answered with "no such route". */
     async function exists(method: string, url: string): Promise<boolean> {
-      const res = await t.h.app.inject({ method: method as 'GET', url, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { payload: '{}' } : {}) });
+      const res = await t.h.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { 'content-type': 'application/json' },
+        ...(method === 'POST' ? { payload: '{}' } : {}),
+      });
       return !(res.statusCode === 404 && res.json().code === 'not_found');
     }
   });

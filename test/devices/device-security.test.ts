@@ -10,12 +10,18 @@ for (const database of testDatabases) {
     let h: Harness;
     let rp: Rp;
     beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '5', REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8', REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600', REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300' });
+      h = await createHarness(database, {
+        REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '5',
+        REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8',
+        REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600',
+        REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300',
+      });
       rp = await h.rp();
     });
     afterAll(() => h.close());
 
-    const startOnboarding = async () => (await rp.post('/reuseid/onboarding', {})).body.data as { activationCode: string; transactionId: string; userId: string };
+    const startOnboarding = async () =>
+      (await rp.post('/reuseid/onboarding', {})).body.data as { activationCode: string; transactionId: string; userId: string };
     const activationProof = async (code: string) => {
       const key = await generateKeyPair('ES256', { extractable: true });
       return new CompactSign(new TextEncoder().encode(JSON.stringify({ activationCode: code, aud: PUBLIC_URL, iat: Math.floor(h.clock.now() / 1000) })))
@@ -23,12 +29,22 @@ for (const database of testDatabases) {
         .sign(key.privateKey);
     };
     const activate = async (code: string, ip = '203.0.113.7', proof?: string) =>
-      h.app.inject({ method: 'POST', url: '/device/v1/activations', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ activationCode: code, proof: proof ?? (await activationProof(code)) }) });
+      h.app.inject({
+        method: 'POST',
+        url: '/device/v1/activations',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ activationCode: code, proof: proof ?? (await activationProof(code)) }),
+      });
     const resetCounters = () => h.ctx.store.db.deleteFrom('rate_counters').execute();
 
     it('stores activation codes only as keyed hashes', async () => {
       const start = await startOnboarding();
-      const row = await h.ctx.store.db.selectFrom('transactions').select('activation_code_hash').where('id', '=', start.transactionId).executeTakeFirstOrThrow();
+      const row = await h.ctx.store.db
+        .selectFrom('transactions')
+        .select('activation_code_hash')
+        .where('id', '=', start.transactionId)
+        .executeTakeFirstOrThrow();
       expect(row.activation_code_hash).toMatch(/^[0-9a-f]{64}$/);
       expect(row.activation_code_hash).not.toBe(createHash('sha256').update(start.activationCode).digest('hex'));
     });
@@ -36,7 +52,11 @@ for (const database of testDatabases) {
     it('activates a code once; a concurrent second activation of the same code loses', async () => {
       await resetCounters();
       const start = await startOnboarding();
-      const results = await Promise.all([activate(start.activationCode, '198.51.100.1'), activate(start.activationCode, '198.51.100.2'), activate(start.activationCode, '198.51.100.3')]);
+      const results = await Promise.all([
+        activate(start.activationCode, '198.51.100.1'),
+        activate(start.activationCode, '198.51.100.2'),
+        activate(start.activationCode, '198.51.100.3'),
+      ]);
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400, 400]);
       const devices = await h.ctx.store.db.selectFrom('devices').select('id').where('user_id', '=', start.userId).execute();
       expect(devices).toHaveLength(1);
@@ -52,8 +72,11 @@ for (const database of testDatabases) {
       expect(mismatch.json().invalidParams[0].name).toBe('proof');
       const key = await generateKeyPair('ES256', { extractable: true });
       const privateJwk = await exportJWK(key.privateKey);
-      const leaky = await new CompactSign(new TextEncoder().encode(JSON.stringify({ activationCode: start.activationCode, aud: PUBLIC_URL, iat: Math.floor(Date.now() / 1000) })))
-        .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-activation+jwt', jwk: privateJwk }).sign(key.privateKey);
+      const leaky = await new CompactSign(
+        new TextEncoder().encode(JSON.stringify({ activationCode: start.activationCode, aud: PUBLIC_URL, iat: Math.floor(Date.now() / 1000) })),
+      )
+        .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-activation+jwt', jwk: privateJwk })
+        .sign(key.privateKey);
       expect((await activate(start.activationCode, '198.51.100.9', leaky)).statusCode).toBe(422);
       expect((await activate(start.activationCode, '198.51.100.9')).statusCode).toBe(200);
     });
@@ -80,8 +103,16 @@ for (const database of testDatabases) {
       h.clock.advance(601_000);
       const later = await h.rp();
       h.clock.advance(-601_000);
-      const row = await h.ctx.store.db.selectFrom('transactions').select('activation_code_expires_at').where('id', '=', start.transactionId).executeTakeFirstOrThrow();
-      await h.ctx.store.db.updateTable('transactions').set({ activation_code_expires_at: row.activation_code_expires_at! - 601_000 }).where('id', '=', start.transactionId).execute();
+      const row = await h.ctx.store.db
+        .selectFrom('transactions')
+        .select('activation_code_expires_at')
+        .where('id', '=', start.transactionId)
+        .executeTakeFirstOrThrow();
+      await h.ctx.store.db
+        .updateTable('transactions')
+        .set({ activation_code_expires_at: row.activation_code_expires_at! - 601_000 })
+        .where('id', '=', start.transactionId)
+        .execute();
       expect((await activate(start.activationCode)).json().code).toBe('invalid_activation_code');
       expect((await later.get(`/reuseid/onboarding/${start.transactionId}`)).body.data.status).toBe('Pending');
     });
@@ -103,7 +134,13 @@ for (const database of testDatabases) {
       it('accepts a fresh signed request once and refuses its replay', async () => {
         const { device, activation } = await activatedDevice();
         const path = `/device/v1/transactions/${activation.transactionId}`;
-        const jws = await sign(device.state.privateJwk, activation.deviceId, { htm: 'GET', htu: `${PUBLIC_URL}${path}`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('hex'), bh: bh() });
+        const jws = await sign(device.state.privateJwk, activation.deviceId, {
+          htm: 'GET',
+          htu: `${PUBLIC_URL}${path}`,
+          iat: Math.floor(Date.now() / 1000),
+          jti: randomBytes(16).toString('hex'),
+          bh: bh(),
+        });
         const first = await h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
         expect(first.statusCode).toBe(200);
         const replay = await h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
@@ -127,7 +164,7 @@ for (const database of testDatabases) {
         expect((await attempt(base())).statusCode).toBe(200);
       });
 
-      it('refuses a locked device, and a device reading another device\'s transaction gets 404', async () => {
+      it("refuses a locked device, and a device reading another device's transaction gets 404", async () => {
         const first = await activatedDevice();
         const second = await activatedDevice();
         await expect(second.device.transaction(first.activation.transactionId)).rejects.toMatchObject({ status: 404 });

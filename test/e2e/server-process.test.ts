@@ -24,7 +24,11 @@ for (const database of testDatabases) {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-e2e-'));
       const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
       dropDatabase = created.drop;
-      server = await startServerProcess({ REUSEID_DATABASE_URL: created.url, REUSEID_SANDBOX: 'true', REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') });
+      server = await startServerProcess({
+        REUSEID_DATABASE_URL: created.url,
+        REUSEID_SANDBOX: 'true',
+        REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+      });
       baseUrl = server.baseUrl;
     });
 
@@ -45,11 +49,35 @@ for (const database of testDatabases) {
       const stateFile = join(dir, 'device.json');
       const activated = await cli('device', 'activate', '--server', baseUrl, '--activation-code', activationCode!, '--state', stateFile);
       expect(activated.postOperationContext.signicatOperation).toMatchObject({ operation: 'onboarding', provider: 'signicatvideoid', transactionId });
-      const proofed = await cli('device', 'proof', '--server', baseUrl, '--state', stateFile, '--provider', 'sandbox', '--outcome', 'accepted', '--first-name', 'JANE', '--last-name', 'SMITH', '--date-of-birth', '1990-01-01', '--gender', 'F', '--nationality', 'NOR');
+      const proofed = await cli(
+        'device',
+        'proof',
+        '--server',
+        baseUrl,
+        '--state',
+        stateFile,
+        '--provider',
+        'sandbox',
+        '--outcome',
+        'accepted',
+        '--first-name',
+        'JANE',
+        '--last-name',
+        'SMITH',
+        '--date-of-birth',
+        '1990-01-01',
+        '--gender',
+        'F',
+        '--nationality',
+        'NOR',
+      );
       expect(proofed.status).toBe('Completed');
       const onboarding = await rp.getOnboarding(transactionId);
       expect(onboarding).toMatchObject({
-        status: 'Completed', transactionId, userId, deviceId: activated.deviceId,
+        status: 'Completed',
+        transactionId,
+        userId,
+        deviceId: activated.deviceId,
         userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
       });
       expect(onboarding.proofingId).toBeTruthy();
@@ -60,7 +88,11 @@ for (const database of testDatabases) {
       expect(approved.preOperation).toEqual({ operation: 'stepup', provider: 'readid', processType: 'ready' });
       expect(approved.postOperationContext.signicatOperation).toMatchObject({ operation: 'stepup', transactionId: stepUp.transactionId });
       await cli('device', 'proof', '--state', stateFile, '--provider', 'sandbox', '--last-name', 'SMITH-NORDMANN');
-      expect(await rp.getStepUp(stepUp.transactionId)).toMatchObject({ status: 'Completed', deviceId: activated.deviceId, userData: { lastName: 'SMITH-NORDMANN' } });
+      expect(await rp.getStepUp(stepUp.transactionId)).toMatchObject({
+        status: 'Completed',
+        deviceId: activated.deviceId,
+        userData: { lastName: 'SMITH-NORDMANN' },
+      });
 
       const second = await rp.startOnboarding();
       const otherState = join(dir, 'device2.json');
@@ -90,7 +122,15 @@ for (const database of testDatabases) {
     it('serves the OpenAPI document and its rendering, health and readiness', async () => {
       const openapi = (await (await fetch(`${baseUrl}/reuseid/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
       expect(openapi.openapi).toBe('3.1.0');
-      expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/reuseid/onboarding', '/reuseid/onboarding/{transactionId}', '/reuseid/step-up', '/reuseid/step-up/{transactionId}', '/device/v1/activations']));
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining([
+          '/reuseid/onboarding',
+          '/reuseid/onboarding/{transactionId}',
+          '/reuseid/step-up',
+          '/reuseid/step-up/{transactionId}',
+          '/device/v1/activations',
+        ]),
+      );
       expect((await fetch(`${baseUrl}/docs/`)).status).toBe(200);
       expect(await (await fetch(`${baseUrl}/healthz`)).json()).toEqual({ status: 'ok' });
     });

@@ -48,7 +48,12 @@ for (const database of testDatabases) {
 
     /** Moves the clock until every pending attempt of the account is due, and runs the worker once. */
     async function nextRound(accountId: string) {
-      const due = await h.ctx.store.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.max('next_attempt_at').as('at')).where('status', '=', 'pending').where('account_id', '=', accountId).executeTakeFirst();
+      const due = await h.ctx.store.db
+        .selectFrom('webhook_deliveries')
+        .select((eb) => eb.fn.max('next_attempt_at').as('at'))
+        .where('status', '=', 'pending')
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
       if (due?.at != null) h.clock.set(Math.max(h.clock.now(), Number(due.at)));
       return h.ctx.webhooks.worker.tick();
     }
@@ -61,7 +66,9 @@ for (const database of testDatabases) {
       await device.call('POST', `/device/v1/transactions/${activation.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: JANE });
       await h.ctx.webhooks.worker.tick();
 
-      const events = receiver.requests.map((r) => verifyDelivery(subscription.secret, r) as { id: string; eventName: string; eventData: unknown; accountId: string });
+      const events = receiver.requests.map(
+        (r) => verifyDelivery(subscription.secret, r) as { id: string; eventName: string; eventData: unknown; accountId: string },
+      );
       // Events written in one database transaction share a timestamp: their relative order is not part of the contract.
       expect(events.map((e) => e.eventName).sort()).toEqual(['device.activated', 'onboarding.activated', 'onboarding.completed']);
       for (const [i, event] of events.entries()) {
@@ -72,10 +79,18 @@ for (const database of testDatabases) {
       const completed = events.find((e) => e.eventName === 'onboarding.completed')!;
       expect(completed.eventData).toEqual(polled.body.data);
       expect(completed.eventData).toMatchObject({ status: 'Completed', userData: JANE });
-      expect(events.find((e) => e.eventName === 'onboarding.activated')!.eventData).toMatchObject({ status: 'Pending', stage: 'proofing', deviceId: activation.deviceId });
+      expect(events.find((e) => e.eventName === 'onboarding.activated')!.eventData).toMatchObject({
+        status: 'Pending',
+        stage: 'proofing',
+        deviceId: activation.deviceId,
+      });
       expect(() => verifyDelivery('whsec_' + Buffer.alloc(32, 1).toString('base64'), receiver.requests[0]!)).toThrow();
       const log = await deliveries(rp, subscription.id);
-      expect(log.map((d) => [d.status, d.attemptCount, d.lastStatusCode])).toEqual([['succeeded', 1, 204], ['succeeded', 1, 204], ['succeeded', 1, 204]]);
+      expect(log.map((d) => [d.status, d.attemptCount, d.lastStatusCode])).toEqual([
+        ['succeeded', 1, 204],
+        ['succeeded', 1, 204],
+        ['succeeded', 1, 204],
+      ]);
     });
 
     it('delivers everything once a receiver that was down is back, each event under one webhook-id', async () => {
@@ -115,7 +130,11 @@ for (const database of testDatabases) {
       await h.ctx.webhooks.worker.tick(); // fans out and delivers; now pretend a redelivery was claimed by a process that died
       const [delivery] = await deliveries(rp, subscription.id);
       await h.ctx.webhooks.deliveries.redeliver(rp.accountId, delivery!.id);
-      await h.ctx.store.db.updateTable('webhook_deliveries').set({ locked_until: h.clock.now() + 60_000, lease_id: 'dead-process', attempt_count: 2 }).where('id', '=', delivery!.id).execute();
+      await h.ctx.store.db
+        .updateTable('webhook_deliveries')
+        .set({ locked_until: h.clock.now() + 60_000, lease_id: 'dead-process', attempt_count: 2 })
+        .where('id', '=', delivery!.id)
+        .execute();
       await h.ctx.webhooks.worker.tick();
       expect(receiver.requests).toHaveLength(1);
       h.clock.advance(60_000);
@@ -154,7 +173,13 @@ for (const database of testDatabases) {
       await h.ctx.webhooks.worker.tick();
       expect(receiver.requests).toHaveLength(1);
       expect(await deliveries(rp, subscription.id)).toHaveLength(1);
-      const audit = await h.ctx.store.db.selectFrom('audit_items').select('event_type').where('account_id', '=', rp.accountId).where('reference_id', '=', subscription.id).orderBy('sequence').execute();
+      const audit = await h.ctx.store.db
+        .selectFrom('audit_items')
+        .select('event_type')
+        .where('account_id', '=', rp.accountId)
+        .where('reference_id', '=', subscription.id)
+        .orderBy('sequence')
+        .execute();
       expect(audit.map((a) => a.event_type)).toEqual(['subscription.created', 'subscription.disabled']);
     });
 
@@ -182,7 +207,7 @@ for (const database of testDatabases) {
       expect((await deliveries(rp, subscription.id))[0]).toMatchObject({ status: 'pending', lastStatusCode: 307 });
     });
 
-    it('delivers only the event names a subscription asks for, and only to subscriptions of the event\'s account', async () => {
+    it("delivers only the event names a subscription asks for, and only to subscriptions of the event's account", async () => {
       const { rp } = await subscribed({ eventNames: ['onboarding.completed'] });
       const other = await subscribed();
       await enqueue(rp.accountId, 1, 'device.state.change');
@@ -190,10 +215,12 @@ for (const database of testDatabases) {
       await enqueue(other.rp.accountId, 1, 'device.state.change');
       await h.ctx.webhooks.worker.tick();
       const received = receiver.requests.map((r) => JSON.parse(r.body) as { eventName: string; accountId: string });
-      expect(received.map((e) => [e.accountId, e.eventName]).sort()).toEqual([
-        [rp.accountId, 'onboarding.completed'],
-        [other.rp.accountId, 'device.state.change'],
-      ].sort());
+      expect(received.map((e) => [e.accountId, e.eventName]).sort()).toEqual(
+        [
+          [rp.accountId, 'onboarding.completed'],
+          [other.rp.accountId, 'device.state.change'],
+        ].sort(),
+      );
     });
 
     it('signs with both secrets during a rotation overlap, then with the new one only', async () => {
@@ -234,14 +261,23 @@ for (const database of testDatabases) {
       expect(receiver.requests[1]!.headers['webhook-id']).toBe(receiver.requests[0]!.headers['webhook-id']);
       const detail = await rp.get(`/events/deliveries/${test.body.id}`);
       expect(detail.body).toMatchObject({ status: 'succeeded', attemptCount: 2 });
-      expect(detail.body.attempts.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode])).toEqual([[1, 204], [2, 204]]);
+      expect(detail.body.attempts.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode])).toEqual([
+        [1, 204],
+        [2, 204],
+      ]);
       expect((await rp.get(`/events/subscriptions/${sibling.body.id}/deliveries`)).body.items).toEqual([]);
     });
 
     it('keeps pending deliveries of a disabled subscription until it is enabled again', async () => {
       const { rp, subscription } = await subscribed();
       expect((await rp.post(`/events/subscriptions/${subscription.id}/test`, {})).status).toBe(202);
-      const patch = (body: unknown) => h.app.inject({ method: 'PATCH', url: `/events/subscriptions/${subscription.id}`, headers: { authorization: `Bearer ${rp.token}` }, payload: body as object });
+      const patch = (body: unknown) =>
+        h.app.inject({
+          method: 'PATCH',
+          url: `/events/subscriptions/${subscription.id}`,
+          headers: { authorization: `Bearer ${rp.token}` },
+          payload: body as object,
+        });
       expect((await patch({ enabled: false })).json()).toMatchObject({ enabled: false, disabledReason: 'disabled_by_client' });
       await h.ctx.webhooks.worker.tick();
       expect(receiver.requests).toHaveLength(0);
@@ -255,7 +291,15 @@ for (const database of testDatabases) {
       const eventIds = await enqueue(rp.accountId, 40);
       // A second process: its own connection pool on PostgreSQL; SQLite has one writer process, so it shares the store.
       const store = database.name === 'postgres' ? openStore(h.ctx.config.databaseUrl) : h.ctx.store;
-      const { worker: second } = createWebhooks({ store, clock: h.clock, random: h.ctx.random, cipher: h.ctx.keyring.serverCipher(), audit: h.ctx.audit, outbox: h.ctx.outbox, config: h.ctx.config.webhooks });
+      const { worker: second } = createWebhooks({
+        store,
+        clock: h.clock,
+        random: h.ctx.random,
+        cipher: h.ctx.keyring.serverCipher(),
+        audit: h.ctx.audit,
+        outbox: h.ctx.outbox,
+        config: h.ctx.config.webhooks,
+      });
       // Every event fails once, so retries are claimed in the race as well as first attempts.
       const seen = new Set<string>();
       receiver.respond = (r) => {
@@ -264,7 +308,9 @@ for (const database of testDatabases) {
         seen.add(id);
         return { status: 500 };
       };
-      const pending = async () => (await h.ctx.store.db.selectFrom('webhook_deliveries').select('id').where('account_id', '=', rp.accountId).where('status', '=', 'pending').execute()).length;
+      const pending = async () =>
+        (await h.ctx.store.db.selectFrom('webhook_deliveries').select('id').where('account_id', '=', rp.accountId).where('status', '=', 'pending').execute())
+          .length;
       try {
         for (let round = 0; round < 5 && (round === 0 || (await pending()) > 0); round++) {
           await Promise.all([h.ctx.webhooks.worker.tick(), second.tick(), h.ctx.webhooks.worker.tick(), second.tick()]);

@@ -13,11 +13,16 @@ import { createHarness, type Harness, type Rp } from '../support/harness.js';
 import { fileBacked } from './file-database.js';
 import { startReceiver } from './receiver.js';
 
-const fixed = (address: string): Resolver => async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+const fixed =
+  (address: string): Resolver =>
+  async () => [{ address, family: address.includes(':') ? 6 : 4 }];
 
 describe('SSRF guard', () => {
   const refuse = async (url: string, resolve: Resolver = fixed('93.184.215.14')) =>
-    resolveWebhookTarget(parseWebhookUrl(url, false), { allowPrivate: false, resolve }).then(() => 'accepted', (e: Error) => e.message);
+    resolveWebhookTarget(parseWebhookUrl(url, false), { allowPrivate: false, resolve }).then(
+      () => 'accepted',
+      (e: Error) => e.message,
+    );
 
   it('admits https URLs resolving only to public addresses', async () => {
     expect(await refuse('https://hooks.example.com/x')).toBe('accepted');
@@ -25,11 +30,26 @@ describe('SSRF guard', () => {
   });
 
   it('refuses non-public addresses, literal or resolved, and any mix of answers', async () => {
-    for (const url of ['https://127.0.0.1/', 'https://10.1.2.3/', 'https://169.254.169.254/latest', 'https://[::1]/', 'https://[fd00::1]/', 'https://0.0.0.0/', 'https://[::ffff:127.0.0.1]/', 'https://224.0.0.1/', 'https://100.64.0.1/']) {
+    for (const url of [
+      'https://127.0.0.1/',
+      'https://10.1.2.3/',
+      'https://169.254.169.254/latest',
+      'https://[::1]/',
+      'https://[fd00::1]/',
+      'https://0.0.0.0/',
+      'https://[::ffff:127.0.0.1]/',
+      'https://224.0.0.1/',
+      'https://100.64.0.1/',
+    ]) {
       expect(await refuse(url), url).toMatch(/non-public address/);
     }
     expect(await refuse('https://rebind.example.com/', fixed('192.168.1.10'))).toMatch(/non-public address \(private\)/);
-    expect(await refuse('https://mixed.example.com/', async () => [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }])).toMatch(/loopback/);
+    expect(
+      await refuse('https://mixed.example.com/', async () => [
+        { address: '93.184.215.14', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]),
+    ).toMatch(/loopback/);
     expect(await refuse('https://nowhere.example.com/', async () => Promise.reject(new Error('ENOTFOUND')))).toMatch(/could not be resolved/);
   });
 
@@ -95,7 +115,9 @@ for (const database of testDatabases) {
       const bad = await rp.post('/events/subscriptions', { name: '', url: 'x'.repeat(3000), eventNames: ['onboarding.completed', 'not ok'], extra: 1 });
       expect(bad.status).toBe(422);
       expect(bad.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['eventNames.1', 'extra', 'name', 'url']);
-      expect((await rp.post('/events/subscriptions', { name: 'x', url: 'ftp://127.0.0.1/' })).body.invalidParams).toEqual([{ name: 'url', reason: 'only http and https URLs are supported' }]);
+      expect((await rp.post('/events/subscriptions', { name: 'x', url: 'ftp://127.0.0.1/' })).body.invalidParams).toEqual([
+        { name: 'url', reason: 'only http and https URLs are supported' },
+      ]);
     });
 
     it('accepts only event names of the published catalogue, on create and on update', async () => {
@@ -116,7 +138,14 @@ for (const database of testDatabases) {
 
     it('refuses private, loopback and plain-http targets by default', async () => {
       const owner = await strict.rp({ permissions: ['events'] });
-      for (const url of ['https://127.0.0.1/hook', 'https://localhost/hook', 'https://[::1]/hook', 'https://169.254.169.254/', 'https://10.0.0.8/', 'http://example.com/hook']) {
+      for (const url of [
+        'https://127.0.0.1/hook',
+        'https://localhost/hook',
+        'https://[::1]/hook',
+        'https://169.254.169.254/',
+        'https://10.0.0.8/',
+        'http://example.com/hook',
+      ]) {
         const res = await owner.post('/events/subscriptions', { name: 'x', url });
         expect(res.status, url).toBe(422);
         expect(res.body.invalidParams[0].name).toBe('url');
@@ -130,18 +159,35 @@ for (const database of testDatabases) {
       const ctx = strict.ctx;
       // Created while the name resolved to a public address, then the DNS answer changes to the receiver on loopback.
       let answer = '93.184.215.14';
-      const webhooks = createWebhooks({ store: ctx.store, clock: ctx.clock, random: ctx.random, cipher: ctx.keyring.serverCipher(), audit: ctx.audit, outbox: ctx.outbox, config: ctx.config.webhooks, resolve: async () => [{ address: answer, family: 4 }] });
-      const created = await webhooks.subscriptions.create(owner.accountId, { name: 'r', url: `https://rebind.example.com:${new URL(receiver.url).port}/hook` }, {});
+      const webhooks = createWebhooks({
+        store: ctx.store,
+        clock: ctx.clock,
+        random: ctx.random,
+        cipher: ctx.keyring.serverCipher(),
+        audit: ctx.audit,
+        outbox: ctx.outbox,
+        config: ctx.config.webhooks,
+        resolve: async () => [{ address: answer, family: 4 }],
+      });
+      const created = await webhooks.subscriptions.create(
+        owner.accountId,
+        { name: 'r', url: `https://rebind.example.com:${new URL(receiver.url).port}/hook` },
+        {},
+      );
       answer = '127.0.0.1';
       await ctx.store.db.transaction().execute((trx) => ctx.outbox.enqueue(trx, owner.accountId, 'device.state.change', {}));
       await webhooks.worker.tick();
       expect(receiver.requests).toHaveLength(0);
       const [delivery] = await webhooks.deliveries.list(owner.accountId, created.id, { limit: 10 });
-      expect(delivery).toMatchObject({ status: 'pending', lastStatusCode: null, lastError: expect.stringMatching(/^refused: .*non-public address \(loopback\)/) });
+      expect(delivery).toMatchObject({
+        status: 'pending',
+        lastStatusCode: null,
+        lastError: expect.stringMatching(/^refused: .*non-public address \(loopback\)/),
+      });
       await receiver.stop();
     });
 
-    it('answers 404 for another account\'s subscriptions and deliveries, and lists only its own', async () => {
+    it("answers 404 for another account's subscriptions and deliveries, and lists only its own", async () => {
       const receiver = await startReceiver();
       const created = await rp.post('/events/subscriptions', { name: 'mine', url: receiver.url });
       const id = created.body.id as string;
@@ -179,7 +225,13 @@ for (const database of testDatabases) {
 
     it('documents the events and audit endpoints in the OpenAPI document', async () => {
       const doc = (await h.app.inject({ method: 'GET', url: '/reuseid/openapi.json' })).json();
-      for (const path of ['/events/subscriptions', '/events/subscriptions/{id}/rotate-secret', '/events/deliveries/{deliveryId}/redeliver', '/audit/query', '/audit/items/{cursor}']) {
+      for (const path of [
+        '/events/subscriptions',
+        '/events/subscriptions/{id}/rotate-secret',
+        '/events/deliveries/{deliveryId}/redeliver',
+        '/audit/query',
+        '/audit/items/{cursor}',
+      ]) {
         expect(Object.keys(doc.paths)).toContain(path);
       }
       expect(JSON.stringify(doc.paths['/events/subscriptions'].post)).toMatch(/REUSEID_WEBHOOK_ALLOW_PRIVATE/);
@@ -222,7 +274,18 @@ for (const database of testDatabases) {
       vi.stubEnv('REUSEID_MASTER_KEY', Buffer.alloc(32, 7).toString('hex'));
       vi.stubEnv('REUSEID_WEBHOOK_ALLOW_PRIVATE', 'true');
       try {
-        const created = await cli('create', '--account', 'cli-acct', '--name', 'ops', '--url', 'http://127.0.0.1:9/h', '--event', 'device.state.change', 'onboarding.failed');
+        const created = await cli(
+          'create',
+          '--account',
+          'cli-acct',
+          '--name',
+          'ops',
+          '--url',
+          'http://127.0.0.1:9/h',
+          '--event',
+          'device.state.change',
+          'onboarding.failed',
+        );
         expect(created).toMatchObject({ name: 'ops', eventNames: ['device.state.change', 'onboarding.failed'], enabled: true });
         expect(created.secret).toMatch(/^whsec_/);
         // The API (same master key) sees it, and the sealed secret opens: it signs.

@@ -42,7 +42,9 @@ export async function readAccount(databaseUrl: string, accountId: string): Promi
   await client.connect();
   try {
     const facts = (await client.query<TransactionFacts>(FACTS, [accountId])).rows;
-    const events = (await client.query<{ id: string }>(`select id from outbox_events where account_id = $1 and event_name = 'onboarding.completed'`, [accountId])).rows;
+    const events = (
+      await client.query<{ id: string }>(`select id from outbox_events where account_id = $1 and event_name = 'onboarding.completed'`, [accountId])
+    ).rows;
     const rows: AccountRows = { byStatus: {}, completed: new Set(), all: new Map(), completedEvents: new Set(events.map((e) => e.id)), anomalies: [] };
     for (const tx of facts) {
       rows.byStatus[tx.status] = (rows.byStatus[tx.status] ?? 0) + 1;
@@ -51,7 +53,8 @@ export async function readAccount(databaseUrl: string, accountId: string): Promi
       const problem = anomaly(tx);
       if (problem) rows.anomalies.push(`${tx.id} (${tx.status}): ${problem}`);
     }
-    if (rows.completedEvents.size !== rows.completed.size) rows.anomalies.push(`${rows.completed.size} Completed but ${rows.completedEvents.size} onboarding.completed events in the outbox`);
+    if (rows.completedEvents.size !== rows.completed.size)
+      rows.anomalies.push(`${rows.completed.size} Completed but ${rows.completedEvents.size} onboarding.completed events in the outbox`);
     return rows;
   } finally {
     await client.end();
@@ -63,7 +66,8 @@ function anomaly(tx: TransactionFacts): string | null {
   switch (tx.status) {
     case 'Completed':
       if (!tx.ended || !tx.has_user_data || !tx.has_device) return 'ended without its userData or device';
-      if (tx.proofing_status !== 'accepted' || tx.proofing_audit_items !== 1) return `proofing ${tx.proofing_status} with ${tx.proofing_audit_items} audit items`;
+      if (tx.proofing_status !== 'accepted' || tx.proofing_audit_items !== 1)
+        return `proofing ${tx.proofing_status} with ${tx.proofing_audit_items} audit items`;
       if (tx.attributes === 0) return 'no verified attributes written';
       return tx.end_audit_items === 1 ? null : `${tx.end_audit_items} audit items of its ending`;
     case 'Pending':

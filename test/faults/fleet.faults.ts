@@ -30,7 +30,16 @@ afterEach(({ task }) => {
 /** Onboardings spread round-robin over the live instances, collecting what the RP and the device were told. */
 function load(client: OnboardingLoadOptions['client'], maxOnboardings: number, concurrency: number) {
   const outcomes: OnboardingOutcome[] = [];
-  const run = runOnboardings({ urls: fleet.urls, publicUrl: PUBLIC_URL, client, concurrency, maxOnboardings, durationMs: 120_000, requestTimeoutMs: REQUEST_TIMEOUT_MS, onOutcome: (o) => outcomes.push(o) });
+  const run = runOnboardings({
+    urls: fleet.urls,
+    publicUrl: PUBLIC_URL,
+    client,
+    concurrency,
+    maxOnboardings,
+    durationMs: 120_000,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    onOutcome: (o) => outcomes.push(o),
+  });
   return { ...run, outcomes };
 }
 
@@ -69,12 +78,19 @@ async function deliveryBooks(accountId: string) {
   const client = new pg.Client({ connectionString: fleet.databaseUrl });
   await client.connect();
   try {
-    const statuses = await client.query<{ status: string; count: number }>(`select status, count(*)::int as count from webhook_deliveries where account_id = $1 group by status`, [accountId]);
+    const statuses = await client.query<{ status: string; count: number }>(
+      `select status, count(*)::int as count from webhook_deliveries where account_id = $1 group by status`,
+      [accountId],
+    );
     const lost = await client.query<{ count: number }>(
-      `select count(*)::int as count from webhook_deliveries d where d.account_id = $1 and d.attempt_count > (select count(*) from webhook_delivery_attempts a where a.delivery_id = d.id)`, [accountId]);
+      `select count(*)::int as count from webhook_deliveries d where d.account_id = $1 and d.attempt_count > (select count(*) from webhook_delivery_attempts a where a.delivery_id = d.id)`,
+      [accountId],
+    );
     const failures = await client.query<{ kind: string; count: number }>(
       `select coalesce(a.status_code::text, split_part(a.error, ' ', 1)) as kind, count(*)::int as count from webhook_delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id
-       where d.account_id = $1 and (a.status_code is null or a.status_code >= 300) group by 1`, [accountId]);
+       where d.account_id = $1 and (a.status_code is null or a.status_code >= 300) group by 1`,
+      [accountId],
+    );
     return {
       byStatus: Object.fromEntries(statuses.rows.map((r) => [r.status, r.count])),
       claimsLostWithTheirSender: lost.rows[0]!.count,
@@ -103,7 +119,14 @@ describe('three instances on one PostgreSQL', () => {
       await waitFor('no delivery pending', async () => (await deliveryBooks('faults-kill')).byStatus.pending === undefined);
       const books = await deliveryBooks('faults-kill');
       expect(books.byStatus).toEqual({ succeeded: rows.completed.size });
-      report('kill -9 one of three', { started: stats.started, completedSeenByDriver: stats.completed, errorsSeenByDriver: stats.summary().errors, transactions: rows.byStatus, ...ledger.summary(), ...books });
+      report('kill -9 one of three', {
+        started: stats.started,
+        completedSeenByDriver: stats.completed,
+        errorsSeenByDriver: stats.summary().errors,
+        transactions: rows.byStatus,
+        ...ledger.summary(),
+        ...books,
+      });
     } finally {
       await fleet.restart(2); // the next scenarios run on three instances again
     }
@@ -131,7 +154,7 @@ describe('three instances on one PostgreSQL', () => {
     await waitFor('no delivery pending', async () => (await deliveryBooks('faults-receiver')).byStatus.pending === undefined);
     const books = await deliveryBooks('faults-receiver');
     expect(books.byStatus).toEqual({ succeeded: rows.completed.size });
-    expect(books.failedAttempts).toMatchObject({ '503': expect.any(Number), 'connect': expect.any(Number) });
+    expect(books.failedAttempts).toMatchObject({ '503': expect.any(Number), connect: expect.any(Number) });
     report('receiver down', { started: stats.started, transactions: rows.byStatus, ...ledger.summary(), ...books });
   });
 
@@ -153,14 +176,24 @@ describe('three instances on one PostgreSQL', () => {
     const afterStats = await after.done;
     expect(afterStats.summary()).toMatchObject({ completed: 30, failed: 0 });
     const rows = await expectConsistent('faults-postgres', [...during.outcomes, ...after.outcomes], ledger);
-    report('PostgreSQL restart', { startedBefore: duringStats.started, completedBefore: duringStats.completed, errorsDuringOutage: duringStats.summary().errors, completedAfter: afterStats.completed, transactions: rows.byStatus, ...ledger.summary() });
+    report('PostgreSQL restart', {
+      startedBefore: duringStats.started,
+      completedBefore: duringStats.completed,
+      errorsDuringOutage: duringStats.summary().errors,
+      completedAfter: afterStats.completed,
+      transactions: rows.byStatus,
+      ...ledger.summary(),
+    });
   });
 });
 
 async function accessToken(client: OnboardingLoadOptions['client']): Promise<string> {
   const response = await fetch(`${fleet.urls[0]}/auth/open/connect/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials&scope=signicat-api',
   });
   return ((await response.json()) as { access_token: string }).access_token;
@@ -170,7 +203,10 @@ async function accessToken(client: OnboardingLoadOptions['client']): Promise<str
 async function expectUnavailable(url: string, token: string): Promise<void> {
   expect(await status(`${url}/readyz`)).toBe(503);
   const started = await fetch(`${url}/reuseid/onboarding`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   expect(started.status).toBe(503);
   expect(started.headers.get('content-type')).toContain('application/problem+json');
@@ -178,5 +214,8 @@ async function expectUnavailable(url: string, token: string): Promise<void> {
 }
 
 async function status(url: string): Promise<number> {
-  return fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then((r) => r.status, () => 0);
+  return fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then(
+    (r) => r.status,
+    () => 0,
+  );
 }

@@ -38,7 +38,9 @@ export async function startFleet(size: number): Promise<Fleet> {
     // All at once on an empty database: the migrations must be safe under concurrent starts.
     instances.push(...(await Promise.all(ports.map(start))));
     const fleet: Fleet = {
-      cluster, databaseUrl, instances,
+      cluster,
+      databaseUrl,
+      instances,
       urls: instances.map((i) => i.url),
       async kill(index) {
         const { child } = instances[index]!;
@@ -85,7 +87,10 @@ async function createAccount(fleet: Fleet, accountId: string, ledger: WebhookLed
   const base = fleet.urls[0]!;
   const token = await fetch(`${base}/auth/open/connect/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials&scope=signicat-api',
   }).then((r) => r.json() as Promise<{ access_token: string }>);
   const created = await fetch(`${base}/events/subscriptions`, {

@@ -58,7 +58,12 @@ export class WebhookLedger {
 
   summary(): LedgerSummary {
     const counts = [...this.accepted.values()];
-    return { events: counts.length, duplicates: counts.reduce((sum, n) => sum + n - 1, 0), refusedWithStatus: this.refusedWithStatus, invalidSignatures: this.invalidSignatures };
+    return {
+      events: counts.length,
+      duplicates: counts.reduce((sum, n) => sum + n - 1, 0),
+      refusedWithStatus: this.refusedWithStatus,
+      invalidSignatures: this.invalidSignatures,
+    };
   }
 
   private record(body: string, headers: Record<string, string>): Reply {

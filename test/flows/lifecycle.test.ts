@@ -27,7 +27,11 @@ for (const database of testDatabases) {
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       const ended = (await eventsOf(start.transactionId)).filter((t) => /^onboarding\.(completed|failed)$/.test(t));
       expect(ended).toHaveLength(1);
-      const outbox = await t.h.ctx.store.db.selectFrom('outbox_events').select('event_name').where('event_name', 'in', ['onboarding.completed', 'onboarding.failed']).execute();
+      const outbox = await t.h.ctx.store.db
+        .selectFrom('outbox_events')
+        .select('event_name')
+        .where('event_name', 'in', ['onboarding.completed', 'onboarding.failed'])
+        .execute();
       expect(outbox.length).toBeGreaterThanOrEqual(1);
     });
 
@@ -51,7 +55,11 @@ for (const database of testDatabases) {
       await device.call('POST', `/device/v1/transactions/${start.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: JANE });
       await t.rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId });
       const [operation] = await device.pendingOperations();
-      await t.h.ctx.store.db.updateTable('device_operations').set({ expires_at: t.h.clock.now() - 1 }).where('id', '=', operation!.operationId).execute();
+      await t.h.ctx.store.db
+        .updateTable('device_operations')
+        .set({ expires_at: t.h.clock.now() - 1 })
+        .where('id', '=', operation!.operationId)
+        .execute();
       await expect(device.decide(operation!)).rejects.toMatchObject({ status: 409 });
       expect(await device.pendingOperations()).toHaveLength(0);
     });

@@ -19,7 +19,10 @@ for (const database of testDatabases) {
       expect(start.status).toBe(200);
       const device = await t.h.device();
       const activation = await device.activate(start.body.data.activationCode);
-      const proof = await device.call<{ status: string }>('POST', `/device/v1/transactions/${activation.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity });
+      const proof = await device.call<{ status: string }>('POST', `/device/v1/transactions/${activation.transactionId}/proofing/sandbox`, {
+        outcome: 'accepted',
+        identity,
+      });
       expect(proof.status).toBe('Completed');
       return { start: start.body.data, device, activation };
     }
@@ -40,7 +43,12 @@ for (const database of testDatabases) {
     it('runs activation and sandbox proofing to Completed with userData, deviceId and proofingId', async () => {
       const { start, activation } = await onboard();
       const context = decodeOperationContext(activation.post_operation_context);
-      expect(context).toMatchObject({ operation: 'onboarding', provider: 'signicatvideoid', transactionId: start.transactionId, deviceId: activation.deviceId });
+      expect(context).toMatchObject({
+        operation: 'onboarding',
+        provider: 'signicatvideoid',
+        transactionId: start.transactionId,
+        deviceId: activation.deviceId,
+      });
       expect(context.providerOptions).toEqual(SEED_BODY.videoidProviderOptions);
       const got = await t.rp.get(`/reuseid/onboarding/${start.transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: JANE, userId: start.userId });
@@ -85,7 +93,10 @@ for (const database of testDatabases) {
       expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: renewed });
       expect(got.body.data.proofingId).toMatch(/^[0-9a-f-]{36}$/);
       const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, start.userId))!;
-      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({ value: 'SMITH-DOE', transactionId: operation!.transactionId });
+      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({
+        value: 'SMITH-DOE',
+        transactionId: operation!.transactionId,
+      });
     });
 
     it('fails a step-up the device refuses, and a signature over another challenge is refused', async () => {
@@ -149,17 +160,27 @@ for (const database of testDatabases) {
     });
 
     it('refuses malformed JSON and wrong content types with the error object', async () => {
-      const malformed = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' }, payload: '{"externalRef":' });
+      const malformed = await t.h.app.inject({
+        method: 'POST',
+        url: '/reuseid/onboarding',
+        headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' },
+        payload: '{"externalRef":',
+      });
       expect(malformed.statusCode).toBe(400);
       expect(malformed.json()).toMatchObject({ code: 'invalid_request', traceId: malformed.headers['x-trace-id'] });
-      const text = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/xml' }, payload: '<a/>' });
+      const text = await t.h.app.inject({
+        method: 'POST',
+        url: '/reuseid/onboarding',
+        headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/xml' },
+        payload: '<a/>',
+      });
       expect(text.statusCode).toBe(415);
       const huge = await t.rp.post('/reuseid/onboarding', { externalRef: 'x'.repeat(2 * 1024 * 1024) });
       expect(huge.status).toBe(413);
       expect(huge.body.code).toBe('payload_too_large');
     });
 
-    it('answers 404 for unknown transactions, for the other flow kind, and for another account\'s transactions', async () => {
+    it("answers 404 for unknown transactions, for the other flow kind, and for another account's transactions", async () => {
       const { start } = await onboard();
       expect((await t.rp.get('/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03')).body.code).toBe('transaction_not_found');
       expect((await t.rp.get(`/reuseid/step-up/${start.transactionId}`)).status).toBe(404);
@@ -181,7 +202,11 @@ for (const database of testDatabases) {
       t.h.clock.set(Date.now()); // back to the device's time: the recorded expiry must hold regardless
       const device = await t.h.device();
       await expect(device.activate(start.body.data.activationCode)).rejects.toMatchObject({ status: 400 });
-      const row = await t.h.ctx.store.db.selectFrom('transactions').select(['status']).where('id', '=', start.body.data.transactionId).executeTakeFirstOrThrow();
+      const row = await t.h.ctx.store.db
+        .selectFrom('transactions')
+        .select(['status'])
+        .where('id', '=', start.body.data.transactionId)
+        .executeTakeFirstOrThrow();
       expect(row.status).toBe('Expired');
     });
   });

@@ -59,7 +59,12 @@ for (const database of testDatabases) {
       const failed = await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'test_reason' }));
       expect(failed).toMatchObject({ status: 'Failed', stage: 'done', failureReason: 'test_reason' });
       expect(await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'again' }))).toBeNull();
-      const audit = await db.selectFrom('audit_items').select('event_type').where('reference_id', '=', tx.id).where('event_type', '=', 'onboarding.failed').execute();
+      const audit = await db
+        .selectFrom('audit_items')
+        .select('event_type')
+        .where('reference_id', '=', tx.id)
+        .where('event_type', '=', 'onboarding.failed')
+        .execute();
       expect(audit).toHaveLength(1);
       const polled = (await t.rp.get(`/reuseid/onboarding/${tx.id}`)).body.data;
       expect(polled).toMatchObject({ status: 'Failed', failureReason: 'test_reason' });

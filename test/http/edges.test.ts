@@ -67,8 +67,15 @@ for (const database of testDatabases) {
       it('validates malformed query strings by their schema', async () => {
         const rp = await t.h.rp({ permissions: ['events'] });
         for (const query of ['limit=%ZZ', 'limit=%E0%A4%A', 'limit=1&limit=2', 'limit']) {
-          const response = await t.h.app.inject({ method: 'GET', url: `/events/subscriptions/abc/deliveries?${query}`, headers: { authorization: `Bearer ${rp.token}` } });
-          expect(expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name), query).toEqual(['limit']);
+          const response = await t.h.app.inject({
+            method: 'GET',
+            url: `/events/subscriptions/abc/deliveries?${query}`,
+            headers: { authorization: `Bearer ${rp.token}` },
+          });
+          expect(
+            expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name),
+            query,
+          ).toEqual(['limit']);
         }
       });
 
@@ -110,7 +117,14 @@ for (const database of testDatabases) {
       });
 
       it('refuses every other content type with a body: 415, JSON in text/plain included', async () => {
-        for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/merge-patch+json', 'application/xml', 'application/json; charset=iso-8859-1']) {
+        for (const type of [
+          'text/plain',
+          'text/plain; charset=utf-8',
+          'application/x-www-form-urlencoded',
+          'application/merge-patch+json',
+          'application/xml',
+          'application/json; charset=iso-8859-1',
+        ]) {
           expectErrorObject(await post(START, type, '{"externalRef":"x"}'), 415, 'unsupported_media_type');
         }
         expectErrorObject(await post(START, undefined, '{"externalRef":"x"}'), 415, 'unsupported_media_type');
@@ -119,7 +133,10 @@ for (const database of testDatabases) {
       it('treats an empty body alike whatever the Content-Type: 422 naming body where an object is required', async () => {
         for (const type of [undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
           const response = await post(START, type, '');
-          expect(expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name), String(type)).toEqual(['body']);
+          expect(
+            expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name),
+            String(type),
+          ).toEqual(['body']);
           expectErrorObject(await post('/device/v1/activations', type, ''), 422, 'invalid_request_parameter');
         }
       });
@@ -141,7 +158,11 @@ for (const database of testDatabases) {
       });
 
       it('leaves the token endpoint its RFC 6749 errors for bodies that are not forms', async () => {
-        for (const [type, payload] of [['text/plain', 'grant_type=client_credentials'], ['application/json', '{"grant_type":'], ['application/xml', '<a/>']] as const) {
+        for (const [type, payload] of [
+          ['text/plain', 'grant_type=client_credentials'],
+          ['application/json', '{"grant_type":'],
+          ['application/xml', '<a/>'],
+        ] as const) {
           const response = await t.h.app.inject({ method: 'POST', url: '/auth/open/connect/token', headers: { 'content-type': type }, payload });
           expect(response.statusCode, type).toBe(400);
           expect(response.json()).toEqual({ error: 'invalid_request', error_description: 'The token request must be application/x-www-form-urlencoded' });

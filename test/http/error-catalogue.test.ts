@@ -33,7 +33,11 @@ describe('error catalogue', () => {
   it('an error takes its status and title from the catalogue', () => {
     for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) {
       const error = apiError(code, 'detail');
-      expect({ code: error.code, status: error.status, title: error.title }).toEqual({ code, status: ERROR_CATALOGUE[code].status, title: ERROR_CATALOGUE[code].title });
+      expect({ code: error.code, status: error.status, title: error.title }).toEqual({
+        code,
+        status: ERROR_CATALOGUE[code].status,
+        title: ERROR_CATALOGUE[code].title,
+      });
       expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
       expect(ERROR_CATALOGUE[code].status).toBeGreaterThanOrEqual(400);
     }
@@ -42,7 +46,11 @@ describe('error catalogue', () => {
   it('the factories add the headers their status calls for', () => {
     expect(errors.tooManyRequests(2.2).headers).toEqual({ 'Retry-After': '3' });
     expect(errors.invalidToken().headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-    expect(errors.invalidParameters([{ name: 'email', reason: 'invalid' }])).toMatchObject({ status: 422, code: 'invalid_request_parameter', invalidParams: [{ name: 'email', reason: 'invalid' }] });
+    expect(errors.invalidParameters([{ name: 'email', reason: 'invalid' }])).toMatchObject({
+      status: 422,
+      code: 'invalid_request_parameter',
+      invalidParams: [{ name: 'email', reason: 'invalid' }],
+    });
     expect(errors.frameworkRejection(405)).toMatchObject({ status: 405, code: 'invalid_request', title: 'Invalid request' });
   });
 });

@@ -7,7 +7,12 @@ for (const database of testDatabases) {
     const t = useHarness(database);
 
     const post = (path: string, body: unknown, key?: string, token = t.rp.token) =>
-      t.h.app.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }, payload: JSON.stringify(body) });
+      t.h.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+        payload: JSON.stringify(body),
+      });
 
     it('replays the first answer for a retry; a replayed onboarding hands out a fresh code that replaces the first', async () => {
       const first = await post('/reuseid/onboarding', { externalRef: 'r-1' }, 'key-onboarding-1');
@@ -79,7 +84,12 @@ for (const database of testDatabases) {
     });
 
     it('checks the token before anything else: a stranger learns nothing from validation', async () => {
-      const res = await t.h.app.inject({ method: 'POST', url: '/reuseid/onboarding', headers: { 'content-type': 'application/json' }, payload: '{"provider":"nope"}' });
+      const res = await t.h.app.inject({
+        method: 'POST',
+        url: '/reuseid/onboarding',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"provider":"nope"}',
+      });
       expect(res.statusCode).toBe(401);
     });
   });

@@ -17,7 +17,9 @@ interface OpenApiDocument {
 }
 
 const operationsOf = (doc: OpenApiDocument) =>
-  Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ at: `${method.toUpperCase()} ${path}`, ...operation })));
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ at: `${method.toUpperCase()} ${path}`, ...operation })),
+  );
 
 /**
  * What `redocly lint` (recommended rules) checks of every operation, kept true by the suite: an operationId, and a
@@ -48,7 +50,8 @@ describe('OpenAPI document', () => {
     expect(doc.components.securitySchemes.deviceSignature).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization' });
     for (const operation of operationsOf(doc)) {
       expect(operation.security, operation.at).toBeDefined();
-      for (const requirement of operation.security!) for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes[scheme], operation.at).toBeDefined();
+      for (const requirement of operation.security!)
+        for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes[scheme], operation.at).toBeDefined();
       if (operation.at.startsWith('POST /device/v1/activations')) expect(operation.security).toEqual([]);
       else if (operation.at.includes(' /device/v1/')) {
         expect(operation.security, operation.at).toEqual([{ deviceSignature: [] }]);

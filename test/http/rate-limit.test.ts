@@ -9,7 +9,11 @@ for (const database of testDatabases) {
     let h: Harness;
     let second: Awaited<ReturnType<typeof buildApp>>;
     beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4', REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3', REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3' });
+      h = await createHarness(database, {
+        REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
+        REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3',
+        REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3',
+      });
       // A second instance on the same database, as behind a load balancer.
       second = await buildApp(createContext({ config: h.ctx.config, store: h.ctx.store, masterKey: TEST_MASTER_KEY, clock: h.clock }));
     });
@@ -21,7 +25,12 @@ for (const database of testDatabases) {
     it('limits token requests per client across instances, with Retry-After', async () => {
       const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'busy', permissions: ['reuseid-onboarding'] });
       const request = (app: typeof second) =>
-        app.inject({ method: 'POST', url: '/auth/open/connect/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}` });
+        app.inject({
+          method: 'POST',
+          url: '/auth/open/connect/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+        });
       const statuses = [];
       for (let i = 0; i < 6; i++) statuses.push((await request(i % 2 ? second : h.app)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
@@ -39,11 +48,23 @@ for (const database of testDatabases) {
       const device = await h.device();
       const activation = await device.activate(start.activationCode);
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push(await device.transaction(activation.transactionId).then(() => 200, (e: { status: number }) => e.status));
+      for (let i = 0; i < 5; i++)
+        statuses.push(
+          await device.transaction(activation.transactionId).then(
+            () => 200,
+            (e: { status: number }) => e.status,
+          ),
+        );
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
       const activations = [];
       for (let i = 0; i < 4; i++) {
-        const res = await second.inject({ method: 'POST', url: '/device/v1/activations', remoteAddress: '198.51.100.77', headers: { 'content-type': 'application/json' }, payload: { activationCode: '0000000000', proof: 'x' } });
+        const res = await second.inject({
+          method: 'POST',
+          url: '/device/v1/activations',
+          remoteAddress: '198.51.100.77',
+          headers: { 'content-type': 'application/json' },
+          payload: { activationCode: '0000000000', proof: 'x' },
+        });
         activations.push(res.statusCode);
       }
       expect(activations.slice(3)).toEqual([429]);

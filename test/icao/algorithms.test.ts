@@ -45,7 +45,9 @@ describe('signature algorithm identifiers', () => {
 
   it('uses the digest hint for bare key-type OIDs and refuses unknown OIDs', () => {
     expect(signatureScheme(new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.1' }), 'sha512')).toEqual({ kind: 'rsa-pkcs1', hash: 'sha512' });
-    expect(() => signatureScheme(new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.3.4' }))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ALGORITHM' }));
+    expect(() => signatureScheme(new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.3.4' }))).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_ALGORITHM' }),
+    );
     expect(() => signatureScheme(new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.1' }))).toThrow(IcaoFormatError);
   });
 });
@@ -149,7 +151,10 @@ describe('Active Authentication', () => {
     const challenge = randomBytes(8);
     const byDefault = signActiveAuthentication(p384.privateKey, challenge);
     expect(byDefault).toHaveLength(96);
-    expect(verifyActiveAuthentication({ publicKey: p384.publicKey, challenge, signature: byDefault })).toMatchObject({ ok: true, algorithm: 'ecdsa-plain-sha384' });
+    expect(verifyActiveAuthentication({ publicKey: p384.publicKey, challenge, signature: byDefault })).toMatchObject({
+      ok: true,
+      algorithm: 'ecdsa-plain-sha384',
+    });
     const sha256 = signActiveAuthentication(p384.privateKey, challenge, 'sha256');
     expect(verifyActiveAuthentication({ publicKey: p384.publicKey, challenge, signature: sha256, ecdsaHash: 'sha256' }).ok).toBe(true);
     expect(verifyActiveAuthentication({ publicKey: p384.publicKey, challenge, signature: sha256 }).ok).toBe(false);

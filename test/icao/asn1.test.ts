@@ -39,9 +39,11 @@ describe('DER INTEGER (small)', () => {
   });
 
   it('agrees with asn1js on every non-negative 31-bit value (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (n) => {
-      expect(readSmallInt(der(new asn1js.Integer({ value: n })), 'v')).toBe(n);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (n) => {
+        expect(readSmallInt(der(new asn1js.Integer({ value: n })), 'v')).toBe(n);
+      }),
+    );
   });
 
   it('rejects empty, negative, non-minimal and oversized integers', () => {
@@ -98,11 +100,14 @@ describe('DER OBJECT IDENTIFIER', () => {
   it('agrees with the asn1js encoder (property)', () => {
     const arc = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.bigInt({ min: 0n, max: 2n ** 70n }).map(String));
     // At most 2 + 5 × 10 octets: within the 64-octet bound.
-    const oid = fc.tuple(fc.constantFrom(0, 1, 2), fc.integer({ min: 0, max: 39 }), fc.array(arc, { maxLength: 5 }))
+    const oid = fc
+      .tuple(fc.constantFrom(0, 1, 2), fc.integer({ min: 0, max: 39 }), fc.array(arc, { maxLength: 5 }))
       .map(([first, second, rest]) => [first, second, ...rest].join('.'));
-    fc.assert(fc.property(oid, (value) => {
-      expect(readOid(der(new asn1js.ObjectIdentifier({ value })), 'oid')).toBe(value);
-    }));
+    fc.assert(
+      fc.property(oid, (value) => {
+        expect(readOid(der(new asn1js.ObjectIdentifier({ value })), 'oid')).toBe(value);
+      }),
+    );
   });
 
   it('rejects empty, unterminated, non-minimal and oversized identifiers', () => {

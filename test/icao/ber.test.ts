@@ -17,7 +17,7 @@ describe('BER header reader', () => {
     expect(read('30 80 0000', ASN1)).toEqual({ firstTagByte: 0x30, tag: 0x30, constructed: true, valueStart: 2, valueEnd: undefined });
   });
 
-  it('applies each caller\'s tag rules', () => {
+  it("applies each caller's tag rules", () => {
     expect(codeOf(() => read('5F 8181 01 00 00', LDS))).toBe('BAD_TAG');
     expect(read('5F 818181 01 01 00', ASN1).tag).toBe(0x5f81818101);
     expect(codeOf(() => read('5F 81818181 01 00', ASN1))).toBe('BAD_TAG');

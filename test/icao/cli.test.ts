@@ -36,7 +36,20 @@ async function generate(dir: string, ...extra: string[]) {
 }
 
 async function verifyDir(dir: string, ...extra: string[]): Promise<VerificationResult> {
-  const { out, error } = await run('icao', 'verify', '--sod', join(dir, 'EF_SOD.bin'), '--dg1', join(dir, 'EF_DG1.bin'), '--dg2', join(dir, 'EF_DG2.bin'), '--trust-store', join(dir, 'csca.pem'), '--json', ...extra);
+  const { out, error } = await run(
+    'icao',
+    'verify',
+    '--sod',
+    join(dir, 'EF_SOD.bin'),
+    '--dg1',
+    join(dir, 'EF_DG1.bin'),
+    '--dg2',
+    join(dir, 'EF_DG2.bin'),
+    '--trust-store',
+    join(dir, 'csca.pem'),
+    '--json',
+    ...extra,
+  );
   expect(error).toBeUndefined();
   return JSON.parse(out) as VerificationResult;
 }
@@ -44,13 +57,43 @@ async function verifyDir(dir: string, ...extra: string[]): Promise<VerificationR
 describe('passport generate + icao verify', () => {
   it('generates a brainpool passport with custom holder data and verifies it as accepted', async () => {
     const dir = await tempDir();
-    const summary = await generate(dir, '--algorithm', 'brainpool-p256', '--last-name', 'Mustermann', '--first-name', 'Erika', '--nationality', 'D', '--issuing-state', 'D', '--date-of-birth', '1964-08-12', '--gender', 'F', '--document-number', 'C01X00T47', '--expiry', '2031-10-31', '--aa-key', 'none');
+    const summary = await generate(
+      dir,
+      '--algorithm',
+      'brainpool-p256',
+      '--last-name',
+      'Mustermann',
+      '--first-name',
+      'Erika',
+      '--nationality',
+      'D',
+      '--issuing-state',
+      'D',
+      '--date-of-birth',
+      '1964-08-12',
+      '--gender',
+      'F',
+      '--document-number',
+      'C01X00T47',
+      '--expiry',
+      '2031-10-31',
+      '--aa-key',
+      'none',
+    );
     expect(summary.algorithm).toBe('brainpool-p256');
     expect(summary.mrz[0]).toMatch(/^P<D<<MUSTERMANN<<ERIKA</);
     expect((await readdir(dir)).sort()).toEqual(['EF_COM.bin', 'EF_DG1.bin', 'EF_DG2.bin', 'EF_SOD.bin', 'csca.pem', 'ds.pem']);
     const result = await verifyDir(dir);
     expect(result.verdict).toBe('accepted');
-    expect(result.document).toMatchObject({ issuingState: 'DEU', nationality: 'DEU', lastName: 'MUSTERMANN', firstName: 'ERIKA', dateOfBirth: '1964-08-12', dateOfExpiry: '2031-10-31', documentNumber: 'C01X00T47' });
+    expect(result.document).toMatchObject({
+      issuingState: 'DEU',
+      nationality: 'DEU',
+      lastName: 'MUSTERMANN',
+      firstName: 'ERIKA',
+      dateOfBirth: '1964-08-12',
+      dateOfExpiry: '2031-10-31',
+      documentNumber: 'C01X00T47',
+    });
   });
 
   it('writes EF_DG14 and chip-key.pem for ECDSA AA; verify with --challenge / --aa-signature', async () => {
@@ -93,7 +136,17 @@ describe('passport generate + icao verify', () => {
     const dir = await tempDir();
     await generate(dir, '--aa-key', 'none');
     await writeFile(join(dir, 'junk.bin'), Buffer.from('junk'));
-    const { out, error } = await run('icao', 'verify', '--sod', join(dir, 'junk.bin'), '--dg1', join(dir, 'EF_DG1.bin'), '--trust-store', join(dir, 'csca.pem'), '--json');
+    const { out, error } = await run(
+      'icao',
+      'verify',
+      '--sod',
+      join(dir, 'junk.bin'),
+      '--dg1',
+      join(dir, 'EF_DG1.bin'),
+      '--trust-store',
+      join(dir, 'csca.pem'),
+      '--json',
+    );
     expect(error).toBeUndefined();
     expect(JSON.parse(out)).toMatchObject({ verdict: 'rejected', formatError: { file: 'EF.SOD' } });
     const missing = await run('icao', 'verify', '--sod', join(dir, 'nope.bin'), '--dg1', join(dir, 'EF_DG1.bin'), '--json');
@@ -137,7 +190,9 @@ describe('trust import', () => {
     expect((await readdir(store)).sort()).toEqual(['csca.pem', 'revoked.crl']);
 
     // The imported folder then works as a trust store.
-    const result = JSON.parse((await run('icao', 'verify', '--sod', join(source, 'EF_SOD.bin'), '--dg1', join(source, 'EF_DG1.bin'), '--trust-store', store, '--json')).out) as VerificationResult;
+    const result = JSON.parse(
+      (await run('icao', 'verify', '--sod', join(source, 'EF_SOD.bin'), '--dg1', join(source, 'EF_DG1.bin'), '--trust-store', store, '--json')).out,
+    ) as VerificationResult;
     expect(result.checks.certificateChain.reason).toMatch(/revoked/);
   });
 
@@ -148,9 +203,15 @@ describe('trust import', () => {
     try {
       const { out, error } = await run('trust', 'import', join(source, 'csca.pem'), join(source, 'ds.pem'), '--store', store, '--json');
       expect(error).toBeUndefined();
-      const report = JSON.parse(out) as { store: string; imported: { file: string; target: string; items: { kind: string; isCA?: boolean }[] }[]; rejected: { file: string; reason: string }[] };
+      const report = JSON.parse(out) as {
+        store: string;
+        imported: { file: string; target: string; items: { kind: string; isCA?: boolean }[] }[];
+        rejected: { file: string; reason: string }[];
+      };
       expect(report.store).toBe(store);
-      expect(report.imported).toEqual([{ file: join(source, 'csca.pem'), target: join(store, 'csca.pem'), items: [expect.objectContaining({ kind: 'certificate', isCA: true })] }]);
+      expect(report.imported).toEqual([
+        { file: join(source, 'csca.pem'), target: join(store, 'csca.pem'), items: [expect.objectContaining({ kind: 'certificate', isCA: true })] },
+      ]);
       expect(report.rejected).toEqual([{ file: join(source, 'ds.pem'), reason: expect.stringMatching(/not a CA certificate/) }]);
       expect(process.exitCode).toBe(1);
     } finally {

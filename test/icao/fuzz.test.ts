@@ -13,8 +13,24 @@ import { type VerifyDocumentInput, verifyDocument } from '../../src/icao/verify.
 import { passport, storeFor } from './helpers.js';
 
 const CODES: IcaoErrorCode[] = [
-  'EMPTY_INPUT', 'TOO_LARGE', 'TRUNCATED', 'BAD_TAG', 'BAD_LENGTH', 'TRAILING_BYTES', 'TOO_DEEP', 'UNEXPECTED_TAG', 'BAD_ASN1',
-  'BAD_STRUCTURE', 'UNSUPPORTED_ALGORITHM', 'BAD_MRZ', 'BAD_CERTIFICATE', 'BAD_KEY', 'BAD_MASTER_LIST', 'BAD_CRL', 'UNREADABLE_FILE', 'UNKNOWN_FILE_TYPE',
+  'EMPTY_INPUT',
+  'TOO_LARGE',
+  'TRUNCATED',
+  'BAD_TAG',
+  'BAD_LENGTH',
+  'TRAILING_BYTES',
+  'TOO_DEEP',
+  'UNEXPECTED_TAG',
+  'BAD_ASN1',
+  'BAD_STRUCTURE',
+  'UNSUPPORTED_ALGORITHM',
+  'BAD_MRZ',
+  'BAD_CERTIFICATE',
+  'BAD_KEY',
+  'BAD_MASTER_LIST',
+  'BAD_CRL',
+  'UNREADABLE_FILE',
+  'UNKNOWN_FILE_TYPE',
 ];
 
 type Mutation =
@@ -32,7 +48,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('header' as const), at: fc.integer({ min: 0, max: 12 }), value: fc.constantFrom(0x00, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xff) }),
+  fc.record({
+    kind: fc.constant('header' as const),
+    at: fc.integer({ min: 0, max: 12 }),
+    value: fc.constantFrom(0x00, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xff),
+  }),
 );
 
 function mutate(input: Buffer, m: Mutation): Buffer {

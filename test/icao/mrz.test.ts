@@ -1,15 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type MrzInput,
-  buildMrz,
-  checkDigit,
-  parseMrz,
-  resolveBirthDate,
-  resolveExpiryDate,
-  toIsoCountry,
-  transliterate,
-} from '../../src/icao/mrz.js';
+import { type MrzInput, buildMrz, checkDigit, parseMrz, resolveBirthDate, resolveExpiryDate, toIsoCountry, transliterate } from '../../src/icao/mrz.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const TD3 = ['P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<', 'L898902C36UTO7408122F1204159ZE184226B<<<<<10'];
@@ -64,7 +55,15 @@ describe('ICAO specimens', () => {
   });
 
   it('the builder reproduces both specimens byte for byte', () => {
-    const person = { issuingState: 'UTO', nationality: 'UTO', lastName: 'Eriksson', firstName: 'Anna Maria', dateOfBirth: '1974-08-12', dateOfExpiry: '2012-04-15', sex: 'F' as const };
+    const person = {
+      issuingState: 'UTO',
+      nationality: 'UTO',
+      lastName: 'Eriksson',
+      firstName: 'Anna Maria',
+      dateOfBirth: '1974-08-12',
+      dateOfExpiry: '2012-04-15',
+      sex: 'F' as const,
+    };
     expect(buildMrz({ ...person, format: 'TD3', documentCode: 'P', documentNumber: 'L898902C3', optionalData: 'ZE184226B' })).toEqual(TD3);
     expect(buildMrz({ ...person, format: 'TD1', documentCode: 'I', documentNumber: 'D23145890' })).toEqual(TD1);
   });
@@ -84,7 +83,19 @@ describe('parsing details', () => {
   });
 
   it('reads TD1 long document numbers from the optional data', () => {
-    const lines = buildMrz({ format: 'TD1', documentCode: 'I', issuingState: 'UTO', documentNumber: 'D23145890734', nationality: 'UTO', lastName: 'A', firstName: 'B', dateOfBirth: '1974-08-12', dateOfExpiry: '2031-04-15', sex: 'M', optionalData: 'XYZ' });
+    const lines = buildMrz({
+      format: 'TD1',
+      documentCode: 'I',
+      issuingState: 'UTO',
+      documentNumber: 'D23145890734',
+      nationality: 'UTO',
+      lastName: 'A',
+      firstName: 'B',
+      dateOfBirth: '1974-08-12',
+      dateOfExpiry: '2031-04-15',
+      sex: 'M',
+      optionalData: 'XYZ',
+    });
     expect(lines[0]).toBe(`I<UTOD23145890<734${checkDigit('D23145890734')}<XYZ<<<<<<<`);
     const r = parsed(lines);
     expect(r.valid).toBe(true);
@@ -93,7 +104,18 @@ describe('parsing details', () => {
   });
 
   it('parses and builds TD2', () => {
-    const input: MrzInput = { format: 'TD2', documentCode: 'I', issuingState: 'D', documentNumber: 'T22000129', nationality: 'D', lastName: 'Müller-Lüdenscheidt', firstName: 'Jürgen', dateOfBirth: '1964-08-12', dateOfExpiry: '2030-10-31', sex: 'M' };
+    const input: MrzInput = {
+      format: 'TD2',
+      documentCode: 'I',
+      issuingState: 'D',
+      documentNumber: 'T22000129',
+      nationality: 'D',
+      lastName: 'Müller-Lüdenscheidt',
+      firstName: 'Jürgen',
+      dateOfBirth: '1964-08-12',
+      dateOfExpiry: '2030-10-31',
+      sex: 'M',
+    };
     const lines = buildMrz(input);
     expect(lines.map((l) => l.length)).toEqual([36, 36]);
     const r = parsed(lines);
@@ -205,11 +227,25 @@ describe('properties', () => {
         const r = parsed(lines);
         // Positions (line, start, end) of the document number, birth date and expiry date fields.
         const layout: Record<string, [number, number, number][]> = {
-          TD1: [[0, 5, 14], [1, 0, 6], [1, 8, 14]],
-          TD2: [[1, 0, 9], [1, 13, 19], [1, 21, 27]],
-          TD3: [[1, 0, 9], [1, 13, 19], [1, 21, 27]],
+          TD1: [
+            [0, 5, 14],
+            [1, 0, 6],
+            [1, 8, 14],
+          ],
+          TD2: [
+            [1, 0, 9],
+            [1, 13, 19],
+            [1, 21, 27],
+          ],
+          TD3: [
+            [1, 0, 9],
+            [1, 13, 19],
+            [1, 21, 27],
+          ],
         };
-        const positions = (layout[r.fields.format] ?? []).flatMap(([line, start, end]) => Array.from({ length: end - start }, (_, k) => [line, start + k] as const));
+        const positions = (layout[r.fields.format] ?? []).flatMap(([line, start, end]) =>
+          Array.from({ length: end - start }, (_, k) => [line, start + k] as const),
+        );
         const [line, column] = positions[pick % positions.length] as readonly [number, number];
         const original = (lines[line] as string)[column];
         // Weights 7, 3 and 1 are coprime with 10, so every other substitution must change the digit.

@@ -37,7 +37,10 @@ describe('TrustStore', () => {
   it('loads a master list, checks its signature and trusts its certificates', () => {
     const listed = [cscaFor('ecdsa-p256'), cscaFor('brainpool-p256'), cscaFor('rsa-pss')];
     const signer = cscaFor('ecdsa-p384');
-    const ml = generateMasterList([...listed, signer].map((c) => c.certificateDer), signer);
+    const ml = generateMasterList(
+      [...listed, signer].map((c) => c.certificateDer),
+      signer,
+    );
     const store = new TrustStore();
     const info = store.addMasterList(ml, 'test.ml');
     expect(info).toMatchObject({ certificateCount: 4, signatureValid: true, signerTrusted: true });

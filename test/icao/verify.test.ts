@@ -12,7 +12,15 @@ function answer(chipKey: string | undefined, challenge = randomBytes(8)) {
 }
 
 describe('generated passports verify against their CSCA', () => {
-  it.each(PASSPORT_ALGORITHMS.flatMap((algorithm) => [[algorithm, 'rsa'], [algorithm, 'ecdsa']] as const))('%s with %s AA → accepted', (algorithm, aaKey) => {
+  it.each(
+    PASSPORT_ALGORITHMS.flatMap(
+      (algorithm) =>
+        [
+          [algorithm, 'rsa'],
+          [algorithm, 'ecdsa'],
+        ] as const,
+    ),
+  )('%s with %s AA → accepted', (algorithm, aaKey) => {
     const p = passport({ algorithm, aaKey });
     const r = verify(p, { activeAuthentication: answer(p.chipPrivateKeyPem) });
     expect(r.checks.sodSignature.status, r.checks.sodSignature.reason).toBe('SUCCEEDED');
@@ -22,14 +30,28 @@ describe('generated passports verify against their CSCA', () => {
     expect(r.verdict).toBe('accepted');
     expect(r.reasons).toEqual([]);
     expect(r.documentExpired).toBe(false);
-    expect(r.document).toMatchObject({ documentCode: 'P', issuingState: 'UTO', documentNumber: 'L898902C3', lastName: 'ERIKSSON', firstName: 'ANNA MARIA', dateOfBirth: '1974-08-12', gender: 'F', mrzValid: true });
+    expect(r.document).toMatchObject({
+      documentCode: 'P',
+      issuingState: 'UTO',
+      documentNumber: 'L898902C3',
+      lastName: 'ERIKSSON',
+      firstName: 'ANNA MARIA',
+      dateOfBirth: '1974-08-12',
+      gender: 'F',
+      mrzValid: true,
+    });
     expect(r.csca?.subject).toContain(`CSCA UTO ${algorithm}`);
     expect(r.dataGroups).toMatchObject({ DG1: 'MATCH', DG2: 'MATCH', DG15: 'MATCH' });
   });
 
   it('reports algorithms, DS and CSCA for audit', () => {
     const r = verify(passport({ algorithm: 'rsa-pss' }));
-    expect(r.algorithms).toMatchObject({ dataGroupHash: 'sha256', signerDigest: 'sha256', sodSignature: 'rsassa-pss(sha256, mgf1-sha256, salt 32)', dsPublicKey: 'RSA-2048' });
+    expect(r.algorithms).toMatchObject({
+      dataGroupHash: 'sha256',
+      signerDigest: 'sha256',
+      sodSignature: 'rsassa-pss(sha256, mgf1-sha256, salt 32)',
+      dsPublicKey: 'RSA-2048',
+    });
     expect(r.dsCertificate?.subject).toMatch(/DS UTO rsa-pss/);
     expect(r.dsCertificate?.serialNumber).toMatch(/^[0-9a-f]{16}$/);
     expect(r.signingTime).toBe(r.validationTime);

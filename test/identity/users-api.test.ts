@@ -16,7 +16,7 @@ for (const database of testDatabases) {
       return { start, device, activation };
     }
 
-    it('shows a user\'s verified attributes with provenance and their devices', async () => {
+    it("shows a user's verified attributes with provenance and their devices", async () => {
       const { start, activation } = await onboard();
       const res = await t.rp.get(`/reuseid/users/${start.userId}`);
       expect(res.status).toBe(200);
@@ -26,7 +26,12 @@ for (const database of testDatabases) {
 
     it('locks a device: the device can no longer sign in and no step-up can start on it; the change is an event', async () => {
       const { start, device, activation } = await onboard();
-      const locked = await t.h.app.inject({ method: 'PATCH', url: `/reuseid/users/${start.userId}/devices/${activation.deviceId}`, headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' }, payload: { state: 'LOCKED' } });
+      const locked = await t.h.app.inject({
+        method: 'PATCH',
+        url: `/reuseid/users/${start.userId}/devices/${activation.deviceId}`,
+        headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' },
+        payload: { state: 'LOCKED' },
+      });
       expect(locked.statusCode).toBe(200);
       await expect(device.pendingOperations()).rejects.toMatchObject({ status: 401 });
       expect((await t.rp.post('/reuseid/step-up', { userId: start.userId, deviceId: activation.deviceId })).body.code).toBe('device_not_active');
@@ -38,7 +43,12 @@ for (const database of testDatabases) {
       const { start, activation } = await onboard();
       const other = await t.h.rp({ account: 'other-bank' });
       expect((await other.get(`/reuseid/users/${start.userId}`)).status).toBe(404);
-      const patch = await t.h.app.inject({ method: 'PATCH', url: `/reuseid/users/${start.userId}/devices/${activation.deviceId}`, headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/json' }, payload: { state: 'DEACTIVATED' } });
+      const patch = await t.h.app.inject({
+        method: 'PATCH',
+        url: `/reuseid/users/${start.userId}/devices/${activation.deviceId}`,
+        headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/json' },
+        payload: { state: 'DEACTIVATED' },
+      });
       expect(patch.statusCode).toBe(404);
       const onboardingOnly = await t.h.rp({ permissions: ['reuseid-onboarding'] });
       expect((await onboardingOnly.get(`/reuseid/users/${start.userId}`)).status).toBe(403);

@@ -26,7 +26,10 @@ for (const database of testDatabases) {
       expect(viaBasic.headers['cache-control']).toBe('no-store');
       const body = viaBasic.json();
       expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope: 'reuseid-onboarding audit' });
-      const [header, payload] = body.access_token.split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+      const [header, payload] = body.access_token
+        .split('.')
+        .slice(0, 2)
+        .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
       expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
       expect(payload).toMatchObject({ iss: PUBLIC_URL, aud: PUBLIC_URL, sub: c.clientId, client_id: c.clientId, account_id: c.accountId });
       expect(payload.exp - payload.iat).toBe(600);
@@ -40,7 +43,12 @@ for (const database of testDatabases) {
 
     it('publishes RFC 8414 metadata', async () => {
       const meta = (await h.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json();
-      expect(meta).toMatchObject({ issuer: PUBLIC_URL, token_endpoint: `${PUBLIC_URL}${TOKEN}`, jwks_uri: `${PUBLIC_URL}/.well-known/jwks.json`, grant_types_supported: ['client_credentials'] });
+      expect(meta).toMatchObject({
+        issuer: PUBLIC_URL,
+        token_endpoint: `${PUBLIC_URL}${TOKEN}`,
+        jwks_uri: `${PUBLIC_URL}/.well-known/jwks.json`,
+        grant_types_supported: ['client_credentials'],
+      });
     });
 
     it('refuses bad credentials, grants and scopes per RFC 6749 §5.2', async () => {
@@ -54,7 +62,12 @@ for (const database of testDatabases) {
       expect((await form('grant_type=password', basic(c.clientId, c.clientSecret))).json().error).toBe('unsupported_grant_type');
       expect((await form('scope=x', basic(c.clientId, c.clientSecret))).json().error).toBe('invalid_request');
       expect((await form('grant_type=client_credentials&scope=audit', basic(c.clientId, c.clientSecret))).json().error).toBe('invalid_scope');
-      const json = await h.app.inject({ method: 'POST', url: TOKEN, headers: { ...basic(c.clientId, c.clientSecret), 'content-type': 'application/json' }, payload: '{"grant_type":"client_credentials"}' });
+      const json = await h.app.inject({
+        method: 'POST',
+        url: TOKEN,
+        headers: { ...basic(c.clientId, c.clientSecret), 'content-type': 'application/json' },
+        payload: '{"grant_type":"client_credentials"}',
+      });
       expect(json.statusCode).toBe(400);
     });
 
@@ -71,7 +84,8 @@ for (const database of testDatabases) {
     });
 
     describe('resource requests', () => {
-      const call = (token: string) => h.app.inject({ method: 'GET', url: '/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03', headers: { authorization: `Bearer ${token}` } });
+      const call = (token: string) =>
+        h.app.inject({ method: 'GET', url: '/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03', headers: { authorization: `Bearer ${token}` } });
 
       it('refuses a missing, malformed, forged, expired or foreign-issuer token with invalid_token', async () => {
         const rp = await h.rp();
@@ -89,7 +103,13 @@ for (const database of testDatabases) {
         const { privateKey } = await generateKeyPair('ES256');
         const kid = JSON.parse(Buffer.from(header, 'base64url').toString()).kid;
         const forged = await new SignJWT({ client_id: rp.clientId, scope: 'reuseid-onboarding', account_id: rp.accountId })
-          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).setIssuer(PUBLIC_URL).setAudience(PUBLIC_URL).setSubject(rp.clientId).setJti('x').setIssuedAt().setExpirationTime('5m')
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+          .setIssuer(PUBLIC_URL)
+          .setAudience(PUBLIC_URL)
+          .setSubject(rp.clientId)
+          .setJti('x')
+          .setIssuedAt()
+          .setExpirationTime('5m')
           .sign(privateKey);
         expect((await call(forged)).statusCode).toBe(401);
 
@@ -105,7 +125,13 @@ for (const database of testDatabases) {
         const key = await h.ctx.keys.signingKey(h.ctx.store.db);
         const sign = (iss: string, aud: string) =>
           new SignJWT({ client_id: rp.clientId, scope: 'reuseid-onboarding', account_id: rp.accountId })
-            .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid }).setIssuer(iss).setAudience(aud).setSubject(rp.clientId).setJti('j').setIssuedAt(Math.floor(h.clock.now() / 1000)).setExpirationTime(Math.floor(h.clock.now() / 1000) + 60)
+            .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })
+            .setIssuer(iss)
+            .setAudience(aud)
+            .setSubject(rp.clientId)
+            .setJti('j')
+            .setIssuedAt(Math.floor(h.clock.now() / 1000))
+            .setExpirationTime(Math.floor(h.clock.now() / 1000) + 60)
             .sign(key.privateKey);
         expect((await call(await sign(PUBLIC_URL, PUBLIC_URL))).statusCode).toBe(404);
         const foreignIssuer = await call(await sign('https://other.example', PUBLIC_URL));

@@ -30,7 +30,10 @@ for (const database of testDatabases) {
       const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
       dropDatabase = created.drop;
       server = await startServerProcess({
-        REUSEID_DATABASE_URL: created.url, REUSEID_SANDBOX: 'false', REUSEID_TRUST_STORE: trustStore, REUSEID_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
+        REUSEID_DATABASE_URL: created.url,
+        REUSEID_SANDBOX: 'false',
+        REUSEID_TRUST_STORE: trustStore,
+        REUSEID_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
       });
     });
 
@@ -44,12 +47,19 @@ for (const database of testDatabases) {
       const client = await cli('clients', 'create', '--name', 'readid e2e', '--account', 'readid-bank', '--permission', 'reuseid-onboarding');
       const tokenResponse = await fetch(`${server.baseUrl}/auth/open/connect/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: 'grant_type=client_credentials',
       });
       const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
       const rp = async (method: string, path: string, body?: unknown) => {
-        const res = await fetch(`${server.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+        const res = await fetch(`${server.baseUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
         return { status: res.status, body: (await res.json()) as any };
       };
       const passportData = { firstName: 'ANNA MARIA', lastName: 'ERIKSSON', dateOfBirth: '1974-08-12', gender: 'F', nationality: 'UTO' };
@@ -59,10 +69,19 @@ for (const database of testDatabases) {
       const { transactionId, userId, activationCode } = start.body.data;
       const state = join(dir, 'device.json');
       const activated = await cli('device', 'activate', '--server', server.baseUrl, '--activation-code', activationCode, '--state', state);
-      expect(activated.postOperationContext.signicatOperation).toMatchObject({ provider: 'readid', processType: 'ready', readid: { activeAuthentication: { challenge: expect.stringMatching(/^[0-9a-f]{16}$/) } } });
+      expect(activated.postOperationContext.signicatOperation).toMatchObject({
+        provider: 'readid',
+        processType: 'ready',
+        readid: { activeAuthentication: { challenge: expect.stringMatching(/^[0-9a-f]{16}$/) } },
+      });
       const proofed = await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, 'genuine'));
       expect(proofed).toMatchObject({ status: 'Completed', readid: { verdict: 'accepted', checks: { activeAuthentication: 'SUCCEEDED' } } });
-      expect((await rp('GET', `/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Completed', userId, deviceId: activated.deviceId, userData: passportData });
+      expect((await rp('GET', `/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({
+        status: 'Completed',
+        userId,
+        deviceId: activated.deviceId,
+        userData: passportData,
+      });
 
       const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
       expect(stepUp.status).toBe(200);
@@ -75,8 +94,15 @@ for (const database of testDatabases) {
       const otherState = join(dir, 'device2.json');
       await cli('device', 'activate', '--server', server.baseUrl, '--activation-code', second.body.data.activationCode, '--state', otherState);
       const tampered = await cli('device', 'proof', '--state', otherState, '--provider', 'readid', '--passport', join(dir, 'tampered'));
-      expect(tampered).toMatchObject({ status: 'Failed', failureReason: 'chip_verification_failed', readid: { verdict: 'rejected', checks: { dataGroupHashes: 'FAILED', certificateChain: 'SUCCEEDED' } } });
-      expect((await rp('GET', `/reuseid/onboarding/${second.body.data.transactionId}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'chip_verification_failed' });
+      expect(tampered).toMatchObject({
+        status: 'Failed',
+        failureReason: 'chip_verification_failed',
+        readid: { verdict: 'rejected', checks: { dataGroupHashes: 'FAILED', certificateChain: 'SUCCEEDED' } },
+      });
+      expect((await rp('GET', `/reuseid/onboarding/${second.body.data.transactionId}`)).body.data).toMatchObject({
+        status: 'Failed',
+        failureReason: 'chip_verification_failed',
+      });
     });
 
     it('logs the trust store it loaded, and no personal data', async () => {

@@ -15,7 +15,13 @@ let documentSerial = 0;
 const newPassport = (options: Parameters<typeof passport>[1] = {}) =>
   passport(trust.csca, { nationality: 'D', documentNumber: `T${String(++documentSerial).padStart(8, '0')}`, ...options });
 
-const refused = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a refusal'); }, (error: unknown) => error as DeviceApiError);
+const refused = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (error: unknown) => error as DeviceApiError,
+  );
 
 for (const database of testDatabases) {
   describe(`readid proofing (${database.name})`, () => {
@@ -46,16 +52,22 @@ for (const database of testDatabases) {
 
       const doc = newPassport();
       const answer = await upload(device, transactionId, doc);
-      expect(answer).toMatchObject({ status: 'Completed', stage: 'done', readid: { attempt: 1, verdict: 'accepted', checks: { sodSignature: 'SUCCEEDED', certificateChain: 'SUCCEEDED', activeAuthentication: 'SUCCEEDED' } } });
+      expect(answer).toMatchObject({
+        status: 'Completed',
+        stage: 'done',
+        readid: { attempt: 1, verdict: 'accepted', checks: { sodSignature: 'SUCCEEDED', certificateChain: 'SUCCEEDED', activeAuthentication: 'SUCCEEDED' } },
+      });
       expect(answer.readid.reason).toBeUndefined();
       expect(await onboarding(transactionId)).toMatchObject({ status: 'Completed', userData: ANNA });
 
       const user = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, userId))!;
       const attributes = await h.ctx.users.readAttributes(h.ctx.store.db, user);
       expect(attributes.lastName).toMatchObject({ value: 'ERIKSSON', provider: 'readid', transactionId });
-      const tx = (await h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow());
+      const tx = await h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow();
       const evidence = await h.ctx.evidence.list(h.ctx.store.db, h.ctx.users.cipher(user), tx.proofing_id!);
-      expect(evidence.map((e) => e.kind)).toEqual(expect.arrayContaining(['readid.sod', 'readid.dg1', 'readid.dg2', 'readid.dg15', 'readid.active-authentication', 'readid.verification']));
+      expect(evidence.map((e) => e.kind)).toEqual(
+        expect.arrayContaining(['readid.sod', 'readid.dg1', 'readid.dg2', 'readid.dg15', 'readid.active-authentication', 'readid.verification']),
+      );
       expect(evidence.find((e) => e.kind === 'readid.dg1')!.content.equals(doc.files['EF_DG1.bin'])).toBe(true);
       const sealed = await h.ctx.store.db.selectFrom('evidence').select('content_sealed').where('proofing_id', '=', tx.proofing_id!).execute();
       for (const row of sealed) expect(row.content_sealed).not.toContain('ERIKSSON');
@@ -82,7 +94,10 @@ for (const database of testDatabases) {
       expect(await onboarding(transactionId)).toMatchObject({ status: 'Pending' });
     });
 
-    for (const [variant, check] of [['tampered-dg1', 'dataGroupHashes'], ['untrusted-csca', 'certificateChain']] as const) {
+    for (const [variant, check] of [
+      ['tampered-dg1', 'dataGroupHashes'],
+      ['untrusted-csca', 'certificateChain'],
+    ] as const) {
       it(`fails a ${variant} document with chip_verification_failed, keeping the per-check verdicts`, async () => {
         const { transactionId, device } = await startReadId();
         const answer = await upload(device, transactionId, newPassport({ variant }));
@@ -114,7 +129,11 @@ for (const database of testDatabases) {
 
       const current = (await instructions(second.device, second.transactionId)).activeAuthentication.challenge;
       const replayed = await upload(second.device, second.transactionId, doc, { challenge: current, signature: recorded.signature });
-      expect(replayed).toMatchObject({ status: 'Pending', stage: 'proofing', readid: { verdict: 'inconclusive', reason: 'chip_clone_detection_failed', checks: { activeAuthentication: 'FAILED' } } });
+      expect(replayed).toMatchObject({
+        status: 'Pending',
+        stage: 'proofing',
+        readid: { verdict: 'inconclusive', reason: 'chip_clone_detection_failed', checks: { activeAuthentication: 'FAILED' } },
+      });
 
       const reused = await refused(upload(second.device, second.transactionId, doc, { challenge: current }));
       expect(reused).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'activeAuthentication.challenge' }] } });
@@ -124,7 +143,11 @@ for (const database of testDatabases) {
     it('refuses an expired challenge and hands out a new one', async () => {
       const { transactionId, device } = await startReadId();
       const { challenge } = (await instructions(device, transactionId)).activeAuthentication;
-      await h.ctx.store.db.updateTable('readid_challenges').set({ expires_at: h.clock.now() - 1 }).where('transaction_id', '=', transactionId).execute();
+      await h.ctx.store.db
+        .updateTable('readid_challenges')
+        .set({ expires_at: h.clock.now() - 1 })
+        .where('transaction_id', '=', transactionId)
+        .execute();
       const expired = await refused(upload(device, transactionId, newPassport(), { challenge }));
       expect(expired.status).toBe(422);
       expect((await instructions(device, transactionId)).activeAuthentication.challenge).not.toBe(challenge);
@@ -151,16 +174,28 @@ for (const database of testDatabases) {
         expect(read.attempt).toBe(attempt);
         seen.add(read.activeAuthentication.challenge);
         const answer = await upload(device, transactionId, doc, { signed: randomBytes(8) });
-        expect(answer).toMatchObject({ status: 'Pending', stage: 'proofing', readid: { attempt, verdict: 'inconclusive', reason: 'chip_clone_detection_failed' } });
+        expect(answer).toMatchObject({
+          status: 'Pending',
+          stage: 'proofing',
+          readid: { attempt, verdict: 'inconclusive', reason: 'chip_clone_detection_failed' },
+        });
         expect(answer.post_operation_context).toBeDefined();
       }
       const third = await instructions(device, transactionId);
       expect(third).toMatchObject({ attempt: 3, previousAttempt: { verdict: 'inconclusive', reason: 'chip_clone_detection_failed' } });
       expect(seen.has(third.activeAuthentication.challenge)).toBe(false);
       const last = await upload(device, transactionId, doc, { withoutAa: true });
-      expect(last).toMatchObject({ status: 'Failed', readid: { attempt: 3, verdict: 'inconclusive', reason: 'chip_clone_detection_failed', checks: { activeAuthentication: 'NOT_CHECKED' } } });
+      expect(last).toMatchObject({
+        status: 'Failed',
+        readid: { attempt: 3, verdict: 'inconclusive', reason: 'chip_clone_detection_failed', checks: { activeAuthentication: 'NOT_CHECKED' } },
+      });
       expect(await onboarding(transactionId)).toMatchObject({ status: 'Failed', failureReason: 'chip_clone_detection_failed' });
-      const audit = await h.ctx.store.db.selectFrom('audit_items').select('event_type').where('reference_id', '=', transactionId).where('event_type', '=', 'readid.attempt.inconclusive').execute();
+      const audit = await h.ctx.store.db
+        .selectFrom('audit_items')
+        .select('event_type')
+        .where('reference_id', '=', transactionId)
+        .where('event_type', '=', 'readid.attempt.inconclusive')
+        .execute();
       expect(audit).toHaveLength(2);
     });
 
@@ -210,9 +245,19 @@ for (const database of testDatabases) {
       expect(badChallenge.status).toBe(422);
       const notJson = await h.app.inject({ method: 'POST', url: readIdPath(transactionId), headers: { 'content-type': 'application/json' }, payload: '{' });
       expect(notJson.statusCode).toBe(401);
-      const huge = await h.app.inject({ method: 'POST', url: readIdPath(transactionId), headers: { 'content-type': 'application/json', authorization: 'ReuseID-Device x' }, payload: JSON.stringify({ dg2: 'A'.repeat(4 * 1024 * 1024) }) });
+      const huge = await h.app.inject({
+        method: 'POST',
+        url: readIdPath(transactionId),
+        headers: { 'content-type': 'application/json', authorization: 'ReuseID-Device x' },
+        payload: JSON.stringify({ dg2: 'A'.repeat(4 * 1024 * 1024) }),
+      });
       expect(huge.statusCode).toBe(413);
-      const unsigned = await h.app.inject({ method: 'POST', url: readIdPath(transactionId), headers: { 'content-type': 'application/json' }, payload: JSON.stringify(valid) });
+      const unsigned = await h.app.inject({
+        method: 'POST',
+        url: readIdPath(transactionId),
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(valid),
+      });
       expect(unsigned.statusCode).toBe(401);
 
       for (let i = 0; i < 20; i++) {
@@ -262,7 +307,12 @@ for (const database of testDatabases) {
       const [firstUser, , , secondTx] = ids;
       const owners = await h.ctx.store.db.selectFrom('readid_documents').select('user_id').execute();
       expect(owners).toEqual([{ user_id: firstUser }]);
-      const audit = await h.ctx.store.db.selectFrom('audit_items').select('event_type').where('reference_id', '=', secondTx!).where('event_type', '=', 'readid.document.duplicate').execute();
+      const audit = await h.ctx.store.db
+        .selectFrom('audit_items')
+        .select('event_type')
+        .where('reference_id', '=', secondTx!)
+        .where('event_type', '=', 'readid.document.duplicate')
+        .execute();
       expect(audit).toHaveLength(1);
     });
   });

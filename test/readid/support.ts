@@ -47,7 +47,14 @@ export interface UploadOptions {
 export async function uploadBody(device: DeviceClient, transactionId: string, doc: GeneratedPassport, options: UploadOptions = {}) {
   const f = doc.files;
   const b64 = (bytes: Buffer | undefined) => bytes?.toString('base64');
-  const body: Record<string, unknown> = { sod: b64(f['EF_SOD.bin']), dg1: b64(f['EF_DG1.bin']), dg2: b64(f['EF_DG2.bin']), dg14: b64(f['EF_DG14.bin']), dg15: b64(f['EF_DG15.bin']), com: b64(f['EF_COM.bin']) };
+  const body: Record<string, unknown> = {
+    sod: b64(f['EF_SOD.bin']),
+    dg1: b64(f['EF_DG1.bin']),
+    dg2: b64(f['EF_DG2.bin']),
+    dg14: b64(f['EF_DG14.bin']),
+    dg15: b64(f['EF_DG15.bin']),
+    com: b64(f['EF_COM.bin']),
+  };
   if (options.withoutAa || !doc.chipPrivateKeyPem) return body;
   const challenge = options.challenge ?? (await instructions(device, transactionId)).activeAuthentication.challenge;
   const signature = options.signature ?? signActiveAuthentication(doc.chipPrivateKeyPem, options.signed ?? Buffer.from(challenge, 'hex')).toString('base64');

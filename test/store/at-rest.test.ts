@@ -23,7 +23,18 @@ for (const database of testDatabases) {
     afterAll(() => h.close());
 
     async function everyStoredText(): Promise<string> {
-      const tables = ['users', 'user_attributes', 'transactions', 'proofings', 'evidence', 'audit_items', 'outbox_events', 'devices', 'api_clients', 'signing_keys'] as const;
+      const tables = [
+        'users',
+        'user_attributes',
+        'transactions',
+        'proofings',
+        'evidence',
+        'audit_items',
+        'outbox_events',
+        'devices',
+        'api_clients',
+        'signing_keys',
+      ] as const;
       const dumps: string[] = [];
       for (const table of tables) dumps.push(JSON.stringify(await sql`select * from ${sql.table(table)}`.execute(h.ctx.store.db)));
       return dumps.join('\n');
@@ -39,7 +50,12 @@ for (const database of testDatabases) {
       const rows = await h.ctx.store.db.selectFrom('outbox_events').selectAll().where('event_name', '=', 'onboarding.completed').execute();
       const envelopes = rows.map((row) => openEnvelope(h.ctx.keyring.serverCipher(), row.id, row.envelope));
       const mine = envelopes.find((e) => (e.eventData as { transactionId: string }).transactionId === completed.transactionId)!;
-      expect(mine).toMatchObject({ sender: 'reuseid', eventName: 'onboarding.completed', accountId: rp.accountId, eventData: { status: 'Completed', userData: IDENTITY } });
+      expect(mine).toMatchObject({
+        sender: 'reuseid',
+        eventName: 'onboarding.completed',
+        accountId: rp.accountId,
+        eventData: { status: 'Completed', userData: IDENTITY },
+      });
       const polled = (await rp.get(`/reuseid/onboarding/${completed.transactionId}`)).body.data;
       expect(mine.eventData).toEqual(polled);
     });
@@ -50,8 +66,14 @@ for (const database of testDatabases) {
       await device.activate(start.activationCode);
       // Break the audit log for this account: the next append collides on (account, sequence).
       const head = await h.ctx.store.db.selectFrom('audit_chain_heads').selectAll().where('account_id', '=', rp.accountId).executeTakeFirstOrThrow();
-      await h.ctx.store.db.updateTable('audit_chain_heads').set({ sequence: head.sequence - 1 }).where('account_id', '=', rp.accountId).execute();
-      await expect(device.call('POST', `/device/v1/transactions/${start.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: IDENTITY })).rejects.toMatchObject({ status: 500 });
+      await h.ctx.store.db
+        .updateTable('audit_chain_heads')
+        .set({ sequence: head.sequence - 1 })
+        .where('account_id', '=', rp.accountId)
+        .execute();
+      await expect(
+        device.call('POST', `/device/v1/transactions/${start.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: IDENTITY }),
+      ).rejects.toMatchObject({ status: 500 });
       await h.ctx.store.db.updateTable('audit_chain_heads').set({ sequence: head.sequence }).where('account_id', '=', rp.accountId).execute();
       const got = (await rp.get(`/reuseid/onboarding/${start.transactionId}`)).body.data;
       expect(got.status).toBe('Pending');
@@ -61,7 +83,12 @@ for (const database of testDatabases) {
 
     it('chains audit items per account without gaps, also under concurrent appends', async () => {
       await Promise.all(Array.from({ length: 20 }, () => rp.post('/reuseid/onboarding', {})));
-      const items = await h.ctx.store.db.selectFrom('audit_items').select(['sequence', 'prev_hash', 'hash']).where('account_id', '=', rp.accountId).orderBy('sequence').execute();
+      const items = await h.ctx.store.db
+        .selectFrom('audit_items')
+        .select(['sequence', 'prev_hash', 'hash'])
+        .where('account_id', '=', rp.accountId)
+        .orderBy('sequence')
+        .execute();
       items.forEach((item, index) => {
         expect(item.sequence).toBe(index + 1);
         if (index > 0) expect(item.prev_hash).toBe(items[index - 1]!.hash);

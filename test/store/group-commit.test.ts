@@ -17,10 +17,11 @@ for (const database of testDatabases) {
       await drop();
     });
 
-    const insertAccount = (id: string) => store.write(async (trx) => {
-      await trx.insertInto('accounts').values({ id, name: id, created_at: 1 }).execute();
-      return id;
-    });
+    const insertAccount = (id: string) =>
+      store.write(async (trx) => {
+        await trx.insertInto('accounts').values({ id, name: id, created_at: 1 }).execute();
+        return id;
+      });
 
     it('commits concurrent units, and a failing unit rolls back alone', async () => {
       const outcomes = await Promise.allSettled([
@@ -41,7 +42,11 @@ for (const database of testDatabases) {
     it('answers a unit only once its commit is done: what it wrote is visible to the next read', async () => {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => insertAccount(`many-${i}`)));
       expect(results).toHaveLength(50);
-      const { n } = await store.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'like', 'many-%').executeTakeFirstOrThrow();
+      const { n } = await store.db
+        .selectFrom('accounts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('id', 'like', 'many-%')
+        .executeTakeFirstOrThrow();
       expect(Number(n)).toBe(50);
     });
   });

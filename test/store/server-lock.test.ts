@@ -60,7 +60,13 @@ describe('one server per SQLite database', () => {
     const pid = Number(/"pid":(\d+)/.exec(crashed.output())?.[1]);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
-    while (await fetch(`${crashed.baseUrl}/healthz`).then(() => true, () => false)) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (
+      await fetch(`${crashed.baseUrl}/healthz`).then(
+        () => true,
+        () => false,
+      )
+    )
+      await new Promise((resolve) => setTimeout(resolve, 50));
     servers.splice(servers.indexOf(crashed), 1); // gone: nothing to stop
 
     const next = await startServerProcess(env);
@@ -82,7 +88,7 @@ describe('one server per SQLite database', () => {
   });
 });
 
-describe('SQLite files are the owner\'s only', () => {
+describe("SQLite files are the owner's only", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'reuseid-modes-'));
@@ -110,7 +116,7 @@ describe('SQLite files are the owner\'s only', () => {
 
 for (const database of testDatabases.filter((d) => d.name === 'postgres')) {
   describe('several servers on one PostgreSQL database', () => {
-    it('starts them all: the server lock is SQLite\'s only', async () => {
+    it("starts them all: the server lock is SQLite's only", async () => {
       const { url, drop } = await database.create();
       const env = { REUSEID_DATABASE_URL: url, REUSEID_MASTER_KEY: MASTER_KEY };
       const started: ServerProcess[] = [];

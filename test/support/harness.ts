@@ -34,7 +34,13 @@ export interface Rp {
 
 export async function createHarness(database: TestDatabase, env: Record<string, string> = {}): Promise<Harness> {
   const { url, drop } = await database.create();
-  const config: Config = loadConfig({ REUSEID_DATABASE_URL: url, REUSEID_PUBLIC_URL: PUBLIC_URL, REUSEID_SANDBOX: 'true', REUSEID_LOG_LEVEL: 'silent', ...env });
+  const config: Config = loadConfig({
+    REUSEID_DATABASE_URL: url,
+    REUSEID_PUBLIC_URL: PUBLIC_URL,
+    REUSEID_SANDBOX: 'true',
+    REUSEID_LOG_LEVEL: 'silent',
+    ...env,
+  });
   const store = openStore(config.databaseUrl);
   await migrateToLatest(store.db);
   const clock = new ManualClock();
@@ -44,7 +50,11 @@ export async function createHarness(database: TestDatabase, env: Record<string, 
 
   const inject = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
     const response = await app.inject({ method: method as 'GET', url: path, headers, ...(body === undefined ? {} : { payload: body as string }) });
-    return { status: response.statusCode, body: (response.body ? safeJson(response.body) : undefined) as any, headers: response.headers as Record<string, unknown> };
+    return {
+      status: response.statusCode,
+      body: (response.body ? safeJson(response.body) : undefined) as any,
+      headers: response.headers as Record<string, unknown>,
+    };
   };
 
   return {
@@ -52,11 +62,20 @@ export async function createHarness(database: TestDatabase, env: Record<string, 
     ctx,
     clock,
     async rp(options = {}) {
-      const client = await ctx.clients.create(store.db, { name: 'test rp', accountId: options.account, permissions: options.permissions ?? ['reuseid-onboarding', 'reuseid-users'] });
-      const issued = await inject('POST', '/auth/open/connect/token', {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
-      }, 'grant_type=client_credentials');
+      const client = await ctx.clients.create(store.db, {
+        name: 'test rp',
+        accountId: options.account,
+        permissions: options.permissions ?? ['reuseid-onboarding', 'reuseid-users'],
+      });
+      const issued = await inject(
+        'POST',
+        '/auth/open/connect/token',
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+        },
+        'grant_type=client_credentials',
+      );
       const token = issued.body.access_token as string;
       const auth = { authorization: `Bearer ${token}` };
       return {
@@ -70,7 +89,12 @@ export async function createHarness(database: TestDatabase, env: Record<string, 
     },
     async device() {
       return DeviceClient.create(PUBLIC_URL, async (fullUrl, init) => {
-        const response = await app.inject({ method: init.method as 'GET', url: fullUrl.slice(PUBLIC_URL.length), headers: init.headers, ...(init.body === undefined ? {} : { payload: init.body }) });
+        const response = await app.inject({
+          method: init.method as 'GET',
+          url: fullUrl.slice(PUBLIC_URL.length),
+          headers: init.headers,
+          ...(init.body === undefined ? {} : { payload: init.body }),
+        });
         return { status: response.statusCode, text: async () => response.body };
       });
     },

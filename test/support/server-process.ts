@@ -45,7 +45,13 @@ export async function startServerProcess(extraEnv: NodeJS.ProcessEnv): Promise<S
     return new Promise<number | null>((resolve) => server.once('exit', resolve));
   };
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false)) return { baseUrl, env, output: () => output, stop };
+    if (
+      await fetch(`${baseUrl}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return { baseUrl, env, output: () => output, stop };
     if (server.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -26,7 +26,13 @@ for (const database of testDatabases) {
       expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Pending', stage: 'review' });
       const evidence = await t.h.ctx.store.db.selectFrom('evidence').selectAll().execute();
       const mine = evidence.filter((row) => row.kind.startsWith('videoid.'));
-      expect(mine.map((row) => [row.kind, row.media_type]).sort()).toEqual(expect.arrayContaining([['videoid.documentFront', 'image/png'], ['videoid.documentBack', 'image/png'], ['videoid.selfie', 'image/jpeg']]));
+      expect(mine.map((row) => [row.kind, row.media_type]).sort()).toEqual(
+        expect.arrayContaining([
+          ['videoid.documentFront', 'image/png'],
+          ['videoid.documentBack', 'image/png'],
+          ['videoid.selfie', 'image/jpeg'],
+        ]),
+      );
       for (const row of mine) expect(row.content_sealed).not.toContain(PNG.subarray(0, 32).toString('base64').slice(0, 20));
       const again = await failure(upload(device, transactionId));
       expect(again).toMatchObject({ status: 409, body: { code: 'capture_not_expected' } });
@@ -34,16 +40,34 @@ for (const database of testDatabases) {
 
     it('detects content types from the bytes, whatever they look like otherwise', async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
-      const bad = await failure(upload(device, transactionId, captureBody({ selfie: b64(GIF), documentFront: b64(Buffer.from('not an image at all')), video: b64(PNG) })));
+      const bad = await failure(
+        upload(device, transactionId, captureBody({ selfie: b64(GIF), documentFront: b64(Buffer.from('not an image at all')), video: b64(PNG) })),
+      );
       expect(bad.status).toBe(422);
-      expect(bad.body.invalidParams).toEqual(expect.arrayContaining([
-        { name: 'selfie', reason: 'must be a JPEG or PNG image' },
-        { name: 'documentFront', reason: 'must be a JPEG or PNG image' },
-        { name: 'video', reason: 'must be a WebM or MP4 video' },
-      ]));
-      expect(await upload(device, transactionId, captureBody({ documentFront: b64(JPEG), selfie: b64(PNG), video: b64(WEBM) }))).toMatchObject({ stage: 'review' });
-      const types = await t.h.ctx.store.db.selectFrom('evidence').select(['kind', 'media_type']).where('proofing_id', '=', (await t.h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow()).proofing_id!).execute();
-      expect(Object.fromEntries(types.map((t) => [t.kind, t.media_type]))).toEqual({ 'videoid.documentFront': 'image/jpeg', 'videoid.selfie': 'image/png', 'videoid.video': 'video/webm' });
+      expect(bad.body.invalidParams).toEqual(
+        expect.arrayContaining([
+          { name: 'selfie', reason: 'must be a JPEG or PNG image' },
+          { name: 'documentFront', reason: 'must be a JPEG or PNG image' },
+          { name: 'video', reason: 'must be a WebM or MP4 video' },
+        ]),
+      );
+      expect(await upload(device, transactionId, captureBody({ documentFront: b64(JPEG), selfie: b64(PNG), video: b64(WEBM) }))).toMatchObject({
+        stage: 'review',
+      });
+      const types = await t.h.ctx.store.db
+        .selectFrom('evidence')
+        .select(['kind', 'media_type'])
+        .where(
+          'proofing_id',
+          '=',
+          (await t.h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow()).proofing_id!,
+        )
+        .execute();
+      expect(Object.fromEntries(types.map((t) => [t.kind, t.media_type]))).toEqual({
+        'videoid.documentFront': 'image/jpeg',
+        'videoid.selfie': 'image/png',
+        'videoid.video': 'video/webm',
+      });
       const second = await videoIdTransaction(t.h, t.rp);
       expect(await upload(second.device, second.transactionId, captureBody({ video: b64(MP4) }))).toMatchObject({ stage: 'review' });
     });
@@ -56,14 +80,22 @@ for (const database of testDatabases) {
       expect(res.body.invalidParams).toEqual([{ name: 'documentFront', reason: `must be at most ${MAX_IMAGE_BYTES} bytes` }]);
       const huge = await failure(upload(device, transactionId, captureBody({ padding: 'A'.repeat(CAPTURE_BODY_LIMIT) })));
       expect(huge).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
-      const unsigned = await t.h.app.inject({ method: 'POST', url: `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(captureBody()) });
+      const unsigned = await t.h.app.inject({
+        method: 'POST',
+        url: `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(captureBody()),
+      });
       expect(unsigned.statusCode).toBe(401);
     });
 
     it('allows only the document types of the transaction: docTypes, else docType, else any', async () => {
       const listed = await videoIdTransaction(t.h, t.rp, { docTypes: [138, 123], defaultId: 138 });
       const refused = await failure(upload(listed.device, listed.transactionId, captureBody({ docType: 999 })));
-      expect(refused).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'docType', reason: 'not allowed for this transaction (allowed: 138, 123)' }] } });
+      expect(refused).toMatchObject({
+        status: 422,
+        body: { invalidParams: [{ name: 'docType', reason: 'not allowed for this transaction (allowed: 138, 123)' }] },
+      });
       expect(await upload(listed.device, listed.transactionId, captureBody({ docType: 123 }))).toMatchObject({ stage: 'review' });
       const single = await videoIdTransaction(t.h, t.rp, { docType: 138 });
       expect((await failure(upload(single.device, single.transactionId, captureBody({ docType: 123 })))).status).toBe(422);
@@ -74,18 +106,51 @@ for (const database of testDatabases) {
 
     it('validates the MRZ check digits and pre-fills the review from it', async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
-      const [line1, line2] = buildMrz({ format: 'TD3', documentCode: 'P', issuingState: 'NOR', documentNumber: 'AB1234567', nationality: 'NOR', lastName: 'SMITH', firstName: 'JANE', dateOfBirth: '1990-01-01', dateOfExpiry: '2031-06-30', sex: 'F' });
+      const [line1, line2] = buildMrz({
+        format: 'TD3',
+        documentCode: 'P',
+        issuingState: 'NOR',
+        documentNumber: 'AB1234567',
+        nationality: 'NOR',
+        lastName: 'SMITH',
+        firstName: 'JANE',
+        dateOfBirth: '1990-01-01',
+        dateOfExpiry: '2031-06-30',
+        sex: 'F',
+      });
       const tampered = `${line1}\n${line2!.slice(0, 13)}900102${line2!.slice(19)}`; // date of birth changed, check digit kept
       const res = await failure(upload(device, transactionId, captureBody({ mrz: tampered })));
       expect(res.status).toBe(422);
       expect(res.body.invalidParams).toEqual([{ name: 'mrz', reason: 'check digit mismatch: dateOfBirth, composite' }]);
       expect((await failure(upload(device, transactionId, captureBody({ mrz: 'P<NOR' })))).body.invalidParams[0].name).toBe('mrz');
-      const card = buildMrz({ format: 'TD1', documentCode: 'ID', issuingState: 'NOR', documentNumber: 'X12345678', nationality: 'NOR', lastName: 'SMITH', firstName: 'JANE', dateOfBirth: '1990-01-01', dateOfExpiry: '2031-06-30', sex: 'F' }).join('\n');
-      expect((await failure(upload(device, transactionId, captureBody({ mrz: card })))).body.invalidParams).toEqual([{ name: 'documentBack', reason: 'required for an ID card (TD1 MRZ)' }]);
+      const card = buildMrz({
+        format: 'TD1',
+        documentCode: 'ID',
+        issuingState: 'NOR',
+        documentNumber: 'X12345678',
+        nationality: 'NOR',
+        lastName: 'SMITH',
+        firstName: 'JANE',
+        dateOfBirth: '1990-01-01',
+        dateOfExpiry: '2031-06-30',
+        sex: 'F',
+      }).join('\n');
+      expect((await failure(upload(device, transactionId, captureBody({ mrz: card })))).body.invalidParams).toEqual([
+        { name: 'documentBack', reason: 'required for an ID card (TD1 MRZ)' },
+      ]);
       expect(await upload(device, transactionId, captureBody({ mrz: card, documentBack: b64(PNG) }))).toMatchObject({ stage: 'review' });
       const [reviewCase] = await t.h.ctx.store.db.selectFrom('videoid_cases').selectAll().where('transaction_id', '=', transactionId).execute();
       const cases = new ReviewCases(t.h.ctx);
-      expect(await cases.prefill((await cases.find(reviewCase!.id))!)).toMatchObject({ format: 'TD1', firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR', documentNumber: 'X12345678', dateOfExpiry: '2031-06-30' });
+      expect(await cases.prefill((await cases.find(reviewCase!.id))!)).toMatchObject({
+        format: 'TD1',
+        firstName: 'JANE',
+        lastName: 'SMITH',
+        dateOfBirth: '1990-01-01',
+        gender: 'F',
+        nationality: 'NOR',
+        documentNumber: 'X12345678',
+        dateOfExpiry: '2031-06-30',
+      });
     });
 
     it('lets the sandbox provider stand in for signicatvideoid in sandbox mode', async () => {

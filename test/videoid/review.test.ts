@@ -5,7 +5,15 @@ import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
 import { caseIdOf, signedInAgent, upload, videoIdTransaction } from './support.js';
 
-const VERIFIED = { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR', documentNumber: 'AB1234567', dateOfExpiry: '2031-06-30' };
+const VERIFIED = {
+  firstName: 'JANE',
+  lastName: 'SMITH',
+  dateOfBirth: '1990-01-01',
+  gender: 'F',
+  nationality: 'NOR',
+  documentNumber: 'AB1234567',
+  dateOfExpiry: '2031-06-30',
+};
 
 for (const database of testDatabases) {
   describe(`signicatvideoid review by agents (${database.name})`, () => {
@@ -32,10 +40,19 @@ for (const database of testDatabases) {
       const approved = await browser.post(`/console/cases/${caseId}/approve`, VERIFIED);
       expect(approved).toMatchObject({ status: 303, headers: { location: '/console/queue?done=approved' } });
       const got = await t.rp.get(`/reuseid/onboarding/${transactionId}`);
-      expect(got.body.data).toMatchObject({ status: 'Completed', userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' } });
+      expect(got.body.data).toMatchObject({
+        status: 'Completed',
+        userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
+      });
       const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, userId))!;
-      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({ value: 'SMITH', provider: 'signicatvideoid', transactionId });
-      expect(await auditOf(transactionId, 'proofing.decided')).toEqual([expect.objectContaining({ data: expect.objectContaining({ outcome: 'accepted', agentId: agent.id }) })]);
+      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({
+        value: 'SMITH',
+        provider: 'signicatvideoid',
+        transactionId,
+      });
+      expect(await auditOf(transactionId, 'proofing.decided')).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ outcome: 'accepted', agentId: agent.id }) }),
+      ]);
       expect((await browser.post(`/console/cases/${caseId}/approve`, VERIFIED)).status).toBe(409);
     });
 
@@ -59,7 +76,9 @@ for (const database of testDatabases) {
       expect((await browser.post(`/console/cases/${caseId}/reject`, { reason: 'not_a_reason' })).status).toBe(422);
       expect((await browser.post(`/console/cases/${caseId}/reject`, { reason: 'face_mismatch' })).status).toBe(303);
       expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
-      expect(await auditOf(transactionId, 'proofing.decided')).toEqual([expect.objectContaining({ data: expect.objectContaining({ outcome: 'rejected', reason: 'face_mismatch', agentId: agent.id }) })]);
+      expect(await auditOf(transactionId, 'proofing.decided')).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ outcome: 'rejected', reason: 'face_mismatch', agentId: agent.id }) }),
+      ]);
     });
 
     it('a second agent can neither claim nor decide a case the first has claimed, until the claim lapses', async () => {
@@ -93,17 +112,25 @@ for (const database of testDatabases) {
       for (let attempt = 1; attempt < MAX_CAPTURES; attempt++) {
         const caseId = await caseIdOf(t.h, transactionId);
         await browser.post(`/console/cases/${caseId}/claim`, {});
-        expect((await browser.post(`/console/cases/${caseId}/request-capture`, { reason: 'document_unreadable' })).headers.location).toBe('/console/queue?done=capture-requested');
+        expect((await browser.post(`/console/cases/${caseId}/request-capture`, { reason: 'document_unreadable' })).headers.location).toBe(
+          '/console/queue?done=capture-requested',
+        );
         const view = await device.transaction(transactionId);
         expect(view).toMatchObject({ status: 'Pending', stage: 'proofing' });
-        expect(decodeOperationContext(view.post_operation_context!).capture).toMatchObject({ attempt: attempt + 1, maxAttempts: MAX_CAPTURES, resubmissionRequested: { reason: 'document_unreadable' } });
+        expect(decodeOperationContext(view.post_operation_context!).capture).toMatchObject({
+          attempt: attempt + 1,
+          maxAttempts: MAX_CAPTURES,
+          resubmissionRequested: { reason: 'document_unreadable' },
+        });
         expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Pending', stage: 'proofing' });
         await upload(device, transactionId);
       }
       const last = await caseIdOf(t.h, transactionId);
       await browser.post(`/console/cases/${last}/claim`, {});
       expect((await browser.get(`/console/cases/${last}`)).body).not.toContain('Request new capture');
-      expect((await browser.post(`/console/cases/${last}/request-capture`, { reason: 'document_unreadable' })).headers.location).toBe('/console/queue?done=rejected');
+      expect((await browser.post(`/console/cases/${last}/request-capture`, { reason: 'document_unreadable' })).headers.location).toBe(
+        '/console/queue?done=rejected',
+      );
       expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'document_unreadable' });
       expect(await auditOf(transactionId, 'videoid.capture.requested')).toHaveLength(MAX_CAPTURES - 1);
       expect((await auditOf(transactionId, 'videoid.capture.requested'))[0].data).toMatchObject({ agentId: agent.id });
@@ -112,7 +139,11 @@ for (const database of testDatabases) {
     it('lists only cases still waiting for review in the queue', async () => {
       const { caseId } = await captured();
       const decided = await captured();
-      await t.h.ctx.store.db.updateTable('transactions').set({ expires_at: t.h.clock.now() - 1 }).where('id', '=', decided.transactionId).execute();
+      await t.h.ctx.store.db
+        .updateTable('transactions')
+        .set({ expires_at: t.h.clock.now() - 1 })
+        .where('id', '=', decided.transactionId)
+        .execute();
       const { browser } = await signedInAgent(t.h);
       const queue = await browser.get('/console/queue');
       expect(queue.body).toContain(`/console/cases/${caseId}/claim`);

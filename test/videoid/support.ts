@@ -23,7 +23,9 @@ export async function videoIdTransaction(h: Harness, rp: Rp, videoidProviderOpti
 
 export function upload(device: DeviceClient, transactionId: string, body: Record<string, unknown> = captureBody()) {
   return device.call<{ status: string; stage: string; post_operation_context?: { context_content_b64: string; context_mime: string } }>(
-    'POST', `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`, body,
+    'POST',
+    `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`,
+    body,
   );
 }
 
@@ -51,14 +53,21 @@ export class ConsoleBrowser {
   readonly cookies = new Map<string, string>();
   csrf = '';
 
-  constructor(private readonly h: Harness, private readonly headers: Record<string, string> = { origin: PUBLIC_URL, 'sec-fetch-site': 'same-origin' }) {}
+  constructor(
+    private readonly h: Harness,
+    private readonly headers: Record<string, string> = { origin: PUBLIC_URL, 'sec-fetch-site': 'same-origin' },
+  ) {}
 
   async get(path: string, extra: Record<string, string> = {}): Promise<Response> {
     return this.send('GET', path, undefined, extra);
   }
 
   async post(path: string, form: Record<string, string>, extra: Record<string, string> = {}): Promise<Response> {
-    return this.send('POST', path, new URLSearchParams({ _csrf: this.csrf, ...form }).toString(), { 'content-type': 'application/x-www-form-urlencoded', ...this.headers, ...extra });
+    return this.send('POST', path, new URLSearchParams({ _csrf: this.csrf, ...form }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...this.headers,
+      ...extra,
+    });
   }
 
   async signIn(email: string, password: string): Promise<Response> {
@@ -71,7 +80,12 @@ export class ConsoleBrowser {
 
   private async send(method: 'GET' | 'POST', path: string, payload: string | undefined, headers: Record<string, string>): Promise<Response> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await this.h.app.inject({ method, url: path, headers: { ...headers, ...(cookie ? { cookie } : {}) }, ...(payload === undefined ? {} : { payload }) });
+    const response = await this.h.app.inject({
+      method,
+      url: path,
+      headers: { ...headers, ...(cookie ? { cookie } : {}) },
+      ...(payload === undefined ? {} : { payload }),
+    });
     for (const set of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
       if (set.value === '' || set.maxAge === 0 || (set.expires && set.expires.getTime() < Date.now())) this.cookies.delete(set.name);
       else this.cookies.set(set.name, set.value);
@@ -92,6 +106,11 @@ export async function signedInAgent(h: Harness) {
 }
 
 export async function caseIdOf(h: Harness, transactionId: string): Promise<string> {
-  const row = await h.ctx.store.db.selectFrom('videoid_cases').select('id').where('transaction_id', '=', transactionId).orderBy('attempt', 'desc').executeTakeFirstOrThrow();
+  const row = await h.ctx.store.db
+    .selectFrom('videoid_cases')
+    .select('id')
+    .where('transaction_id', '=', transactionId)
+    .orderBy('attempt', 'desc')
+    .executeTakeFirstOrThrow();
   return row.id;
 }

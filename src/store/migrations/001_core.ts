@@ -198,14 +198,26 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('dispatched_at', 'bigint')
     .execute();
   await db.schema.createIndex('outbox_events_undispatched').on('outbox_events').columns(['dispatched_at', 'created_at']).execute();
-
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const table of [
-    'outbox_events', 'audit_chain_heads', 'audit_items', 'rate_counters', 'device_request_nonces', 'evidence',
-    'proofings', 'device_operations', 'transactions', 'dossiers', 'devices', 'user_attributes', 'users',
-    'signing_keys', 'api_clients', 'accounts',
+    'outbox_events',
+    'audit_chain_heads',
+    'audit_items',
+    'rate_counters',
+    'device_request_nonces',
+    'evidence',
+    'proofings',
+    'device_operations',
+    'transactions',
+    'dossiers',
+    'devices',
+    'user_attributes',
+    'users',
+    'signing_keys',
+    'api_clients',
+    'accounts',
   ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }

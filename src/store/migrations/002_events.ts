@@ -75,7 +75,13 @@ async function addAuditQueryColumns(db: Kysely<any>): Promise<void> {
 async function backfillAuditQueryColumns(db: Kysely<any>): Promise<void> {
   let after = '';
   for (;;) {
-    const rows: { cursor: string; body: string }[] = await db.selectFrom('audit_items').select(['cursor', 'body']).where('cursor', '>', after).orderBy('cursor').limit(500).execute();
+    const rows: { cursor: string; body: string }[] = await db
+      .selectFrom('audit_items')
+      .select(['cursor', 'body'])
+      .where('cursor', '>', after)
+      .orderBy('cursor')
+      .limit(500)
+      .execute();
     for (const row of rows) {
       const body = JSON.parse(row.body) as Record<string, string | null | undefined>;
       const values = Object.fromEntries(Object.entries(AUDIT_QUERY_COLUMNS).map(([column, field]) => [column, body[field] ?? null]));

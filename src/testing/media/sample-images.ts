@@ -11,9 +11,16 @@ type Rgb = [number, number, number];
 
 export function sampleMrz(): string {
   return buildMrz({
-    format: 'TD3', documentCode: 'P', issuingState: 'NOR', documentNumber: 'AB1234567', nationality: 'NOR',
-    lastName: SAMPLE_IDENTITY.lastName, firstName: SAMPLE_IDENTITY.firstName, dateOfBirth: SAMPLE_IDENTITY.dateOfBirth,
-    dateOfExpiry: `${new Date().getUTCFullYear() + 5}-06-30`, sex: 'F',
+    format: 'TD3',
+    documentCode: 'P',
+    issuingState: 'NOR',
+    documentNumber: 'AB1234567',
+    nationality: 'NOR',
+    lastName: SAMPLE_IDENTITY.lastName,
+    firstName: SAMPLE_IDENTITY.firstName,
+    dateOfBirth: SAMPLE_IDENTITY.dateOfBirth,
+    dateOfExpiry: `${new Date().getUTCFullYear() + 5}-06-30`,
+    sex: 'F',
   }).join('\n');
 }
 
@@ -61,7 +68,12 @@ function encodePng(width: number, height: number, pixel: (x: number, y: number) 
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(rows)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -96,7 +108,8 @@ function encodeGrayJpeg(width: number, height: number, gray: (x: number, y: numb
     }
   }
   return Buffer.from([
-    0xff, 0xd8,
+    0xff,
+    0xd8,
     ...segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]),
     ...segment(0xdb, [0, ...new Array<number>(64).fill(1)]),
     ...segment(0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]),
@@ -104,7 +117,8 @@ function encodeGrayJpeg(width: number, height: number, gray: (x: number, y: numb
     ...segment(0xc4, [0x10, 1, ...new Array<number>(15).fill(0), 0x00]),
     ...segment(0xda, [1, 1, 0x00, 0, 63, 0]),
     ...bits.finish(),
-    0xff, 0xd9,
+    0xff,
+    0xd9,
   ]);
 }
 

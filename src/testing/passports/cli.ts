@@ -4,7 +4,15 @@
  */
 import { type Command, Option } from 'commander';
 import { stdout, type CliOutput } from '../../icao/cli.js';
-import { type GeneratedPassport, PASSPORT_ALGORITHMS, PASSPORT_VARIANTS, type PassportAlgorithm, type PassportVariant, generatePassport, writePassportDirectory } from './generator.js';
+import {
+  type GeneratedPassport,
+  PASSPORT_ALGORITHMS,
+  PASSPORT_VARIANTS,
+  type PassportAlgorithm,
+  type PassportVariant,
+  generatePassport,
+  writePassportDirectory,
+} from './generator.js';
 
 export function registerPassportCommands(program: Command, output: CliOutput = stdout): void {
   registerGenerate(program.command('passport').description('Synthetic ePassports for tests and demos'), output);
@@ -31,16 +39,18 @@ function registerGenerate(passport: Command, output: CliOutput): void {
     .command('generate')
     .description('Generate a synthetic passport (chip files, CSCA, AA key) into a directory')
     .requiredOption('--out <dir>', 'output directory (created)')
-    .option('--last-name <name>', 'holder\'s primary identifier (default: ERIKSSON)')
-    .option('--first-name <names>', 'holder\'s secondary identifiers, space-separated (default: ANNA MARIA)')
+    .option('--last-name <name>', "holder's primary identifier (default: ERIKSSON)")
+    .option('--first-name <names>', "holder's secondary identifiers, space-separated (default: ANNA MARIA)")
     .option('--nationality <code>', 'ICAO code, e.g. UTO, NLD, D (default: the issuing state)')
-    .option('--date-of-birth <YYYY-MM-DD>', 'holder\'s date of birth (default: 1974-08-12)')
-    .addOption(new Option('--gender <sex>', 'holder\'s sex as printed in the MRZ (default: F)').choices(['M', 'F', 'X']))
+    .option('--date-of-birth <YYYY-MM-DD>', "holder's date of birth (default: 1974-08-12)")
+    .addOption(new Option('--gender <sex>', "holder's sex as printed in the MRZ (default: F)").choices(['M', 'F', 'X']))
     .option('--document-number <number>', 'document number, up to 9 characters in the MRZ (default: L898902C3)')
     .option('--expiry <YYYY-MM-DD>', 'date of expiry (default: five years from today)')
     .option('--issuing-state <code>', 'ICAO code of the issuing state (default: UTO)')
     .addOption(new Option('--algorithm <algorithm>', 'signature algorithm of the CSCA and document signer').choices(PASSPORT_ALGORITHMS).default('ecdsa-p256'))
-    .addOption(new Option('--aa-key <type>', 'active authentication key in DG15 (none: no active authentication)').choices(['rsa', 'ecdsa', 'none']).default('rsa'))
+    .addOption(
+      new Option('--aa-key <type>', 'active authentication key in DG15 (none: no active authentication)').choices(['rsa', 'ecdsa', 'none']).default('rsa'),
+    )
     .addOption(new Option('--variant <variant>', 'break one thing on purpose').choices(PASSPORT_VARIANTS))
     .option('--json', 'print a JSON summary')
     .action(async (opts: GenerateOptions, command: Command) => {

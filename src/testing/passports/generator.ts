@@ -75,7 +75,12 @@ const PROFILES: Record<PassportAlgorithm, AlgorithmProfile> = {
     sidBySki: true,
     nullDigestParams: false,
   },
-  'ecdsa-p384': { key: { type: 'ec', namedCurve: 'secp384r1' }, scheme: { kind: 'ecdsa', hash: 'sha384', encoding: 'der' }, hash: 'sha384', nullDigestParams: true },
+  'ecdsa-p384': {
+    key: { type: 'ec', namedCurve: 'secp384r1' },
+    scheme: { kind: 'ecdsa', hash: 'sha384', encoding: 'der' },
+    hash: 'sha384',
+    nullDigestParams: true,
+  },
   'brainpool-p256': {
     key: { type: 'ec', namedCurve: 'brainpoolP256r1' },
     scheme: { kind: 'ecdsa', hash: 'sha256', encoding: 'der' },
@@ -233,10 +238,7 @@ export function generateCsca(options: CscaOptions = {}): CscaMaterial {
     notBefore: new Date(now.getTime() - YEAR),
     notAfter: new Date(now.getTime() + 15 * YEAR),
     spki: keys.spki,
-    extensions: [
-      extension('2.5.29.19', true, new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema()),
-      keyUsage(0x06, 1),
-    ],
+    extensions: [extension('2.5.29.19', true, new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema()), keyUsage(0x06, 1)],
     signingKey: keys.privateKey,
     scheme: profile.scheme,
   });
@@ -291,7 +293,8 @@ export function generateCrl(csca: CscaMaterial, revokedSerials: Buffer[], now = 
     thisUpdate: time(new Date(now.getTime() - DAY)),
     nextUpdate: time(new Date(now.getTime() + 30 * DAY)),
     revokedCertificates: revokedSerials.map(
-      (serial) => new pkijs.RevokedCertificate({ userCertificate: new asn1js.Integer({ valueHex: serial }), revocationDate: time(new Date(now.getTime() - DAY)) }),
+      (serial) =>
+        new pkijs.RevokedCertificate({ userCertificate: new asn1js.Integer({ valueHex: serial }), revocationDate: time(new Date(now.getTime() - DAY)) }),
     ),
     crlExtensions: new pkijs.Extensions({
       extensions: [authorityKeyIdentifier(computeKeyIdentifier(Buffer.from(issuer.subjectPublicKeyInfo.toSchema().toBER(false))))],
@@ -336,7 +339,10 @@ function buildSignedData(o: SignedDataOptions): Buffer {
   if (o.defect !== 'signed-as-[0]') toSign[0] = 0x31;
   const dsCert = new pkijs.Certificate({ schema: parseDer(o.signer.certificateDer, 'signer certificate') });
   const sid = o.sidBySki
-    ? new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: computeKeyIdentifier(Buffer.from(dsCert.subjectPublicKeyInfo.toSchema().toBER(false))) })
+    ? new asn1js.Primitive({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        valueHex: computeKeyIdentifier(Buffer.from(dsCert.subjectPublicKeyInfo.toSchema().toBER(false))),
+      })
     : new pkijs.IssuerAndSerialNumber({ issuer: dsCert.issuer, serialNumber: dsCert.serialNumber });
   const digestAlgorithm = digestAlgorithmIdentifier(o.hash, o.nullDigestParams);
   const signerInfo = new pkijs.SignerInfo({
@@ -372,10 +378,9 @@ export function generateMasterList(certificates: Buffer[], signerCsca: CscaMater
     notAfter: new Date(now.getTime() + YEAR),
     algorithm: signerCsca.algorithm,
   });
-  const list = new asn1js.Sequence({ value: [
-    new asn1js.Integer({ value: 0 }),
-    new asn1js.Set({ value: certificates.map((der) => parseDer(der, 'master list entry')) }),
-  ] });
+  const list = new asn1js.Sequence({
+    value: [new asn1js.Integer({ value: 0 }), new asn1js.Set({ value: certificates.map((der) => parseDer(der, 'master list entry')) })],
+  });
   const profile = PROFILES[signerCsca.algorithm];
   return buildSignedData({
     eContentType: CONTENT_TYPES.cscaMasterList,
@@ -484,7 +489,7 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
     documentCode: 'P',
     issuingState: state,
     documentNumber: options.documentNumber ?? 'L898902C3',
-    dateOfExpiry: variant === 'expired-document' ? addYears(now, -1) : options.expiry ?? addYears(now, 5),
+    dateOfExpiry: variant === 'expired-document' ? addYears(now, -1) : (options.expiry ?? addYears(now, 5)),
     ...person,
   };
   const mrz = buildMrz(mrzInput);
@@ -498,16 +503,18 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
 
   const hashes = new Map([...dataGroups].map(([dg, bytes]) => [dg, digest(profile.hash, bytes)]));
   if (variant === 'missing-dg-in-sod') hashes.delete(2);
-  const sod = wrapSod(buildSignedData({
-    eContentType: CONTENT_TYPES.ldsSecurityObject,
-    eContent: buildLdsSecurityObject(profile.hash, hashes, profile.nullDigestParams),
-    signer: ds,
-    hash: profile.hash,
-    nullDigestParams: profile.nullDigestParams,
-    sidBySki: profile.sidBySki ?? false,
-    signingTime: now,
-    defect: variant === 'bad-message-digest' || variant === 'signed-as-[0]' ? variant : undefined,
-  }));
+  const sod = wrapSod(
+    buildSignedData({
+      eContentType: CONTENT_TYPES.ldsSecurityObject,
+      eContent: buildLdsSecurityObject(profile.hash, hashes, profile.nullDigestParams),
+      signer: ds,
+      hash: profile.hash,
+      nullDigestParams: profile.nullDigestParams,
+      sidBySki: profile.sidBySki ?? false,
+      signingTime: now,
+      defect: variant === 'bad-message-digest' || variant === 'signed-as-[0]' ? variant : undefined,
+    }),
+  );
 
   // Tampering happens after signing, as an attacker would do it.
   if (variant === 'tampered-dg1') dataGroups.set(1, buildDg1(buildMrz({ ...mrzInput, lastName: 'MALLORY' })));
@@ -545,11 +552,7 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
  */
 export async function writePassportDirectory(dir: string, passport: GeneratedPassport): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const entries: [string, Buffer | string][] = [
-    ...Object.entries(passport.files),
-    ['csca.pem', passport.cscaPem],
-    ['ds.pem', passport.dsCertificatePem],
-  ];
+  const entries: [string, Buffer | string][] = [...Object.entries(passport.files), ['csca.pem', passport.cscaPem], ['ds.pem', passport.dsCertificatePem]];
   if (passport.chipPrivateKeyPem) entries.push(['chip-key.pem', passport.chipPrivateKeyPem]);
   if (passport.crlDer) entries.push(['revoked.crl', passport.crlDer]);
   const paths: string[] = [];

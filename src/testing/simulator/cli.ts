@@ -42,7 +42,12 @@ export function registerDeviceCommands(program: Command): void {
       const pre = decodeOperationContext(operation.pre_operation_context);
       const result = await client.decide(operation, flags.reject ? 'reject' : 'approve');
       save(flags.state, { ...client.state, transactionId: operation.transactionId });
-      report(flags.json, { transactionId: result.transactionId, status: result.status, stage: result.stage, preOperation: pre }, result.post_operation_context, 'post');
+      report(
+        flags.json,
+        { transactionId: result.transactionId, status: result.status, stage: result.stage, preOperation: pre },
+        result.post_operation_context,
+        'post',
+      );
     });
 
   device
@@ -79,14 +84,30 @@ export function registerDeviceCommands(program: Command): void {
       if (flags.provider === 'readid') {
         if (!flags.passport) throw new Error('readid needs --passport');
         const result = await submitReadIdPassport(client, transactionId, flags.passport);
-        return print(flags.json, result, `transaction ${result.transactionId}: ${result.status}, stage ${result.stage}; verdict ${result.readid.verdict}${result.readid.reason ? ` (${result.readid.reason})` : ''}`);
+        return print(
+          flags.json,
+          result,
+          `transaction ${result.transactionId}: ${result.status}, stage ${result.stage}; verdict ${result.readid.verdict}${result.readid.reason ? ` (${result.readid.reason})` : ''}`,
+        );
       }
       if (flags.provider !== 'sandbox') throw new Error(`Unsupported provider for this simulator: ${flags.provider}`);
-      const body = flags.outcome === 'accepted'
-        ? { outcome: 'accepted', identity: { firstName: flags.firstName, lastName: flags.lastName, dateOfBirth: flags.dateOfBirth, gender: flags.gender, nationality: flags.nationality } }
-        : { outcome: 'rejected', reason: flags.reason };
+      const body =
+        flags.outcome === 'accepted'
+          ? {
+              outcome: 'accepted',
+              identity: {
+                firstName: flags.firstName,
+                lastName: flags.lastName,
+                dateOfBirth: flags.dateOfBirth,
+                gender: flags.gender,
+                nationality: flags.nationality,
+              },
+            }
+          : { outcome: 'rejected', reason: flags.reason };
       const result = await client.call<{ transactionId: string; status: string; stage: string; failureReason?: string }>(
-        'POST', `/device/v1/transactions/${encodeURIComponent(transactionId)}/proofing/sandbox`, body,
+        'POST',
+        `/device/v1/transactions/${encodeURIComponent(transactionId)}/proofing/sandbox`,
+        body,
       );
       print(flags.json, result, `transaction ${result.transactionId}: ${result.status}${result.failureReason ? ` (${result.failureReason})` : ''}`);
     });
@@ -105,8 +126,12 @@ function save(file: string, state: SimulatorState): void {
 
 function report(json: boolean, result: Record<string, unknown>, context: OperationContext | undefined, kind: 'post'): void {
   const signicatOperation = context ? decodeOperationContext(context) : undefined;
-  print(json, { ...result, ...(signicatOperation ? { [`${kind}OperationContext`]: { signicatOperation } } : {}) }, [
-    ...Object.entries(result).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`),
-    ...(signicatOperation ? [`signicatOperation: ${JSON.stringify(signicatOperation, null, 2)}`] : []),
-  ].join('\n'));
+  print(
+    json,
+    { ...result, ...(signicatOperation ? { [`${kind}OperationContext`]: { signicatOperation } } : {}) },
+    [
+      ...Object.entries(result).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`),
+      ...(signicatOperation ? [`signicatOperation: ${JSON.stringify(signicatOperation, null, 2)}`] : []),
+    ].join('\n'),
+  );
 }

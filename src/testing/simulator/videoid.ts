@@ -28,7 +28,9 @@ export async function submitVideoIdCapture(client: DeviceClient, transactionId: 
 /** The document type the RP preselected (defaultId, else docType, else the first of docTypes). */
 async function defaultDocType(client: DeviceClient, transactionId: string): Promise<number> {
   const view = await client.transaction(transactionId);
-  const options = view.post_operation_context ? (decodeOperationContext(view.post_operation_context).providerOptions as { defaultId?: number; docType?: number; docTypes?: number[] } | undefined) : undefined;
+  const options = view.post_operation_context
+    ? (decodeOperationContext(view.post_operation_context).providerOptions as { defaultId?: number; docType?: number; docTypes?: number[] } | undefined)
+    : undefined;
   const docType = options?.defaultId ?? options?.docType ?? options?.docTypes?.[0];
   if (docType === undefined) throw new Error('The transaction allows any document type: pass --doc-type');
   return docType;

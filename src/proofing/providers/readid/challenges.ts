@@ -69,7 +69,14 @@ export class Challenges {
     const challenge = { id: this.ctx.random.uuid(), bytes: this.ctx.random.bytes(CHALLENGE_BYTES), expiresAt: now + CHALLENGE_TTL_MS };
     await this.ctx.store.db
       .insertInto('readid_challenges')
-      .values({ id: challenge.id, transaction_id: tx.id, challenge: challenge.bytes.toString('hex'), created_at: now, expires_at: challenge.expiresAt, used_at: null })
+      .values({
+        id: challenge.id,
+        transaction_id: tx.id,
+        challenge: challenge.bytes.toString('hex'),
+        created_at: now,
+        expires_at: challenge.expiresAt,
+        used_at: null,
+      })
       .execute();
     return challenge;
   }

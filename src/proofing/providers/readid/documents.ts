@@ -20,7 +20,12 @@ export class DocumentBindings {
   }
 
   async owner(executor: Executor, accountId: string, documentHash: string): Promise<string | null> {
-    const row = await executor.selectFrom('readid_documents').select('user_id').where('account_id', '=', accountId).where('document_hash', '=', documentHash).executeTakeFirst();
+    const row = await executor
+      .selectFrom('readid_documents')
+      .select('user_id')
+      .where('account_id', '=', accountId)
+      .where('document_hash', '=', documentHash)
+      .executeTakeFirst();
     return row?.user_id ?? null;
   }
 

@@ -40,28 +40,38 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
     registerDeviceRoutes(base: FastifyInstance) {
       const app = base.withTypeProvider<ZodTypeProvider>();
       app.addHook('onReady', async () => trust.load(base.log));
-      app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
-        bodyLimit: UPLOAD_BODY_LIMIT,
-        schema: {
-          tags: ['Device'], summary: 'Upload the chip files of an ePassport or ID card (ReadID)', operationId: 'uploadReadIdDocument',
-          description:
-            'The raw files as read from the chip, base64 in JSON so that the device signature covers them: `sod` (EF.SOD) and `dg1` required; ' +
-            '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +
-            'challenge from the post-operation context (hex) and the chip\'s INTERNAL AUTHENTICATE answer (base64); each challenge works once. ' +
-            `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. Unreadable files, and a missing DG15 that the SOD lists, are refused with 422 and change nothing. ` +
-            `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
-          params: DeviceTransactionParams,
-          body: ReadIdUpload,
-          response: {
-            200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }),
-            401: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 413: ErrorObjectSchema, 422: ErrorObjectSchema,
+      app.post(
+        `/transactions/:transactionId/proofing/${PROVIDER_ID}`,
+        {
+          bodyLimit: UPLOAD_BODY_LIMIT,
+          schema: {
+            tags: ['Device'],
+            summary: 'Upload the chip files of an ePassport or ID card (ReadID)',
+            operationId: 'uploadReadIdDocument',
+            description:
+              'The raw files as read from the chip, base64 in JSON so that the device signature covers them: `sod` (EF.SOD) and `dg1` required; ' +
+              '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +
+              "challenge from the post-operation context (hex) and the chip's INTERNAL AUTHENTICATE answer (base64); each challenge works once. " +
+              `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. Unreadable files, and a missing DG15 that the SOD lists, are refused with 422 and change nothing. ` +
+              `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
+            params: DeviceTransactionParams,
+            body: ReadIdUpload,
+            response: {
+              200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }),
+              401: ErrorObjectSchema,
+              404: ErrorObjectSchema,
+              409: ErrorObjectSchema,
+              413: ErrorObjectSchema,
+              422: ErrorObjectSchema,
+            },
           },
         },
-      }, async (request) => {
-        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
-        const { tx: after, report } = await proofing.submit(tx, request.body, requestMeta(request));
-        return { ...(await port.deviceView(after)), readid: report };
-      });
+        async (request) => {
+          const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
+          const { tx: after, report } = await proofing.submit(tx, request.body, requestMeta(request));
+          return { ...(await port.deviceView(after)), readid: report };
+        },
+      );
     },
   };
 }

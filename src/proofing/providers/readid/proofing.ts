@@ -49,14 +49,21 @@ export class ReadIdProofing {
     const assessment = assess({ result, attempt, boundToOtherUser: owner !== null && owner !== tx.userId, policy: this.ctx.config.readid.duplicateDocument });
     const evidence = evidenceItems(files, result, challenge, signature);
     const record = (trx: Tx, current: Transaction) => this.recordAttempt(trx, current, attempt, result, assessment, challenge);
-    const ended = assessment.outcome === 'retry'
-      ? await this.retry(tx, evidence, meta, attempt, record)
-      : await this.decide(tx, toDecision(assessment, evidence, checkSummary(result, attempt)), meta, record, documentHash);
+    const ended =
+      assessment.outcome === 'retry'
+        ? await this.retry(tx, evidence, meta, attempt, record)
+        : await this.decide(tx, toDecision(assessment, evidence, checkSummary(result, attempt)), meta, record, documentHash);
     return { tx: ended, report: report(attempt, result, assessment) };
   }
 
   /** A final outcome: the attempt, the challenge and the document binding commit with the decision or not at all. */
-  private async decide(tx: Transaction, decision: Decision, meta: RequestMeta, record: (trx: Tx, tx: Transaction) => Promise<void>, documentHash: string | null): Promise<Transaction> {
+  private async decide(
+    tx: Transaction,
+    decision: Decision,
+    meta: RequestMeta,
+    record: (trx: Tx, tx: Transaction) => Promise<void>,
+    documentHash: string | null,
+  ): Promise<Transaction> {
     return this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta, async (trx, current) => {
       await record(trx, current);
       if (decision.outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
@@ -79,7 +86,13 @@ export class ReadIdProofing {
   }
 
   /** An inconclusive attempt: the evidence goes into the dossier, the flow stays Pending for a new challenge. */
-  private async retry(tx: Transaction, evidence: EvidenceItem[], meta: RequestMeta, attempt: number, record: (trx: Tx, tx: Transaction) => Promise<void>): Promise<Transaction> {
+  private async retry(
+    tx: Transaction,
+    evidence: EvidenceItem[],
+    meta: RequestMeta,
+    attempt: number,
+    record: (trx: Tx, tx: Transaction) => Promise<void>,
+  ): Promise<Transaction> {
     const { store, users, audit } = this.ctx;
     return store.write(async (trx) => {
       await record(trx, tx);
@@ -88,8 +101,13 @@ export class ReadIdProofing {
       const cipher = users.cipher(user);
       for (const item of evidence) await this.ctx.evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId: tx.proofingId }, item);
       await audit.append(trx, {
-        accountId: tx.accountId, eventType: 'readid.attempt.inconclusive', message: 'ReadID clone detection did not pass; a new attempt is allowed',
-        traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id,
+        accountId: tx.accountId,
+        eventType: 'readid.attempt.inconclusive',
+        message: 'ReadID clone detection did not pass; a new attempt is allowed',
+        traceId: meta.traceId,
+        ipAddress: meta.ipAddress,
+        userId: tx.userId,
+        referenceId: tx.id,
         data: { proofingId: tx.proofingId, attempt, maxAttempts: MAX_ATTEMPTS },
       });
       return (await findTransaction(trx, tx.id))!;
@@ -100,7 +118,14 @@ export class ReadIdProofing {
    * Burns the challenge and numbers the attempt. The transaction's row is locked first for the rest of the database
    * transaction, so concurrent uploads of one transaction are recorded one after the other.
    */
-  private async recordAttempt(trx: Tx, tx: Transaction, attempt: number, result: VerificationResult, assessment: Assessment, challenge: Challenge | undefined): Promise<void> {
+  private async recordAttempt(
+    trx: Tx,
+    tx: Transaction,
+    attempt: number,
+    result: VerificationResult,
+    assessment: Assessment,
+    challenge: Challenge | undefined,
+  ): Promise<void> {
     const now = this.ctx.clock.now();
     const current = await lockTransaction(this.ctx.store, trx, tx.id);
     if (!current || effectiveStatus(current, now) !== 'Pending' || current.stage !== 'proofing') throw uploadNotExpected();
@@ -108,7 +133,14 @@ export class ReadIdProofing {
     if (challenge) await this.deps.challenges.burn(trx, challenge);
     await trx
       .insertInto('readid_attempts')
-      .values({ transaction_id: tx.id, attempt, verdict: result.verdict, reason: assessment.outcome === 'accepted' ? null : assessment.reason, challenge_id: challenge?.id ?? null, created_at: now })
+      .values({
+        transaction_id: tx.id,
+        attempt,
+        verdict: result.verdict,
+        reason: assessment.outcome === 'accepted' ? null : assessment.reason,
+        challenge_id: challenge?.id ?? null,
+        created_at: now,
+      })
       .execute();
   }
 
@@ -117,8 +149,13 @@ export class ReadIdProofing {
     if (owner === tx.userId) return;
     // Allowed by policy, but the account's auditors should see every identity a document was used for.
     await this.ctx.audit.append(trx, {
-      accountId: tx.accountId, eventType: 'readid.document.duplicate', message: 'Document already bound to another user accepted (policy allow)',
-      traceId: meta.traceId, ipAddress: meta.ipAddress, userId: tx.userId, referenceId: tx.id,
+      accountId: tx.accountId,
+      eventType: 'readid.document.duplicate',
+      message: 'Document already bound to another user accepted (policy allow)',
+      traceId: meta.traceId,
+      ipAddress: meta.ipAddress,
+      userId: tx.userId,
+      referenceId: tx.id,
       data: { proofingId: tx.proofingId, boundUserId: owner, policy: 'allow' },
     });
   }
@@ -134,7 +171,11 @@ export class ReadIdProofing {
   }
 
   private async countAttempts(executor: Executor, transactionId: string): Promise<number> {
-    const row = await executor.selectFrom('readid_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
+    const row = await executor
+      .selectFrom('readid_attempts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('transaction_id', '=', transactionId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }
@@ -148,7 +189,11 @@ function toDecision(assessment: Exclude<Assessment, { outcome: 'retry' }>, evide
 function evidenceItems(files: ChipFiles, result: VerificationResult, challenge: Challenge | undefined, signature: Buffer | undefined): EvidenceItem[] {
   const items: EvidenceItem[] = Object.entries(files).map(([name, content]) => ({ kind: `readid.${name}`, mediaType: 'application/octet-stream', content }));
   if (challenge && signature) {
-    items.push({ kind: 'readid.active-authentication', mediaType: 'application/json', content: Buffer.from(JSON.stringify({ challenge: challenge.bytes.toString('hex'), signature: signature.toString('base64') })) });
+    items.push({
+      kind: 'readid.active-authentication',
+      mediaType: 'application/json',
+      content: Buffer.from(JSON.stringify({ challenge: challenge.bytes.toString('hex'), signature: signature.toString('base64') })),
+    });
   }
   items.push({ kind: 'readid.verification', mediaType: 'application/json', content: Buffer.from(JSON.stringify(result)) });
   return items;
@@ -159,8 +204,7 @@ function report(attempt: number, result: VerificationResult, assessment: Assessm
   return { attempt, maxAttempts: MAX_ATTEMPTS, verdict: result.verdict, ...(assessment.outcome === 'accepted' ? {} : { reason: assessment.reason }), checks };
 }
 
-const uploadNotExpected = () =>
-  apiError('proofing_not_expected', 'The transaction is not waiting for proofing: it has ended or expired.');
+const uploadNotExpected = () => apiError('proofing_not_expected', 'The transaction is not waiting for proofing: it has ended or expired.');
 
 const concurrentUpload = () =>
   apiError('concurrent_upload', 'Another upload for this transaction was recorded meanwhile; fetch the transaction and try again.');

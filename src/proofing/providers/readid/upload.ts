@@ -19,7 +19,11 @@ const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 export const UPLOAD_BODY_LIMIT = FILES.reduce((sum, file) => sum + base64Length(SIZE_LIMITS[file]), base64Length(MAX_SIGNATURE_BYTES)) + 16 * 1024;
 
 const encoded = (maxBytes: number) =>
-  z.string().min(4).max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+  z
+    .string()
+    .min(4)
+    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
 export const ReadIdUpload = z.strictObject({
   sod: encoded(SIZE_LIMITS.sod),
@@ -73,7 +77,7 @@ function requireListedDg15(files: ChipFiles): void {
     if (error instanceof IcaoFormatError) return; // verifyDocument reports the unreadable SOD
     throw error;
   }
-  if (listed) throw errors.invalidParameters([{ name: 'dg15', reason: 'the SOD lists DG15: upload it, with the chip\'s answer to the challenge' }]);
+  if (listed) throw errors.invalidParameters([{ name: 'dg15', reason: "the SOD lists DG15: upload it, with the chip's answer to the challenge" }]);
 }
 
 /** verifyDocument names files as ICAO does; the device knows them by their upload field. */

@@ -13,7 +13,15 @@ import type { ProofingPort, ProofingProvider } from '../../provider.js';
  */
 const SandboxSubmission = z.discriminatedUnion('outcome', [
   z.strictObject({ outcome: z.literal('accepted'), identity: UserDataSchema }),
-  z.strictObject({ outcome: z.literal('rejected'), reason: z.string().min(1).max(200).regex(/^[a-z0-9_]+$/, 'a snake_case reason code').default('sandbox_rejected') }),
+  z.strictObject({
+    outcome: z.literal('rejected'),
+    reason: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[a-z0-9_]+$/, 'a snake_case reason code')
+      .default('sandbox_rejected'),
+  }),
 ]);
 
 export function sandboxProvider(port: ProofingPort): ProofingProvider {
@@ -23,27 +31,33 @@ export function sandboxProvider(port: ProofingPort): ProofingProvider {
     deviceInstructions: async () => ({ sandboxOutcomes: ['accepted', 'rejected'] }),
     registerDeviceRoutes(base: FastifyInstance) {
       const app = base.withTypeProvider<ZodTypeProvider>();
-      app.post('/transactions/:transactionId/proofing/sandbox', {
-        schema: {
-          tags: ['Device'], summary: 'Submit a sandbox proofing outcome (sandbox mode only)', operationId: 'submitSandboxProofing',
-          params: DeviceTransactionParams,
-          body: SandboxSubmission,
-          response: { 200: DeviceTransactionResponse },
+      app.post(
+        '/transactions/:transactionId/proofing/sandbox',
+        {
+          schema: {
+            tags: ['Device'],
+            summary: 'Submit a sandbox proofing outcome (sandbox mode only)',
+            operationId: 'submitSandboxProofing',
+            params: DeviceTransactionParams,
+            body: SandboxSubmission,
+            response: { 200: DeviceTransactionResponse },
+          },
         },
-      }, async (request) => {
-        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
-        const submission = request.body;
-        const evidence = [{ kind: 'sandbox-submission', mediaType: 'application/json', content: Buffer.from(JSON.stringify(submission)) }];
-        const ended = await port.decide(
-          tx,
-          'sandbox',
-          submission.outcome === 'accepted'
-            ? { outcome: 'accepted', userData: submission.identity, evidence }
-            : { outcome: 'rejected', reason: submission.reason, evidence },
-          requestMeta(request),
-        );
-        return port.deviceView(ended);
-      });
+        async (request) => {
+          const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
+          const submission = request.body;
+          const evidence = [{ kind: 'sandbox-submission', mediaType: 'application/json', content: Buffer.from(JSON.stringify(submission)) }];
+          const ended = await port.decide(
+            tx,
+            'sandbox',
+            submission.outcome === 'accepted'
+              ? { outcome: 'accepted', userData: submission.identity, evidence }
+              : { outcome: 'rejected', reason: submission.reason, evidence },
+            requestMeta(request),
+          );
+          return port.deviceView(ended);
+        },
+      );
     },
   };
 }

@@ -16,7 +16,11 @@ const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 export const CAPTURE_BODY_LIMIT = 3 * base64Length(MAX_IMAGE_BYTES) + base64Length(MAX_VIDEO_BYTES) + 64 * 1024;
 
 const encoded = (maxBytes: number) =>
-  z.string().min(4).max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+  z
+    .string()
+    .min(4)
+    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
 export const CaptureUpload = z.strictObject({
   docType: z.number().int().positive(),
@@ -24,7 +28,11 @@ export const CaptureUpload = z.strictObject({
   documentBack: encoded(MAX_IMAGE_BYTES).optional(),
   selfie: encoded(MAX_IMAGE_BYTES),
   video: encoded(MAX_VIDEO_BYTES).optional(),
-  mrz: z.string().max(200).regex(/^[A-Z0-9<\r\n]+$/, 'must be MRZ characters (A–Z, 0–9, <) in lines').optional(),
+  mrz: z
+    .string()
+    .max(200)
+    .regex(/^[A-Z0-9<\r\n]+$/, 'must be MRZ characters (A–Z, 0–9, <) in lines')
+    .optional(),
 });
 export type CaptureUpload = z.infer<typeof CaptureUpload>;
 
@@ -74,7 +82,8 @@ export function allowedDocTypes(options: ProviderOptions): number[] | null {
 export function validateCapture(upload: CaptureUpload, options: ProviderOptions, now: Date): Capture {
   const problems: InvalidParam[] = [];
   const allowed = allowedDocTypes(options);
-  if (allowed && !allowed.includes(upload.docType)) problems.push({ name: 'docType', reason: `not allowed for this transaction (allowed: ${allowed.join(', ')})` });
+  if (allowed && !allowed.includes(upload.docType))
+    problems.push({ name: 'docType', reason: `not allowed for this transaction (allowed: ${allowed.join(', ')})` });
   const items = decodeItems(upload, problems);
   const prefill = upload.mrz === undefined ? null : readMrz(upload.mrz, now, problems);
   // An ID card carries its MRZ on the back: without the back the agent cannot compare what the app read.

@@ -34,7 +34,11 @@ export const ReasonSchema = z.enum(Object.keys(REASONS) as [Reason, ...Reason[]]
 
 /** What an agent confirms when approving: the seed's userData plus the document's number and expiry. */
 export const VerifiedFieldsSchema = UserDataSchema.extend({
-  documentNumber: z.string().trim().toUpperCase().regex(/^[A-Z0-9]{1,20}$/, 'must be 1–20 letters or digits'),
+  documentNumber: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z0-9]{1,20}$/, 'must be 1–20 letters or digits'),
   dateOfExpiry: UserDataSchema.shape.dateOfBirth,
 });
 export type VerifiedFields = z.infer<typeof VerifiedFieldsSchema>;
@@ -67,7 +71,11 @@ export class ReviewCases {
       const id = random.uuid();
       const attempt = (await this.countCases(trx, tx.id)) + 1;
       const proofingId = tx.proofingId;
-      const audit = { eventType: 'videoid.capture.received', message: 'VideoID capture received for review', data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null } };
+      const audit = {
+        eventType: 'videoid.capture.received',
+        message: 'VideoID capture received for review',
+        data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null },
+      };
       const inReview = proofingId ? await this.ctx.flows.transition(trx, tx, 'submitForReview', { audit }, meta) : null;
       if (!proofingId || !inReview) throw captureNotExpected();
       const user = await users.find(trx, tx.accountId, tx.userId);
@@ -75,13 +83,33 @@ export class ReviewCases {
       const cipher = users.cipher(user);
       const evidenceIds: ReviewCase['evidenceIds'] = {};
       for (const item of capture.items) {
-        evidenceIds[item.role] = await evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId }, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
+        evidenceIds[item.role] = await evidence.store(
+          trx,
+          cipher,
+          { dossierId: tx.dossierId, proofingId },
+          { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content },
+        );
       }
-      await trx.insertInto('videoid_cases').values({
-        id, account_id: tx.accountId, transaction_id: tx.id, proofing_id: proofingId, attempt, doc_type: capture.docType, status: 'open',
-        prefill_sealed: capture.prefill ? cipher.sealJson(capture.prefill, prefillContext(id)) : null,
-        evidence_ids: JSON.stringify(evidenceIds), claimed_by: null, claim_expires_at: null, decided_by: null, decision_reason: null, created_at: now, decided_at: null,
-      }).execute();
+      await trx
+        .insertInto('videoid_cases')
+        .values({
+          id,
+          account_id: tx.accountId,
+          transaction_id: tx.id,
+          proofing_id: proofingId,
+          attempt,
+          doc_type: capture.docType,
+          status: 'open',
+          prefill_sealed: capture.prefill ? cipher.sealJson(capture.prefill, prefillContext(id)) : null,
+          evidence_ids: JSON.stringify(evidenceIds),
+          claimed_by: null,
+          claim_expires_at: null,
+          decided_by: null,
+          decision_reason: null,
+          created_at: now,
+          decided_at: null,
+        })
+        .execute();
       return inReview;
     });
   }
@@ -109,7 +137,12 @@ export class ReviewCases {
 
   /** The latest case of a transaction: what the device is told about its previous capture. */
   async latest(transactionId: string): Promise<ReviewCase | null> {
-    const row = await this.ctx.store.db.selectFrom('videoid_cases').selectAll().where('transaction_id', '=', transactionId).orderBy('attempt', 'desc').executeTakeFirst();
+    const row = await this.ctx.store.db
+      .selectFrom('videoid_cases')
+      .selectAll()
+      .where('transaction_id', '=', transactionId)
+      .orderBy('attempt', 'desc')
+      .executeTakeFirst();
     return row ? toCase(row) : null;
   }
 
@@ -149,8 +182,12 @@ export class ReviewCases {
       throw errors.invalidParameters([{ name: 'dateOfExpiry', reason: 'the document has expired: reject it as document_expired' }]);
     }
     const details = { caseId, attempt: reviewCase.attempt, docType: reviewCase.docType, documentNumber, dateOfExpiry, agentId };
-    return this.ctx.proofing.decide(await this.transactionOf(this.ctx.store.db, reviewCase), PROVIDER_ID, { outcome: 'accepted', userData, evidence: [], details }, { ...meta, agentId }, (trx) =>
-      this.close(trx, reviewCase, agentId, 'accepted', null),
+    return this.ctx.proofing.decide(
+      await this.transactionOf(this.ctx.store.db, reviewCase),
+      PROVIDER_ID,
+      { outcome: 'accepted', userData, evidence: [], details },
+      { ...meta, agentId },
+      (trx) => this.close(trx, reviewCase, agentId, 'accepted', null),
     );
   }
 
@@ -165,7 +202,11 @@ export class ReviewCases {
     return this.ctx.store.write(async (trx) => {
       await this.close(trx, reviewCase, agentId, 'resubmission', reason);
       const tx = await this.transactionOf(trx, reviewCase);
-      const audit = { eventType: 'videoid.capture.requested', message: 'New capture requested', data: { caseId, attempt: reviewCase.attempt, reason, agentId } };
+      const audit = {
+        eventType: 'videoid.capture.requested',
+        message: 'New capture requested',
+        data: { caseId, attempt: reviewCase.attempt, reason, agentId },
+      };
       const back = await this.ctx.flows.transition(trx, tx, 'requestCapture', { audit }, meta);
       if (!back) throw caseNotAvailable();
       return back;
@@ -191,8 +232,12 @@ export class ReviewCases {
 
   private async rejectCase(reviewCase: ReviewCase, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
     const details = { caseId: reviewCase.id, attempt: reviewCase.attempt, docType: reviewCase.docType, agentId };
-    return this.ctx.proofing.decide(await this.transactionOf(this.ctx.store.db, reviewCase), PROVIDER_ID, { outcome: 'rejected', reason, evidence: [], details }, { ...meta, agentId }, (trx) =>
-      this.close(trx, reviewCase, agentId, 'rejected', reason),
+    return this.ctx.proofing.decide(
+      await this.transactionOf(this.ctx.store.db, reviewCase),
+      PROVIDER_ID,
+      { outcome: 'rejected', reason, evidence: [], details },
+      { ...meta, agentId },
+      (trx) => this.close(trx, reviewCase, agentId, 'rejected', reason),
     );
   }
 
@@ -230,7 +275,11 @@ export class ReviewCases {
   }
 
   private async countCases(executor: Executor, transactionId: string): Promise<number> {
-    const row = await executor.selectFrom('videoid_cases').select((eb) => eb.fn.countAll<number>().as('n')).where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
+    const row = await executor
+      .selectFrom('videoid_cases')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('transaction_id', '=', transactionId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }
@@ -258,11 +307,18 @@ function toCase(row: VideoIdCasesTable): ReviewCase {
 }
 
 function caseAudit(reviewCase: ReviewCase, eventType: string, message: string, agentId: string, meta: RequestMeta) {
-  return { accountId: reviewCase.accountId, eventType, message, traceId: meta.traceId, ipAddress: meta.ipAddress, referenceId: reviewCase.transactionId, data: { caseId: reviewCase.id, agentId } };
+  return {
+    accountId: reviewCase.accountId,
+    eventType,
+    message,
+    traceId: meta.traceId,
+    ipAddress: meta.ipAddress,
+    referenceId: reviewCase.transactionId,
+    data: { caseId: reviewCase.id, agentId },
+  };
 }
 
 const captureNotExpected = () =>
   apiError('capture_not_expected', 'The transaction is not waiting for a capture: it is under review, has ended, or has expired.');
 
-const caseNotAvailable = () =>
-  apiError('case_not_available', 'The case is claimed by another agent, your claim has expired, or it was already decided.');
+const caseNotAvailable = () => apiError('case_not_available', 'The case is claimed by another agent, your claim has expired, or it was already decided.');

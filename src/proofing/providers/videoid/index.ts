@@ -22,24 +22,37 @@ export function videoIdProvider(port: ProofingPort, ctx: ProviderServices): Proo
     deviceInstructions: (tx) => captureInstructions(cases, tx),
     registerDeviceRoutes(base: FastifyInstance) {
       const app = base.withTypeProvider<ZodTypeProvider>();
-      app.post(`/transactions/:transactionId/proofing/${PROVIDER_ID}`, {
-        bodyLimit: CAPTURE_BODY_LIMIT,
-        schema: {
-          tags: ['Device'], summary: 'Upload a VideoID capture for agent review', operationId: 'uploadVideoIdCapture',
-          description:
-            `Document front (and back for ID cards), a selfie and optionally a short video, base64 in JSON so that the device signature covers them. ` +
-            `Images: JPEG or PNG up to ${MAX_IMAGE_BYTES} bytes; video: WebM or MP4 up to ${MAX_VIDEO_BYTES} bytes; types are detected from the content. ` +
-            '`docType` must be allowed by the transaction\'s provider options; `mrz`, when sent, must pass its check digits. The transaction moves to stage `review`.',
-          params: DeviceTransactionParams,
-          body: CaptureUpload,
-          response: { 200: DeviceTransactionResponse, 401: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 413: ErrorObjectSchema, 422: ErrorObjectSchema },
+      app.post(
+        `/transactions/:transactionId/proofing/${PROVIDER_ID}`,
+        {
+          bodyLimit: CAPTURE_BODY_LIMIT,
+          schema: {
+            tags: ['Device'],
+            summary: 'Upload a VideoID capture for agent review',
+            operationId: 'uploadVideoIdCapture',
+            description:
+              `Document front (and back for ID cards), a selfie and optionally a short video, base64 in JSON so that the device signature covers them. ` +
+              `Images: JPEG or PNG up to ${MAX_IMAGE_BYTES} bytes; video: WebM or MP4 up to ${MAX_VIDEO_BYTES} bytes; types are detected from the content. ` +
+              "`docType` must be allowed by the transaction's provider options; `mrz`, when sent, must pass its check digits. The transaction moves to stage `review`.",
+            params: DeviceTransactionParams,
+            body: CaptureUpload,
+            response: {
+              200: DeviceTransactionResponse,
+              401: ErrorObjectSchema,
+              404: ErrorObjectSchema,
+              409: ErrorObjectSchema,
+              413: ErrorObjectSchema,
+              422: ErrorObjectSchema,
+            },
+          },
         },
-      }, async (request) => {
-        const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
-        if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
-        const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
-        return port.deviceView(await cases.open(tx, capture, requestMeta(request)));
-      });
+        async (request) => {
+          const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);
+          if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
+          const capture = validateCapture(request.body, tx.providerOptions, new Date(ctx.clock.now()));
+          return port.deviceView(await cases.open(tx, capture, requestMeta(request)));
+        },
+      );
     },
   };
 }
