@@ -41,3 +41,12 @@ export const ErrorObjectSchema = z.object({
   detail: z.string(),
   invalidParams: z.array(z.object({ name: z.string(), reason: z.string() })).optional(),
 });
+
+/** The error answers of a device's evidence upload (a signed request with a large body), for the OpenAPI document. */
+export const uploadErrorResponses = {
+  401: ErrorObjectSchema,
+  404: ErrorObjectSchema,
+  409: ErrorObjectSchema,
+  413: ErrorObjectSchema,
+  422: ErrorObjectSchema,
+};

@@ -96,13 +96,7 @@ export class ClientStore {
     const presented = sha256Hex(clientSecret);
     const matches = safeEqual(presented, row?.secret_hash ?? sha256Hex('no such client'));
     if (!row || !matches || row.disabled_at !== null) return null;
-    return {
-      clientId: row.id,
-      accountId: row.account_id,
-      name: row.name,
-      permissions: (JSON.parse(row.permissions) as string[]).filter(isPermission),
-      tokenTtlSeconds: row.token_ttl_seconds,
-    };
+    return toApiClient(row);
   }
 
   /** The clients of one account, or of every account, oldest first. */
@@ -154,13 +148,19 @@ function newClientSecret(): string {
   return `rsec_${randomBytes(32).toString('base64url')}`;
 }
 
-function toView(row: ClientRow): ClientView {
+function toApiClient(row: ClientRow): ApiClient {
   return {
     clientId: row.id,
     accountId: row.account_id,
     name: row.name,
     permissions: (JSON.parse(row.permissions) as string[]).filter(isPermission),
     tokenTtlSeconds: row.token_ttl_seconds,
+  };
+}
+
+function toView(row: ClientRow): ClientView {
+  return {
+    ...toApiClient(row),
     enabled: row.disabled_at === null,
     createdAt: isoTime(Number(row.created_at)),
     disabledAt: row.disabled_at === null ? null : isoTime(Number(row.disabled_at)),

@@ -6,7 +6,7 @@ import { deviceOf } from '../../../devices/device-auth.js';
 import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
-import { ErrorObjectSchema } from '../../../http/errors.js';
+import { uploadErrorResponses } from '../../../http/errors.js';
 import { isoTime } from '../../../shared/runtime.js';
 import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
 import { MAX_ATTEMPTS } from './assessment.js';
@@ -56,14 +56,7 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
               `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
             params: DeviceTransactionParams,
             body: ReadIdUpload,
-            response: {
-              200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }),
-              401: ErrorObjectSchema,
-              404: ErrorObjectSchema,
-              409: ErrorObjectSchema,
-              413: ErrorObjectSchema,
-              422: ErrorObjectSchema,
-            },
+            response: { 200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }), ...uploadErrorResponses },
           },
         },
         async (request) => {

@@ -6,7 +6,7 @@ import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
 import { apiError } from '../../../shared/errors.js';
-import { ErrorObjectSchema } from '../../../http/errors.js';
+import { uploadErrorResponses } from '../../../http/errors.js';
 import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
 import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
 
@@ -36,14 +36,7 @@ export function videoIdProvider(port: ProofingPort, ctx: ProviderServices): Proo
               "`docType` must be allowed by the transaction's provider options; `mrz`, when sent, must pass its check digits. The transaction moves to stage `review`.",
             params: DeviceTransactionParams,
             body: CaptureUpload,
-            response: {
-              200: DeviceTransactionResponse,
-              401: ErrorObjectSchema,
-              404: ErrorObjectSchema,
-              409: ErrorObjectSchema,
-              413: ErrorObjectSchema,
-              422: ErrorObjectSchema,
-            },
+            response: { 200: DeviceTransactionResponse, ...uploadErrorResponses },
           },
         },
         async (request) => {
