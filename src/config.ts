@@ -83,6 +83,7 @@ const ConfigSchema = z.object({
   // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
   REUSEID_TRUST_STORE: z.string().optional(),
   REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
+  NODE_ENV: z.string().optional(),
 });
 
 export type Config = {
@@ -146,6 +147,12 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  // In sandbox mode any device states its own proofing outcome: a production deployment must never start that way.
+  if (c.REUSEID_SANDBOX && c.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  REUSEID_SANDBOX: sandbox mode lets any device state its own proofing outcome; refused with NODE_ENV=production',
+    );
+  }
   const publicUrl = (c.REUSEID_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return {
     port: c.PORT,

@@ -28,4 +28,17 @@ describe('configuration', () => {
       expect(() => trustProxy('10.0.0.0/8,proxy.example')).toThrow(/"proxy.example"/);
     });
   });
+
+  describe('REUSEID_SANDBOX', () => {
+    it('refuses sandbox mode with NODE_ENV=production', () => {
+      expect(() => loadConfig({ REUSEID_SANDBOX: 'true', NODE_ENV: 'production' })).toThrow(ConfigError);
+      expect(() => loadConfig({ REUSEID_SANDBOX: 'true', NODE_ENV: 'production' })).toThrow(/REUSEID_SANDBOX: .*NODE_ENV=production/);
+    });
+
+    it('allows sandbox mode elsewhere, and production without it', () => {
+      expect(loadConfig({ REUSEID_SANDBOX: 'true', NODE_ENV: 'development' }).sandbox).toBe(true);
+      expect(loadConfig({ REUSEID_SANDBOX: 'true' }).sandbox).toBe(true);
+      expect(loadConfig({ REUSEID_SANDBOX: 'false', NODE_ENV: 'production' }).sandbox).toBe(false);
+    });
+  });
 });
