@@ -24,12 +24,22 @@ import { randomBytes } from 'node:crypto';
 /** A request's id, also its X-TRACE-ID. */
 const newTraceId = () => randomBytes(16).toString('hex');
 
+/**
+ * Fastify's trustProxy for the configured hops. Fastify 5.12 ignores a plain hop count (it trusts no hop then), so a
+ * count becomes the function it once was: the `count` nearest hops are trusted, which is right only when clients
+ * cannot reach the instances directly (the deployment guide says so). 0 trusts none.
+ */
+function trustedProxies(trust: number | string[]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (Array.isArray(trust)) return trust;
+  return trust > 0 && ((_address, hop) => hop < trust);
+}
+
 /** Builds the HTTP application from the domain plugins. No I/O of its own: the caller owns the context. */
 export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: ctx.config.bodyLimitBytes,
-    trustProxy: ctx.config.trustProxy,
+    trustProxy: trustedProxies(ctx.config.trustProxy),
     genReqId: newTraceId,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
 
@@ -7,6 +8,36 @@ import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
  * start, so that a bad setting stops the process with a clear message instead of misbehaving later.
  */
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Which X-Forwarded-For hops to believe: a hop count, or the addresses (and CIDRs) of the proxies in front. Trusting
+ * every hop (`true`) is refused: the left-most entry is whatever the client wrote, so source limits and audit
+ * addresses could be forged. `false`/`no` trust none, like 0.
+ */
+const trustProxyFromEnv = z.string().transform((text, ctx): number | string[] => {
+  const value = text.trim().toLowerCase();
+  if (value === 'false' || value === 'no') return 0;
+  if (value === 'true' || value === 'yes') {
+    ctx.addIssue({ code: 'custom', message: 'trusting every proxy hop lets a client forge its address: give the hop count (e.g. 1) or the proxy addresses' });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const proxies = value.split(',').map((entry) => entry.trim());
+  const invalid = proxies.find((entry) => !isAddressOrCidr(entry));
+  if (invalid === undefined) return proxies;
+  ctx.addIssue({ code: 'custom', message: `"${invalid}" is neither a hop count nor a proxy address or CIDR` });
+  return z.NEVER;
+});
+
+function isAddressOrCidr(entry: string): boolean {
+  if (ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const seconds = (fallback: number, max = 31 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -20,7 +51,7 @@ const ConfigSchema = z.object({
   REUSEID_MASTER_KEY_FILE: z.string().optional(),
   REUSEID_SANDBOX: booleanFromEnv.default(false),
   REUSEID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REUSEID_TRUST_PROXY: booleanFromEnv.default(false),
+  REUSEID_TRUST_PROXY: trustProxyFromEnv.default(0),
   REUSEID_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -52,6 +83,7 @@ const ConfigSchema = z.object({
   // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
   REUSEID_TRUST_STORE: z.string().optional(),
   REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
+  NODE_ENV: z.string().optional(),
 });
 
 export type Config = {
@@ -66,7 +98,8 @@ export type Config = {
   masterKeyFile?: string;
   sandbox: boolean;
   logLevel: string;
-  trustProxy: boolean;
+  /** Fastify's trustProxy: how many proxy hops, or which proxy addresses, X-Forwarded-For is believed for. */
+  trustProxy: number | string[];
   bodyLimitBytes: number;
   activation: {
     codeLength: number;
@@ -114,6 +147,12 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  // In sandbox mode any device states its own proofing outcome: a production deployment must never start that way.
+  if (c.REUSEID_SANDBOX && c.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  REUSEID_SANDBOX: sandbox mode lets any device state its own proofing outcome; refused with NODE_ENV=production',
+    );
+  }
   const publicUrl = (c.REUSEID_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return {
     port: c.PORT,

@@ -23,6 +23,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = await buildApp(ctx, logger);
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, publicUrl: config.publicUrl, database: redactUrl(config.databaseUrl), sandbox: config.sandbox }, 'reuseid server listening');
+  if (config.sandbox) {
+    logger.warn({ sandbox: true }, 'SANDBOX MODE: any device can state its own proofing outcome (REUSEID_SANDBOX=true). Never run this in production');
+  }
   const stopSweeper = startSweeper(ctx, logger);
   const stopWebhooks = ctx.webhooks.worker.start(logger);
 

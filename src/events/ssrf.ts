@@ -68,7 +68,61 @@ export function isPublicAddress(address: string): boolean {
   return rangeOf(address) === 'unicast';
 }
 
-/** The ipaddr.js range name; IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */
+/**
+ * The IANA IPv4 and IPv6 special-purpose address registries (and multicast), checked besides ipaddr.js's range names
+ * so that only global unicast passes whatever ipaddr.js's own table leaves out (it calls IPv4-compatible IPv6, ::/96,
+ * unicast). NAT64 and 6to4 prefixes are refused outright: they reach an IPv4 address this check cannot see through
+ * to reliably. IPv4-mapped IPv6 (::ffff:0:0/96) is not listed: it is judged as the IPv4 address it carries.
+ */
+const SPECIAL_PURPOSE_RANGES: Record<'ipv4' | 'ipv6', readonly [ipaddr.IPv4 | ipaddr.IPv6, number][]> = {
+  ipv4: [
+    '0.0.0.0/8',
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.0.0.0/24',
+    '192.0.2.0/24',
+    '192.31.196.0/24',
+    '192.52.193.0/24',
+    '192.88.99.0/24',
+    '192.168.0.0/16',
+    '192.175.48.0/24',
+    '198.18.0.0/15',
+    '198.51.100.0/24',
+    '203.0.113.0/24',
+    '224.0.0.0/4',
+    '240.0.0.0/4',
+    '255.255.255.255/32',
+  ].map((cidr) => ipaddr.parseCIDR(cidr)),
+  ipv6: [
+    '::/128',
+    '::1/128',
+    '::/96',
+    '64:ff9b::/96',
+    '64:ff9b:1::/48',
+    '100::/64',
+    '2001::/23',
+    '2001:db8::/32',
+    '2002::/16',
+    '3fff::/20',
+    '5f00::/16',
+    'fc00::/7',
+    'fe80::/10',
+    'ff00::/8',
+  ].map((cidr) => ipaddr.parseCIDR(cidr)),
+};
+
+/**
+ * 'unicast' for a global unicast address; otherwise what it is: the ipaddr.js range name, or the special-purpose CIDR
+ * it falls in where ipaddr.js calls it unicast. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
+ */
 function rangeOf(address: string): string {
-  return ipaddr.isValid(address) ? ipaddr.process(address).range() : 'invalid';
+  if (!ipaddr.isValid(address)) return 'invalid';
+  const parsed = ipaddr.process(address);
+  const named = parsed.range();
+  if (named !== 'unicast') return named;
+  const special = SPECIAL_PURPOSE_RANGES[parsed.kind()].find((range) => parsed.match(range));
+  return special ? `${special[0].toString()}/${special[1]}` : named;
 }

@@ -10,14 +10,17 @@ declare module 'fastify' {
   }
 }
 
-/** Liveness (the process answers) and readiness (not shutting down, and the database answers within a bound). */
-export async function operationsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'store'>): Promise<void> {
+/**
+ * Liveness (the process answers) and readiness (not shutting down, and the database answers within a bound).
+ * Readiness also says whether sandbox mode is on, so that monitoring can alarm on a sandbox in the wrong place.
+ */
+export async function operationsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'store' | 'config'>): Promise<void> {
   app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
     if (app.draining) return sendError(request, reply, errors.serviceUnavailable('The server is shutting down.'));
     try {
       await withTimeout(ctx.store.ping(), 2000);
-      return { status: 'ready', database: ctx.store.dialect };
+      return { status: 'ready', database: ctx.store.dialect, sandbox: ctx.config.sandbox };
     } catch {
       return sendError(request, reply, errors.serviceUnavailable('The database is not reachable.'));
     }
