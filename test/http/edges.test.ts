@@ -169,5 +169,21 @@ for (const database of testDatabases) {
         }
       });
     });
+
+    describe('hostile values', () => {
+      const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+      it('answers a bearer token whose kid is not a string with 401 invalid_token', async () => {
+        for (const kid of [{ id: 'x' }, true, 7, ['a'], 'k'.repeat(1000)]) {
+          const token = `${base64url({ alg: 'ES256', typ: 'at+jwt', kid })}.${base64url({ sub: 'x' })}.${Buffer.from('sig').toString('base64url')}`;
+          const response = await t.h.app.inject({
+            method: 'GET',
+            url: '/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03',
+            headers: { authorization: `Bearer ${token}` },
+          });
+          expectErrorObject(response, 401, 'invalid_token');
+        }
+      });
+    });
   });
 }
