@@ -184,6 +184,19 @@ for (const database of testDatabases) {
           expectErrorObject(response, 401, 'invalid_token');
         }
       });
+
+      it('answers an externalRef nested beyond the depth limit with 422 naming externalRef', async () => {
+        for (const [open, close] of [
+          ['{"a":', '}'],
+          ['[', ']'],
+        ] as const) {
+          const deep = `{"externalRef":${open.repeat(5000)}1${close.repeat(5000)}}`;
+          const response = await post('/reuseid/onboarding', 'application/json', deep);
+          expect(expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name)).toEqual(['externalRef']);
+        }
+        const shallow = `{"externalRef":${'['.repeat(32)}1${']'.repeat(32)}}`;
+        expect((await post('/reuseid/onboarding', 'application/json', shallow)).statusCode).toBe(200);
+      });
     });
   });
 }
