@@ -42,6 +42,25 @@ for (const database of testDatabases) {
       h.clock.set(Date.now());
     });
 
+    it('counts wrong secrets per client id and source, so a stranger cannot stop a client getting tokens', async () => {
+      const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'target', permissions: ['reuseid-onboarding'] });
+      const request = (secret: string, remoteAddress: string) =>
+        h.app.inject({
+          method: 'POST',
+          url: '/auth/open/connect/token',
+          remoteAddress,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${secret}`,
+        });
+      const stranger = [];
+      for (let i = 0; i < 8; i++) stranger.push((await request('rsec_guess', '203.0.113.9')).statusCode);
+      expect(stranger).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+      const rp = [];
+      for (let i = 0; i < 5; i++) rp.push((await request(client.clientSecret, '192.0.2.10')).statusCode);
+      expect(rp).toEqual([200, 200, 200, 200, 429]);
+      expect((await request('rsec_guess', '192.0.2.10')).statusCode).toBe(401);
+    });
+
     it('limits signed requests per device and activations per source', async () => {
       const rp = await h.rp();
       const start = (await rp.post('/reuseid/onboarding', {})).body.data;
