@@ -73,6 +73,7 @@ const ConfigSchema = z.object({
   REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: z.coerce.number().int().min(1).default(600),
   REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: z.coerce.number().int().min(1).default(1200),
   REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: z.coerce.number().int().min(1).default(120),
+  REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: z.coerce.number().int().min(1).default(120),
   REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: z.coerce.number().int().min(1).default(60),
   // Webhook targets must be public https URLs; true admits http and private/loopback addresses (tests, local demos).
   REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
@@ -116,7 +117,7 @@ export type Config = {
   /** On SIGTERM, how long readiness fails while requests are still served, before the server stops taking them. */
   shutdownGraceSeconds: number;
   /** Requests per minute. */
-  rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; activationPerSource: number };
+  rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; deviceFailuresPerSource: number; activationPerSource: number };
   webhooks: {
     /** Admit http and non-public addresses as webhook targets (never in production). */
     allowPrivate: boolean;
@@ -183,6 +184,7 @@ export function loadConfig(
       tokenPerClient: c.REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT,
       tokenPerSource: c.REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE,
       devicePerDevice: c.REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE,
+      deviceFailuresPerSource: c.REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE,
       activationPerSource: c.REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE,
     },
     webhooks: {

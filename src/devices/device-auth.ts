@@ -71,12 +71,6 @@ function presentedSignature(request: FastifyRequest): string | undefined {
   return header.startsWith(prefix) ? header.slice(prefix.length).trim() : undefined;
 }
 
-/** The device a request claims to come from (its JWS `kid`), before the signature is checked: for rate limiting. */
-export function presentedDeviceId(request: FastifyRequest): string | undefined {
-  const jws = presentedSignature(request);
-  return jws ? kidOf(jws) : undefined;
-}
-
 /** The JWS header's `kid` when it could be a device ID (a string of at most 100 characters); unverified. */
 function kidOf(jws: string): string | undefined {
   try {

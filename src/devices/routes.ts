@@ -1,11 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseJsonBody } from '../http/body-parsers.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
-import { authenticateDevice, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, presentedDeviceId, requireDeviceSignature } from './device-auth.js';
+import { ApiError } from '../shared/errors.js';
+import { authenticateDevice, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, requireDeviceSignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
@@ -57,8 +58,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
     authed.addHook('onRequest', requireDeviceSignature);
-    authed.addHook('preValidation', async (request) => ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, presentedDeviceId(request)));
-    authed.addHook('preValidation', authenticateDevice(ctx)); // before validation: strangers learn nothing
+    authed.addHook('preValidation', authenticateAndLimit(ctx)); // before validation: strangers learn nothing
     // Declared once for the OpenAPI document: every route of this scope, the providers' included, needs the signature.
     authed.addHook('onRoute', (route) => {
       const response = route.schema?.response as Record<string, unknown> | undefined;
@@ -115,4 +115,22 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
 
     for (const provider of ctx.providers.all()) provider.registerDeviceRoutes(authed);
   });
+}
+
+/**
+ * Authenticates a signed request, then counts it. A request whose signature did not verify is counted per source
+ * address, one that verified per device: a stranger who knows a device ID (the unverified `kid`) spends only the
+ * budget of its own address, never the device's.
+ */
+function authenticateAndLimit(ctx: DeviceRouteDeps) {
+  const authenticate = authenticateDevice(ctx);
+  return async (request: FastifyRequest): Promise<void> => {
+    try {
+      await authenticate(request);
+    } catch (error) {
+      if (error instanceof ApiError) await ctx.rateLimiter.enforce('device:unverified-source', ctx.config.rateLimits.deviceFailuresPerSource, request.ip);
+      throw error;
+    }
+    await ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, deviceOf(request).id);
+  };
 }

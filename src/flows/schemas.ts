@@ -7,6 +7,7 @@ import { PROVIDER_ALIASES } from '../proofing/aliases.js';
  * body is stated here, so one 422 lists every bad field.
  */
 const MAX_EXTERNAL_REF_BYTES = 1024;
+const MAX_EXTERNAL_REF_DEPTH = 32;
 
 const docTypeId = z
   .number()
@@ -32,10 +33,37 @@ export const ProviderOptionsSchema = z
 
 const externalRef = z
   .unknown()
-  .refine((value) => value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '') <= MAX_EXTERNAL_REF_BYTES, {
-    message: `externalRef must serialise to at most ${MAX_EXTERNAL_REF_BYTES} bytes of JSON`,
+  .superRefine((value, ctx) => {
+    if (value === undefined) return;
+    // Checked without recursion before serialising: a deeply nested value overflows JSON.stringify's stack.
+    if (nestingDepthExceeds(value, MAX_EXTERNAL_REF_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `externalRef must nest at most ${MAX_EXTERNAL_REF_DEPTH} levels deep` });
+    } else if (serialisedBytes(value) > MAX_EXTERNAL_REF_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `externalRef must serialise to at most ${MAX_EXTERNAL_REF_BYTES} bytes of JSON` });
+    }
   })
-  .describe('Your own reference for the end user, any JSON value (at most 1 KiB).');
+  .describe('Your own reference for the end user, any JSON value (at most 1 KiB, nested at most 32 levels).');
+
+/** Whether arrays and objects nest more than `limit` levels in a parsed JSON value; walks with an explicit stack. */
+function nestingDepthExceeds(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    const depth = next.depth + 1;
+    if (depth > limit) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth });
+  }
+  return false;
+}
+
+/** Bytes of the value's JSON; a value that cannot be serialised counts as too large. */
+function serialisedBytes(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
 
 function providerField(available: (id: string) => boolean) {
   return z

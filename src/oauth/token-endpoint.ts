@@ -50,7 +50,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       // committed (together with the rate counters).
       const token = await ctx.tokens.issue(ctx.store.db, client, permissions);
       const issued = await ctx.store.write(async (trx) => {
-        await limitTokenRequests(ctx, trx, request, client.clientId);
+        await limitIssuedTokens(ctx, trx, request, client.clientId);
         await ctx.audit.append(trx, {
           accountId: client.accountId,
           eventType: 'token.issued',
@@ -69,7 +69,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
       await ctx.store.write(async (trx) => {
-        await limitTokenRequests(ctx, trx, request, credentials?.clientId);
+        await limitRefusedTokenRequests(ctx, trx, request, credentials?.clientId);
         await auditRefusal(ctx, trx, request, credentials?.clientId, error);
       });
       return sendOAuthError(reply, error);
@@ -77,10 +77,20 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
   });
 }
 
-/** Per source and per presented client id, refused or not: guessing is limited like any other traffic. */
-async function limitTokenRequests(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
+/** Per source, and per client once its secret verified: only the client itself can spend its own budget. */
+async function limitIssuedTokens(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string): Promise<void> {
   await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
-  await ctx.rateLimiter.enforce('token:client', ctx.config.rateLimits.tokenPerClient, clientId?.slice(0, 200), trx);
+  await ctx.rateLimiter.enforce('token:client', ctx.config.rateLimits.tokenPerClient, clientId, trx);
+}
+
+/**
+ * Per source, and per presented client id from that source: guessing a secret is bounded, yet a stranger who knows a
+ * client id spends only the budget of its own address, never the one the client needs to get tokens.
+ */
+async function limitRefusedTokenRequests(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
+  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
+  const key = clientId === undefined ? undefined : `${request.ip}:${clientId.slice(0, 200)}`;
+  await ctx.rateLimiter.enforce('token:client-failures', ctx.config.rateLimits.tokenPerClient, key, trx);
 }
 
 function readCredentials(request: FastifyRequest, body: Record<string, unknown>): Credentials {

@@ -16,6 +16,7 @@ export interface Principal {
 export class TokenRejected extends Error {}
 
 const VERIFIED_TOKENS_LIMIT = 10_000;
+const MAX_KID_LENGTH = 100;
 
 /**
  * JWT access tokens in the RFC 9068 profile. The account travels in the token, so that a resource request needs no
@@ -59,16 +60,18 @@ export class AccessTokens {
   }
 
   private async verifySignedToken(executor: Executor, token: string): Promise<{ principal: Principal; expiresAtMs: number }> {
-    let kid: string | undefined;
+    let kid: string;
     try {
       const header = decodeProtectedHeader(token);
       if (header.alg !== TOKEN_ALG || header.typ !== 'at+jwt') throw new TokenRejected('unexpected token type or algorithm');
+      // The header is attacker-chosen JSON: only a string of plausible length may reach the key lookup (the database).
+      if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > MAX_KID_LENGTH) throw new TokenRejected('malformed key id');
       kid = header.kid;
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
       throw new TokenRejected('malformed token');
     }
-    const key = kid ? await this.deps.keys.verificationKey(executor, kid) : null;
+    const key = await this.deps.keys.verificationKey(executor, kid);
     if (!key) throw new TokenRejected('unknown signing key');
     try {
       const { payload } = await jwtVerify(token, key, {

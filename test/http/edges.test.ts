@@ -169,5 +169,34 @@ for (const database of testDatabases) {
         }
       });
     });
+
+    describe('hostile values', () => {
+      const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+      it('answers a bearer token whose kid is not a string with 401 invalid_token', async () => {
+        for (const kid of [{ id: 'x' }, true, 7, ['a'], 'k'.repeat(1000)]) {
+          const token = `${base64url({ alg: 'ES256', typ: 'at+jwt', kid })}.${base64url({ sub: 'x' })}.${Buffer.from('sig').toString('base64url')}`;
+          const response = await t.h.app.inject({
+            method: 'GET',
+            url: '/reuseid/onboarding/94099e7e-b391-45fb-9404-b54682f16d03',
+            headers: { authorization: `Bearer ${token}` },
+          });
+          expectErrorObject(response, 401, 'invalid_token');
+        }
+      });
+
+      it('answers an externalRef nested beyond the depth limit with 422 naming externalRef', async () => {
+        for (const [open, close] of [
+          ['{"a":', '}'],
+          ['[', ']'],
+        ] as const) {
+          const deep = `{"externalRef":${open.repeat(5000)}1${close.repeat(5000)}}`;
+          const response = await post('/reuseid/onboarding', 'application/json', deep);
+          expect(expectErrorObject(response, 422, 'invalid_request_parameter').invalidParams?.map((p) => p.name)).toEqual(['externalRef']);
+        }
+        const shallow = `{"externalRef":${'['.repeat(32)}1${']'.repeat(32)}}`;
+        expect((await post('/reuseid/onboarding', 'application/json', shallow)).statusCode).toBe(200);
+      });
+    });
   });
 }

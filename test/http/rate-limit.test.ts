@@ -1,8 +1,10 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { CompactSign, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createContext } from '../../src/context.js';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, TEST_MASTER_KEY, type Harness } from '../support/harness.js';
+import { createHarness, PUBLIC_URL, TEST_MASTER_KEY, type Harness } from '../support/harness.js';
 
 for (const database of testDatabases) {
   describe(`rate limits shared by every instance (${database.name})`, () => {
@@ -12,6 +14,7 @@ for (const database of testDatabases) {
       h = await createHarness(database, {
         REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
         REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3',
+        REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: '3',
         REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3',
       });
       // A second instance on the same database, as behind a load balancer.
@@ -42,6 +45,25 @@ for (const database of testDatabases) {
       h.clock.set(Date.now());
     });
 
+    it('counts wrong secrets per client id and source, so a stranger cannot stop a client getting tokens', async () => {
+      const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'target', permissions: ['reuseid-onboarding'] });
+      const request = (secret: string, remoteAddress: string) =>
+        h.app.inject({
+          method: 'POST',
+          url: '/auth/open/connect/token',
+          remoteAddress,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${secret}`,
+        });
+      const stranger = [];
+      for (let i = 0; i < 8; i++) stranger.push((await request('rsec_guess', '203.0.113.9')).statusCode);
+      expect(stranger).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+      const rp = [];
+      for (let i = 0; i < 5; i++) rp.push((await request(client.clientSecret, '192.0.2.10')).statusCode);
+      expect(rp).toEqual([200, 200, 200, 200, 429]);
+      expect((await request('rsec_guess', '192.0.2.10')).statusCode).toBe(401);
+    });
+
     it('limits signed requests per device and activations per source', async () => {
       const rp = await h.rp();
       const start = (await rp.post('/reuseid/onboarding', {})).body.data;
@@ -69,6 +91,41 @@ for (const database of testDatabases) {
       }
       expect(activations.slice(3)).toEqual([429]);
       expect(activations.slice(0, 3).every((s) => s !== 429)).toBe(true);
+    });
+
+    it('counts device requests per device only once signed, so a stranger naming a device cannot exhaust its limit', async () => {
+      const rp = await h.rp();
+      const start = (await rp.post('/reuseid/onboarding', {})).body.data;
+      const device = await h.device();
+      const { transactionId } = await device.activate(start.activationCode);
+      const url = `/device/v1/transactions/${transactionId}`;
+      const { privateKey: strangerKey } = await generateKeyPair('ES256');
+      const forged = async () => {
+        const payload = {
+          htm: 'GET',
+          htu: `${PUBLIC_URL}${url}`,
+          iat: Math.floor(h.clock.now() / 1000),
+          jti: randomBytes(16).toString('base64url'),
+          bh: createHash('sha256').update('').digest('base64url'),
+        };
+        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
+          .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt', kid: device.state.deviceId })
+          .sign(strangerKey);
+        const response = await h.app.inject({ method: 'GET', url, remoteAddress: '203.0.113.66', headers: { authorization: `ReuseID-Device ${jws}` } });
+        return response.statusCode;
+      };
+      const stranger = [];
+      for (let i = 0; i < 6; i++) stranger.push(await forged());
+      expect(stranger).toEqual([401, 401, 401, 429, 429, 429]);
+      const real = [];
+      for (let i = 0; i < 4; i++)
+        real.push(
+          await device.transaction(transactionId).then(
+            () => 200,
+            (e: { status: number }) => e.status,
+          ),
+        );
+      expect(real).toEqual([200, 200, 200, 429]);
     });
   });
 }
