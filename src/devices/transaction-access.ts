@@ -8,8 +8,6 @@ import { encodeContext, postOperation } from './contexts.js';
 import type { Device } from './device-store.js';
 import type { DeviceTransaction, OperationContext } from './schemas.js';
 
-export { DeviceTransactionParams, DeviceTransactionResponse } from './schemas.js';
-
 /** What a device may know of a transaction: only its own, and never another device's. */
 export class DeviceTransactions {
   constructor(

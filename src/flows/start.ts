@@ -16,7 +16,6 @@ import { isoTime } from '../shared/runtime.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
 import type { TransactionsTable } from '../store/schema.js';
-import { FIRST_STAGE } from './state.js';
 import type { FlowKind, Transaction } from './transaction.js';
 
 export interface StoredStart {
@@ -134,15 +133,13 @@ export class FlowStarter {
     const { ctx } = this;
     const { provider, options } = resolveProofingRequest(body);
     const id = ctx.random.uuid();
-    const row: TransactionsTable = {
+    const row: Omit<TransactionsTable, 'status' | 'stage'> = {
       id,
       account_id: principal.accountId,
       client_id: principal.clientId,
       kind: t.kind,
       user_id: t.user.id,
       device_id: t.deviceId,
-      status: 'Pending',
-      stage: FIRST_STAGE[t.kind],
       provider,
       provider_options: JSON.stringify(options),
       external_ref_sealed: body.externalRef === undefined ? null : ctx.users.cipher(t.user).sealJson(body.externalRef, `transaction:${id}:externalRef`),

@@ -95,8 +95,8 @@ export interface TransitionInput {
 export class FlowStateMachine {
   constructor(private readonly deps: { clock: Clock; audit: AuditLog; outbox: Outbox; users: UserStore }) {}
 
-  /** Inserts a new Pending transaction in the first stage of its kind. */
-  async create(trx: Tx, row: TransactionsTable): Promise<Transaction> {
+  /** Inserts a new transaction: the machine, not the caller, puts it Pending in the first stage of its kind. */
+  async create(trx: Tx, row: Omit<TransactionsTable, 'status' | 'stage'>): Promise<Transaction> {
     const pending: TransactionsTable = { ...row, status: 'Pending', stage: FIRST_STAGE[row.kind as FlowKind] };
     await trx.insertInto('transactions').values(pending).execute();
     return toTransaction(pending);

@@ -13,6 +13,21 @@ const WEBM = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x8
 const MP4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(64)]);
 const GIF = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
 
+/** JANE SMITH's MRZ on a passport (TD3) or an ID card (TD1). */
+const janeMrz = (format: 'TD1' | 'TD3', documentCode: string, documentNumber: string) =>
+  buildMrz({
+    format,
+    documentCode,
+    issuingState: 'NOR',
+    documentNumber,
+    nationality: 'NOR',
+    lastName: 'SMITH',
+    firstName: 'JANE',
+    dateOfBirth: '1990-01-01',
+    dateOfExpiry: '2031-06-30',
+    sex: 'F',
+  });
+
 for (const database of testDatabases) {
   describe(`signicatvideoid capture upload (${database.name})`, () => {
     const t = useHarness(database);
@@ -106,35 +121,13 @@ for (const database of testDatabases) {
 
     it('validates the MRZ check digits and pre-fills the review from it', async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
-      const [line1, line2] = buildMrz({
-        format: 'TD3',
-        documentCode: 'P',
-        issuingState: 'NOR',
-        documentNumber: 'AB1234567',
-        nationality: 'NOR',
-        lastName: 'SMITH',
-        firstName: 'JANE',
-        dateOfBirth: '1990-01-01',
-        dateOfExpiry: '2031-06-30',
-        sex: 'F',
-      });
+      const [line1, line2] = janeMrz('TD3', 'P', 'AB1234567');
       const tampered = `${line1}\n${line2!.slice(0, 13)}900102${line2!.slice(19)}`; // date of birth changed, check digit kept
       const res = await failure(upload(device, transactionId, captureBody({ mrz: tampered })));
       expect(res.status).toBe(422);
       expect(res.body.invalidParams).toEqual([{ name: 'mrz', reason: 'check digit mismatch: dateOfBirth, composite' }]);
       expect((await failure(upload(device, transactionId, captureBody({ mrz: 'P<NOR' })))).body.invalidParams[0].name).toBe('mrz');
-      const card = buildMrz({
-        format: 'TD1',
-        documentCode: 'ID',
-        issuingState: 'NOR',
-        documentNumber: 'X12345678',
-        nationality: 'NOR',
-        lastName: 'SMITH',
-        firstName: 'JANE',
-        dateOfBirth: '1990-01-01',
-        dateOfExpiry: '2031-06-30',
-        sex: 'F',
-      }).join('\n');
+      const card = janeMrz('TD1', 'ID', 'X12345678').join('\n');
       expect((await failure(upload(device, transactionId, captureBody({ mrz: card })))).body.invalidParams).toEqual([
         { name: 'documentBack', reason: 'required for an ID card (TD1 MRZ)' },
       ]);
