@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
@@ -38,6 +39,15 @@ function isAddressOrCidr(entry: string): boolean {
     return false;
   }
 }
+
+/** Calibrated on the labelled face set (`npm run bench:faces`, README "Face matching"). */
+export const DEFAULT_FACE_THRESHOLD = 0.5;
+
+/**
+ * One core stays with the event loop (HTTP, database), the others run face models; at most 4 by default because each
+ * worker holds its own copy of the model (about 150 MB).
+ */
+export const defaultFaceWorkers = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
 
 const seconds = (fallback: number, max = 31 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
 
@@ -84,6 +94,11 @@ const ConfigSchema = z.object({
   // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
   REUSEID_TRUST_STORE: z.string().optional(),
   REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
+  // Face matching (src/faces): score = 1 - Euclidean distance of dlib descriptors; the default is calibrated (README).
+  REUSEID_FACE_THRESHOLD: z.coerce.number().gt(0).max(1).default(DEFAULT_FACE_THRESHOLD),
+  REUSEID_FACE_WORKERS: z.coerce.number().int().min(1).max(32).optional(),
+  REUSEID_FACE_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
+  REUSEID_FACE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   NODE_ENV: z.string().optional(),
 });
 
@@ -133,7 +148,19 @@ export type Config = {
     /** A document already bound to another user of the account: refuse the proofing, or accept and audit it. */
     duplicateDocument: 'reject' | 'allow';
   };
+  faces: FaceSettings;
 };
+
+export interface FaceSettings {
+  /** Similarity (1 - descriptor distance) at and above which two faces match. */
+  threshold: number;
+  /** Worker threads running the face model. */
+  workers: number;
+  /** Jobs (one per image) that may wait for a worker; one more is refused with 503. */
+  queue: number;
+  /** Time limit of one job, queueing included. */
+  timeoutMs: number;
+}
 
 export class ConfigError extends Error {}
 
@@ -197,6 +224,12 @@ export function loadConfig(
       // The default folder (where `reuseid trust import` writes) is optional; a path that was set must exist.
       trustStore: c.REUSEID_TRUST_STORE ?? (existsSync(DEFAULT_TRUST_STORE) ? DEFAULT_TRUST_STORE : null),
       duplicateDocument: c.REUSEID_READID_DUPLICATE_DOCUMENT,
+    },
+    faces: {
+      threshold: c.REUSEID_FACE_THRESHOLD,
+      workers: c.REUSEID_FACE_WORKERS ?? defaultFaceWorkers(),
+      queue: c.REUSEID_FACE_QUEUE,
+      timeoutMs: c.REUSEID_FACE_TIMEOUT_MS,
     },
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../audit/cli.js';
 import { registerEventCommands } from '../events/cli.js';
+import { registerFaceCommands } from '../faces/cli.js';
 import { registerIcaoCommands } from '../icao/cli.js';
 import { registerAgentCommands } from '../console/cli.js';
 import { registerClientCommands } from './clients.js';
@@ -32,6 +33,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerEventCommands(program);
   registerAuditCommands(program);
   registerIcaoCommands(program);
+  registerFaceCommands(program);
   registerPassportCommands(program);
   return program;
 }

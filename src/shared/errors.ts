@@ -127,6 +127,16 @@ export const ERROR_CATALOGUE = {
     title: 'Service unavailable',
     description: 'The database is unreachable or the server is shutting down; retry after `Retry-After`.',
   },
+  face_matcher_busy: {
+    status: 503,
+    title: 'Face matcher busy',
+    description: 'Every face worker is busy and the queue of face comparisons is full; retry after `Retry-After`.',
+  },
+  face_match_timeout: {
+    status: 503,
+    title: 'Face match timed out',
+    description: 'A face comparison did not finish within its time limit; retry after `Retry-After`.',
+  },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -208,6 +218,9 @@ export const errors = {
     apiError('too_many_requests', detail, { headers: retryAfter(retryAfterSeconds) }),
   deviceUnauthenticated: (detail: string) => apiError('invalid_device_signature', detail, { headers: { 'WWW-Authenticate': 'ReuseID-Device' } }),
   serviceUnavailable: (detail = 'The service is temporarily unavailable; retry later.') => apiError('service_unavailable', detail, { headers: retryAfter(5) }),
+  faceMatcherBusy: (retryAfterSeconds: number) =>
+    apiError('face_matcher_busy', 'Too many face comparisons are in progress; retry later.', { headers: retryAfter(retryAfterSeconds) }),
+  faceMatchTimeout: () => apiError('face_match_timeout', 'The face comparison took too long; retry later.', { headers: retryAfter(5) }),
   frameworkRejection: (status: number): ApiError => new FrameworkRejection(status),
   internal: () => apiError('internal_error', 'An unexpected error occurred; the trace id identifies it in the server logs.'),
 };
