@@ -79,8 +79,15 @@ export function jpeg2000Size(bytes: Uint8Array): { width: number; height: number
   return { width, height };
 }
 
-/** Decodes a JP2 or J2K image to 8-bit samples, interleaved, with 1 (grey) or 3+ (colour) components. */
-export async function decodeJpeg2000(bytes: Uint8Array): Promise<{ width: number; height: number; components: number; data: Uint8Array }> {
+/**
+ * Decodes a JP2 or J2K image to 8-bit samples, interleaved, with 1 (grey) or 3+ (colour) components. This build's
+ * decoder reads codestreams only, so a JP2 file is given its `jp2c` box (its colour boxes name sRGB or greyscale for
+ * face photos, which the codestream's own component transform already yields).
+ */
+export async function decodeJpeg2000(file: Uint8Array): Promise<{ width: number; height: number; components: number; data: Uint8Array }> {
+  const start = codestreamOffset(file);
+  if (start < 0) throw new FaceImageError('the JPEG 2000 file has no codestream');
+  const bytes = file.subarray(start);
   const oj = await openJpeg();
   const decoder = new oj.J2KDecoder();
   try {
