@@ -47,7 +47,7 @@ log(`model: ${info.model} sha256 ${info.modelHash.slice(0, 16)}… (loaded in ${
 
 // ---- enrolment: one template per capture --------------------------------------------------------------------------
 started = performance.now();
-// As many at once as there are workers, twice over: the pool stays busy and no job waits long in its queue.
+// As many at once as there are workers: no job waits in the queue, so the time limit measures the work alone.
 const captures = set.people.flatMap((person) => person.captures.map((capture) => ({ person: person.name, ...capture })));
 const enrolled: Array<{ person: string; recipe: string; result: TemplateResult }> = [];
 const enrolErrors: string[] = [];
@@ -60,7 +60,7 @@ const enrol = async () => {
     );
   }
 };
-await Promise.all(Array.from({ length: settings.workers * 2 }, enrol));
+await Promise.all(Array.from({ length: settings.workers }, enrol));
 const enrolSeconds = (performance.now() - started) / 1000;
 const failures = enrolled.filter((e) => !e.result.template);
 log(`templates: ${enrolled.length} in ${round(enrolSeconds, 1)} s (${round(enrolled.length / enrolSeconds, 1)}/s); no usable face in ${failures.length}`);
