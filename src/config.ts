@@ -97,7 +97,8 @@ const ConfigSchema = z.object({
   // Face matching (src/faces): score = 1 - Euclidean distance of dlib descriptors; the default is calibrated (README).
   REUSEID_FACE_THRESHOLD: z.coerce.number().gt(0).max(1).default(DEFAULT_FACE_THRESHOLD),
   REUSEID_FACE_WORKERS: z.coerce.number().int().min(1).max(32).optional(),
-  REUSEID_FACE_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
+  // At least 1: a comparison of two images submits two jobs at once.
+  REUSEID_FACE_QUEUE: z.coerce.number().int().min(1).max(1000).default(8),
   REUSEID_FACE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   NODE_ENV: z.string().optional(),
 });
@@ -158,7 +159,7 @@ export interface FaceSettings {
   workers: number;
   /** Jobs (one per image) that may wait for a worker; one more is refused with 503. */
   queue: number;
-  /** Time limit of one job, queueing included. */
+  /** Time limit of one job, from when a worker takes it. */
   timeoutMs: number;
 }
 

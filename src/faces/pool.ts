@@ -3,9 +3,10 @@
  * the event loop and a burst of comparisons cannot grow memory or latency without bound:
  * - at most `size + queue` jobs are admitted at once; one more is refused at once with `face_matcher_busy` (503,
  *   Retry-After), before any work is done;
- * - each job's time limit runs from admission, so it bounds what the caller waits, queueing included; a job still
- *   running at its limit gets `face_match_timeout`, and its worker is terminated (a model call cannot be
- *   interrupted any other way) and replaced;
+ * - each job's time limit runs from when a worker takes it, so a cold start (the model loading) or a replaced worker
+ *   does not eat the limits of the jobs waiting for it; a job still running at its limit gets `face_match_timeout`,
+ *   and its worker is terminated (a model call cannot be interrupted any other way) and replaced. What a caller waits
+ *   is still bounded: at most workers + queue jobs are ahead of it, each bounded;
  * - a worker that dies fails its job and is replaced; one that dies while loading fails the jobs waiting for it,
  *   and the next job starts a new one.
  *
@@ -27,7 +28,7 @@ interface Job<In, Out> {
   transfer: ArrayBuffer[];
   resolve(output: Out): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
   slot?: Slot<In, Out>;
 }
 
@@ -78,7 +79,6 @@ export class WorkerPool<In, Out, Info = unknown> {
         transfer,
         resolve: (output) => this.settle(job, () => resolve(output)),
         reject: (error) => this.settle(job, () => reject(error)),
-        timer: setTimeout(() => this.timeOut(job), this.options.timeoutMs),
       };
       this.waiting.push(job);
       this.dispatch();
@@ -108,6 +108,7 @@ export class WorkerPool<In, Out, Info = unknown> {
       if (!job) return;
       slot.job = job;
       job.slot = slot;
+      job.timer = setTimeout(() => this.timeOut(job), this.options.timeoutMs);
       const started = performance.now();
       const resolve = job.resolve;
       job.resolve = (output) => {
@@ -119,10 +120,8 @@ export class WorkerPool<In, Out, Info = unknown> {
   }
 
   private timeOut(job: Job<In, Out>): void {
-    const slot = job.slot;
-    if (!slot) this.waiting.splice(this.waiting.indexOf(job), 1);
     job.reject(errors.faceMatchTimeout());
-    if (slot) this.replace(slot);
+    if (job.slot) this.replace(job.slot);
   }
 
   private spawn(): Slot<In, Out> {
