@@ -45,7 +45,7 @@ export const DEFAULT_FACE_THRESHOLD = 0.5;
 
 /**
  * One core stays with the event loop (HTTP, database), the others run face models; at most 4 by default because each
- * worker holds its own copy of the model (about 150 MB).
+ * worker holds its own copy of the model (13 MB of weights plus a TensorFlow.js WebAssembly runtime; its resident size was not measured).
  */
 export const defaultFaceWorkers = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
 
