@@ -80,6 +80,7 @@ async function jpeg2000Size(image: Buffer): Promise<{ width: number; height: num
   return { width, height, componentCount };
 }
 
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'faces');
 const JP2_SIGNATURE = Buffer.from('0000000c6a5020200d0a870a', 'hex');
 const J2K_SOC_SIZ = Buffer.from('ff4fff51', 'hex');
 
@@ -130,6 +131,23 @@ describe('synthetic passports with a real photo in DG2', () => {
 
     const tampered = passport({ photo, aaKey: 'none', variant: 'tampered-dg2' });
     expect(verify(tampered).checks.dataGroupHashes.status).toBe('FAILED');
+  });
+
+  it('embeds JPEG 2000 made by another encoder (opj_compress fixtures, JP2 container and raw codestream)', async () => {
+    for (const [file, signature] of [
+      ['face.jp2', JP2_SIGNATURE],
+      ['face.j2k', J2K_SOC_SIZ],
+    ] as const) {
+      const image = await readFile(join(FIXTURES, file));
+      expect(image.subarray(0, signature.length).equals(signature)).toBe(true);
+      expect(image.length).toBeLessThanOrEqual(20 * 1024);
+      expect(await jpeg2000Size(image)).toEqual({ width: 240, height: 320, componentCount: 3 });
+      const doc = passport({ photo: { format: 'jpeg2000', data: image, width: 240, height: 320 }, aaKey: 'none' });
+      const record = facialRecord(doc.files['EF_DG2.bin']);
+      expect(record).toMatchObject({ imageDataType: 1, width: 240, height: 320 });
+      expect(record.image.equals(image)).toBe(true);
+      expect(verify(doc).verdict).toBe('accepted');
+    }
   });
 
   it('refuses what is not a JPEG or PNG, and a broken JPEG, with a clear message', async () => {
