@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readBerHeader } from '../../src/icao/ber.js';
 import { registerPassportCommands } from '../../src/testing/passports/cli.js';
 import { preparePhoto } from '../../src/testing/passports/photo.js';
+import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { sampleImages } from '../../src/testing/media/sample-images.js';
 import { passport, verify } from './helpers.js';
 
@@ -108,6 +109,13 @@ describe('synthetic passports with a real photo in DG2', () => {
     expect(result.checks.sodSignature.status).toBe('SUCCEEDED');
     expect(result.checks.dataGroupHashes.status).toBe('SUCCEEDED');
     expect(result.verdict).toBe('accepted');
+  });
+
+  it('records the true size of the built-in sample face when no photo is given', () => {
+    const record = facialRecord(passport({ aaKey: 'none' }).files['EF_DG2.bin']);
+    const decoded = jpeg.decode(SAMPLE_FACE_JPEG);
+    expect(record).toMatchObject({ imageDataType: 0, width: decoded.width, height: decoded.height });
+    expect(record.image.equals(SAMPLE_FACE_JPEG)).toBe(true);
   });
 
   it('re-encodes a PNG as a JPEG of the same size', async () => {

@@ -29,8 +29,8 @@ import { buildCom, buildDg1, buildDg14, buildDg15 } from '../../icao/lds.js';
 import { type Sex, buildMrz } from '../../icao/mrz.js';
 import { buildLdsSecurityObject, wrapSod } from '../../icao/sod.js';
 import { buildFaceDg2 } from './face-dg2.js';
-import { type DocumentPhoto, jpegPhoto } from './photo.js';
-import { SAMPLE_FACE_JPEG } from './sample-face.js';
+import type { DocumentPhoto } from './photo.js';
+import { SAMPLE_FACE_PHOTO } from './sample-face.js';
 
 export const PASSPORT_ALGORITHMS = ['rsa-pss', 'rsa-pkcs1', 'ecdsa-p256', 'ecdsa-p384', 'brainpool-p256', 'rsa-sha1'] as const;
 export type PassportAlgorithm = (typeof PASSPORT_ALGORITHMS)[number];
@@ -497,7 +497,7 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
     ...person,
   };
   const mrz = buildMrz(mrzInput);
-  const photo = options.photo ?? jpegPhoto(SAMPLE_FACE_JPEG);
+  const photo = options.photo ?? SAMPLE_FACE_PHOTO;
   const faceDg2 = (data: Buffer) => buildFaceDg2({ ...photo, data }, { sex: person.sex, createdAt: now, validUntil: new Date(mrzInput.dateOfExpiry) });
   const dataGroups = new Map<number, Buffer>([
     [1, buildDg1(mrz)],

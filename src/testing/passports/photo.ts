@@ -4,10 +4,10 @@
  *
  * JPEG 2000 comes from the OpenJPEG WASM build of @cornerstonejs/codec-openjpeg. Its module initialises
  * asynchronously, so preparing a photo is async while `generatePassport` stays synchronous for its many callers.
+ * The image codecs are imported when a photo is prepared, not when the CLI starts: every `reuseid` command loads
+ * this module.
  */
 import { createRequire } from 'node:module';
-import * as jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 
 export const PHOTO_FORMATS = ['jpeg', 'jpeg2000'] as const;
 export type PhotoFormat = (typeof PHOTO_FORMATS)[number];
@@ -40,20 +40,16 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 export async function preparePhoto(image: Buffer, format: PhotoFormat = 'jpeg'): Promise<DocumentPhoto> {
   const isJpeg = image.subarray(0, JPEG_MAGIC.length).equals(JPEG_MAGIC);
   if (!isJpeg && !image.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC)) throw new Error('the photo must be a JPEG or PNG image');
-  const decoded = isJpeg ? decodeJpeg(image) : decodePng(image);
+  const decoded = isJpeg ? await decodeJpeg(image) : await decodePng(image);
   const { width, height } = decoded;
   if (format === 'jpeg2000') return { format, data: await encodeJpeg2000(decoded), width, height };
   // A JPEG goes in as it came; only PNGs are re-encoded.
+  const jpeg = await import('jpeg-js');
   return { format, data: isJpeg ? image : Buffer.from(jpeg.encode({ data: rgba(decoded), width, height }, JPEG_QUALITY).data), width, height };
 }
 
-/** The pixel size of a JPEG, for the built-in sample face (already JPEG, nothing to re-encode). */
-export function jpegPhoto(image: Buffer): DocumentPhoto {
-  const { width, height } = decodeJpeg(image);
-  return { format: 'jpeg', data: image, width, height };
-}
-
-function decodeJpeg(image: Buffer): RgbImage {
+async function decodeJpeg(image: Buffer): Promise<RgbImage> {
+  const jpeg = await import('jpeg-js');
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     decoded = jpeg.decode(image, { useTArray: true, maxResolutionInMP: 16, maxMemoryUsageInMB: 128 });
@@ -63,7 +59,8 @@ function decodeJpeg(image: Buffer): RgbImage {
   return fromRgba(decoded);
 }
 
-function decodePng(image: Buffer): RgbImage {
+async function decodePng(image: Buffer): Promise<RgbImage> {
+  const { PNG } = await import('pngjs');
   let decoded: { width: number; height: number; data: Buffer };
   try {
     decoded = PNG.sync.read(image);
