@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { decodeOperationContext } from '../devices/contexts.js';
 import type { ActivationResult, DeviceTransaction, OperationContext, PendingOperation, SignicatOperation } from '../devices/schemas.js';
+import type { ReadIdUpload } from '../proofing/providers/readid/upload.js';
 
 export { decodeOperationContext };
 
@@ -22,7 +23,12 @@ export interface DeviceState {
   userId?: string;
 }
 
-export type { DeviceTransaction, OperationContext, PendingOperation, SignicatOperation };
+export type { DeviceTransaction, OperationContext, PendingOperation, SignicatOperation, ReadIdUpload };
+
+/** The device's view after a ReadID upload, with the attempt's verdict and per-check results. */
+export type ReadIdResult = DeviceTransaction & {
+  readid: { attempt: number; maxAttempts: number; verdict: string; reason?: string; checks: Record<string, string> };
+};
 
 export class DeviceApiError extends Error {
   constructor(
@@ -78,6 +84,14 @@ export class DeviceClient {
 
   async transaction(transactionId: string): Promise<DeviceTransaction> {
     return this.call('GET', `/device/v1/transactions/${encodeURIComponent(transactionId)}`);
+  }
+
+  /**
+   * ReadID: the chip files as read (base64), the chip's answer to the challenge of the post-operation context, and
+   * optionally the user's selfie (JPEG or PNG, base64) for the server to compare with the chip's photo.
+   */
+  async uploadReadId(transactionId: string, upload: ReadIdUpload): Promise<ReadIdResult> {
+    return this.call('POST', `/device/v1/transactions/${encodeURIComponent(transactionId)}/proofing/readid`, upload);
   }
 
   /** A signed request to any device endpoint (providers' evidence uploads use this). */

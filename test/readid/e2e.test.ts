@@ -23,7 +23,10 @@ for (const database of testDatabases) {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-readid-e2e-'));
-      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine')]);
+      // A chip photo in JPEG 2000 as most states store it, and a selfie for the app to send with the chip files.
+      await run('node', [BIN, 'videoid', 'sample-images', '--out', join(dir, 'samples')]);
+      const face = join(dir, 'samples', 'selfie.jpg');
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine'), '--photo', face, '--photo-format', 'jpeg2000']);
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'tampered'), '--variant', 'tampered-dg1', '--document-number', 'X1234567']);
       const trustStore = join(dir, 'trust-store');
       await run('node', [BIN, 'trust', 'import', join(dir, 'genuine', 'csca.pem'), join(dir, 'tampered', 'csca.pem'), '--store', trustStore]);
@@ -74,7 +77,8 @@ for (const database of testDatabases) {
         processType: 'ready',
         readid: { activeAuthentication: { challenge: expect.stringMatching(/^[0-9a-f]{16}$/) } },
       });
-      const proofed = await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, 'genuine'));
+      const selfie = join(dir, 'samples', 'selfie.jpg');
+      const proofed = await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, 'genuine'), '--selfie', selfie);
       expect(proofed).toMatchObject({ status: 'Completed', readid: { verdict: 'accepted', checks: { activeAuthentication: 'SUCCEEDED' } } });
       expect((await rp('GET', `/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({
         status: 'Completed',
@@ -103,7 +107,7 @@ for (const database of testDatabases) {
         status: 'Failed',
         failureReason: 'chip_verification_failed',
       });
-    });
+    }, 120_000); // seven CLI processes, each starting Node: seconds apiece on a busy machine
 
     it('logs the trust store it loaded, and no personal data', async () => {
       expect(server.output()).toMatch(/"cscas":2.*readid trust store loaded/);

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedPassport } from '../../src/testing/passports/generator.js';
 import type { DeviceApiError, DeviceClient } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness, type Rp } from '../support/harness.js';
 import { instructions, passport, readIdPath, trustedCsca, upload, uploadBody } from './support.js';
+import { MAX_SELFIE_BYTES, UPLOAD_BODY_LIMIT } from '../../src/proofing/providers/readid/upload.js';
+import { sampleImages } from '../../src/testing/media/sample-images.js';
+import { writePassportDirectory } from '../../src/testing/passports/generator.js';
+import { submitReadIdPassport } from '../../src/testing/simulator/readid.js';
 
 const ANNA = { firstName: 'ANNA MARIA', lastName: 'ERIKSSON', dateOfBirth: '1974-08-12', gender: 'F', nationality: 'DEU' };
 const trust = trustedCsca();
@@ -249,7 +256,7 @@ for (const database of testDatabases) {
         method: 'POST',
         url: readIdPath(transactionId),
         headers: { 'content-type': 'application/json', authorization: 'ReuseID-Device x' },
-        payload: JSON.stringify({ dg2: 'A'.repeat(4 * 1024 * 1024) }),
+        payload: JSON.stringify({ dg2: 'A'.repeat(UPLOAD_BODY_LIMIT) }),
       });
       expect(huge.statusCode).toBe(413);
       const unsigned = await h.app.inject({
@@ -269,6 +276,92 @@ for (const database of testDatabases) {
         );
         expect([200, 422]).toContain(res.status);
         if (res.status === 200) break; // a verdict on a mangled SOD ends the flow (rejected)
+      }
+    });
+
+    const { 'selfie.jpg': selfieJpeg, 'document-front.png': somePng } = sampleImages();
+
+    /** The transaction's evidence, opened with the key of the user it belongs to. */
+    async function evidenceOf(transactionId: string, userId: string) {
+      const user = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, userId))!;
+      const tx = await h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow();
+      return { user, proofingId: tx.proofing_id!, items: await h.ctx.evidence.list(h.ctx.store.db, h.ctx.users.cipher(user), tx.proofing_id!) };
+    }
+
+    it('keeps the selfie with each attempt as sealed evidence, without deciding on it yet', async () => {
+      const { transactionId, userId, device } = await startReadId();
+      expect((await instructions(device, transactionId)).selfie).toEqual({ maxBytes: MAX_SELFIE_BYTES, imageTypes: ['image/jpeg', 'image/png'] });
+      const doc = newPassport();
+      const retried = await upload(device, transactionId, doc, { signed: randomBytes(8), selfie: selfieJpeg });
+      expect(retried).toMatchObject({ status: 'Pending', readid: { verdict: 'inconclusive' } });
+      const answer = await upload(device, transactionId, doc, { selfie: somePng });
+      expect(answer).toMatchObject({ status: 'Completed', readid: { attempt: 2, verdict: 'accepted' } });
+
+      const { user, proofingId, items } = await evidenceOf(transactionId, userId);
+      const selfies = items.filter((e) => e.kind === 'readid.selfie');
+      expect(selfies.map((e) => e.mediaType).sort()).toEqual(['image/jpeg', 'image/png']);
+      expect(selfies.find((e) => e.mediaType === 'image/jpeg')!.content.equals(selfieJpeg)).toBe(true);
+      expect(selfies.find((e) => e.mediaType === 'image/png')!.content.equals(somePng)).toBe(true);
+
+      // Sealed: the stored bytes are not the image, and another user's key cannot open them.
+      const rows = await h.ctx.store.db.selectFrom('evidence').select(['kind', 'content_sealed']).where('proofing_id', '=', proofingId).execute();
+      const sealed = rows.filter((r) => r.kind === 'readid.selfie').map((r) => Buffer.from(r.content_sealed));
+      expect(sealed).toHaveLength(2);
+      for (const row of sealed) expect(row.includes(selfieJpeg.subarray(0, 64)) || row.includes(selfieJpeg.toString('base64').slice(0, 64))).toBe(false);
+      const stranger = await startReadId();
+      const strangerUser = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, stranger.userId))!;
+      expect(user.id).not.toBe(strangerUser.id);
+      await expect(h.ctx.evidence.list(h.ctx.store.db, h.ctx.users.cipher(strangerUser), proofingId)).rejects.toThrow();
+    });
+
+    it('refuses a selfie that is not a JPEG or PNG, or is too large, with 422 on selfie, and a body over the limit with 413', async () => {
+      const { transactionId, device } = await startReadId();
+      const valid = await uploadBody(device, transactionId, newPassport(), { withoutAa: true });
+      const post = (body: unknown) => refused(device.call('POST', readIdPath(transactionId), body));
+
+      const gif = await post({ ...valid, selfie: Buffer.from('GIF89a\x01\x00\x01\x00').toString('base64') });
+      expect(gif).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'selfie', reason: 'must be a JPEG or PNG image' }] } });
+      const notBase64 = await post({ ...valid, selfie: '%%%%' });
+      expect(notBase64).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'selfie' }] } });
+      // One byte over the limit still fits the base64 length bound (base64 rounds up): the decoded size is checked.
+      const oneOver = Buffer.concat([selfieJpeg, randomBytes(MAX_SELFIE_BYTES + 1 - selfieJpeg.length)]);
+      const tooLarge = await post({ ...valid, selfie: oneOver.toString('base64') });
+      expect(tooLarge).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'selfie', reason: `must be at most ${MAX_SELFIE_BYTES} bytes` }] } });
+      const wayTooLarge = await post({ ...valid, selfie: randomBytes(MAX_SELFIE_BYTES + 3).toString('base64') });
+      expect(wayTooLarge).toMatchObject({ status: 422, body: { invalidParams: [{ name: 'selfie' }] } });
+      const overTheBodyLimit = await post({ ...valid, selfie: 'A'.repeat(UPLOAD_BODY_LIMIT) });
+      expect(overTheBodyLimit.status).toBe(413);
+      expect(await onboarding(transactionId)).toMatchObject({ status: 'Pending' });
+      expect(await h.ctx.store.db.selectFrom('readid_attempts').select('attempt').where('transaction_id', '=', transactionId).execute()).toEqual([]);
+
+      // Every field at its limit still fits the body limit: read, and judged on its content (a random DG2), not its size.
+      const atLimits = {
+        ...valid,
+        dg2: randomBytes(2 * 1024 * 1024).toString('base64'),
+        selfie: Buffer.concat([selfieJpeg, randomBytes(MAX_SELFIE_BYTES - selfieJpeg.length)]).toString('base64'),
+      };
+      const status = await device.call('POST', readIdPath(transactionId), atLimits).then(
+        () => 200,
+        (error: DeviceApiError) => error.status,
+      );
+      expect([200, 422]).toContain(status);
+    });
+
+    it('simulator: device proof --selfie reads the file and sends it with the chip files', async () => {
+      const { transactionId, userId, device } = await startReadId();
+      const dir = mkdtempSync(join(tmpdir(), 'readid-selfie-'));
+      try {
+        await writePassportDirectory(join(dir, 'passport'), newPassport());
+        writeFileSync(join(dir, 'selfie.jpg'), selfieJpeg);
+        await expect(submitReadIdPassport(device, transactionId, join(dir, 'passport'), { selfie: join(dir, 'missing.jpg') })).rejects.toThrow(
+          /Cannot read the selfie .*missing\.jpg: ENOENT/,
+        );
+        const answer = await submitReadIdPassport(device, transactionId, join(dir, 'passport'), { selfie: join(dir, 'selfie.jpg') });
+        expect(answer).toMatchObject({ status: 'Completed', readid: { verdict: 'accepted' } });
+        const { items } = await evidenceOf(transactionId, userId);
+        expect(items.find((e) => e.kind === 'readid.selfie')?.content.equals(selfieJpeg)).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

@@ -25,6 +25,7 @@ export interface ReadInstructions {
   attempt: number;
   maxAttempts: number;
   previousAttempt?: { verdict: string; reason: string | null };
+  selfie: { maxBytes: number; imageTypes: string[] };
 }
 
 export async function instructions(device: DeviceClient, transactionId: string): Promise<ReadInstructions> {
@@ -41,6 +42,8 @@ export interface UploadOptions {
   signature?: string;
   /** Leave active authentication out. */
   withoutAa?: boolean;
+  /** The user's selfie, sent as it is. */
+  selfie?: Buffer;
 }
 
 /** The upload body an app sends for this passport. */
@@ -54,6 +57,7 @@ export async function uploadBody(device: DeviceClient, transactionId: string, do
     dg14: b64(f['EF_DG14.bin']),
     dg15: b64(f['EF_DG15.bin']),
     com: b64(f['EF_COM.bin']),
+    selfie: b64(options.selfie),
   };
   if (options.withoutAa || !doc.chipPrivateKeyPem) return body;
   const challenge = options.challenge ?? (await instructions(device, transactionId)).activeAuthentication.challenge;

@@ -25,10 +25,12 @@ import {
 import { childrenOf, parseDer } from '../../icao/asn1.js';
 import { computeKeyIdentifier, toPem } from '../../icao/certificates.js';
 import { ATTRIBUTES, CONTENT_TYPES } from '../../icao/cms.js';
-import { buildCom, buildDg1, buildDg14, buildDg15, buildDg2 } from '../../icao/lds.js';
+import { buildCom, buildDg1, buildDg14, buildDg15 } from '../../icao/lds.js';
 import { type Sex, buildMrz } from '../../icao/mrz.js';
-import { SAMPLE_FACE_JPEG } from './sample-face.js';
 import { buildLdsSecurityObject, wrapSod } from '../../icao/sod.js';
+import { buildFaceDg2 } from './face-dg2.js';
+import type { DocumentPhoto } from './photo.js';
+import { SAMPLE_FACE_PHOTO } from './sample-face.js';
 
 export const PASSPORT_ALGORITHMS = ['rsa-pss', 'rsa-pkcs1', 'ecdsa-p256', 'ecdsa-p384', 'brainpool-p256', 'rsa-sha1'] as const;
 export type PassportAlgorithm = (typeof PASSPORT_ALGORITHMS)[number];
@@ -412,6 +414,8 @@ export interface PassportOptions {
   /** Active Authentication key in DG15; 'none' makes a document without AA. */
   aaKey?: 'rsa' | 'ecdsa' | 'none';
   variant?: PassportVariant;
+  /** The holder's photo for DG2, from `preparePhoto` (default: a tiny built-in sample JPEG). */
+  photo?: DocumentPhoto;
   /** Reuse a CSCA (tests cache one per algorithm: RSA key generation is slow). */
   csca?: CscaMaterial;
   now?: Date;
@@ -493,9 +497,11 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
     ...person,
   };
   const mrz = buildMrz(mrzInput);
+  const photo = options.photo ?? SAMPLE_FACE_PHOTO;
+  const faceDg2 = (data: Buffer) => buildFaceDg2({ ...photo, data }, { sex: person.sex, createdAt: now, validUntil: new Date(mrzInput.dateOfExpiry) });
   const dataGroups = new Map<number, Buffer>([
     [1, buildDg1(mrz)],
-    [2, buildDg2(SAMPLE_FACE_JPEG)],
+    [2, faceDg2(photo.data)],
   ]);
   const aa = options.aaKey === 'none' ? undefined : activeAuthenticationFiles(options.aaKey ?? 'rsa');
   if (aa?.dg14) dataGroups.set(14, aa.dg14);
@@ -519,9 +525,9 @@ export function generatePassport(options: PassportOptions = {}): GeneratedPasspo
   // Tampering happens after signing, as an attacker would do it.
   if (variant === 'tampered-dg1') dataGroups.set(1, buildDg1(buildMrz({ ...mrzInput, lastName: 'MALLORY' })));
   if (variant === 'tampered-dg2') {
-    const face = Buffer.from(SAMPLE_FACE_JPEG);
+    const face = Buffer.from(photo.data);
     face[face.length - 10] = (face[face.length - 10] as number) ^ 0x01;
-    dataGroups.set(2, buildDg2(face));
+    dataGroups.set(2, faceDg2(face));
   }
 
   const files: PassportFiles = {

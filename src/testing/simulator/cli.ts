@@ -66,7 +66,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--reason <code>', 'sandbox rejection reason', 'sandbox_rejected')
     .option('--document-front <file>', 'signicatvideoid: image of the document front (JPEG or PNG)')
     .option('--document-back <file>', 'signicatvideoid: image of the document back (ID cards)')
-    .option('--selfie <file>', 'signicatvideoid: selfie (JPEG or PNG)')
+    .option('--selfie <file>', 'signicatvideoid and readid: selfie (JPEG or PNG)')
     .option('--video <file>', 'signicatvideoid: short video (WebM or MP4)')
     .option('--doc-type <n>', 'signicatvideoid: document type (default: the one the RP preselected)')
     .option('--mrz <text>', 'signicatvideoid: the MRZ as read by the app (lines separated by newlines)')
@@ -83,7 +83,7 @@ export function registerDeviceCommands(program: Command): void {
       }
       if (flags.provider === 'readid') {
         if (!flags.passport) throw new Error('readid needs --passport');
-        const result = await submitReadIdPassport(client, transactionId, flags.passport);
+        const result = await submitReadIdPassport(client, transactionId, flags.passport, { selfie: flags.selfie });
         return print(
           flags.json,
           result,

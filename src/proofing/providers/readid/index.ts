@@ -14,7 +14,7 @@ import { Challenges } from './challenges.js';
 import { DocumentBindings } from './documents.js';
 import { PROVIDER_ID, ReadIdProofing } from './proofing.js';
 import { TrustAnchors } from './trust.js';
-import { FILE_LIMITS, ReadIdUpload, UPLOAD_BODY_LIMIT } from './upload.js';
+import { FILE_LIMITS, MAX_SELFIE_BYTES, ReadIdUpload, UPLOAD_BODY_LIMIT } from './upload.js';
 
 const AttemptReportSchema = z.object({
   attempt: z.number(),
@@ -52,7 +52,10 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
               'The raw files as read from the chip, base64 in JSON so that the device signature covers them: `sod` (EF.SOD) and `dg1` required; ' +
               '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +
               "challenge from the post-operation context (hex) and the chip's INTERNAL AUTHENTICATE answer (base64); each challenge works once. " +
-              `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. Unreadable files, and a missing DG15 that the SOD lists, are refused with 422 and change nothing. ` +
+              `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. ` +
+              `\`selfie\`: the user's photo taken by the app, JPEG or PNG (detected from the content) up to ${MAX_SELFIE_BYTES} bytes, kept sealed in the dossier. ` +
+              'Unreadable files, a selfie that is not a JPEG or PNG, and a missing DG15 that the SOD lists, are refused with 422 and change nothing; ' +
+              'a body larger than all fields at their limits with 413. ' +
               `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
             params: DeviceTransactionParams,
             body: ReadIdUpload,
@@ -77,6 +80,7 @@ async function readInstructions(challenges: Challenges, proofing: ReadIdProofing
       read: ['EF.SOD', 'DG1', 'DG2'],
       readWhenPresent: ['DG14', 'DG15', 'EF.COM'],
       maxBytes: FILE_LIMITS,
+      selfie: { maxBytes: MAX_SELFIE_BYTES, imageTypes: ['image/jpeg', 'image/png'] },
       activeAuthentication: { challenge: challenge.bytes.toString('hex'), expiresAt: isoTime(challenge.expiresAt) },
       attempt: (last?.attempt ?? 0) + 1,
       maxAttempts: MAX_ATTEMPTS,

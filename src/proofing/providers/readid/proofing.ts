@@ -11,7 +11,7 @@ import { assess, checkSummary, MAX_ATTEMPTS, type Assessment } from './assessmen
 import type { Challenge, Challenges } from './challenges.js';
 import type { DocumentBindings } from './documents.js';
 import type { TrustAnchors } from './trust.js';
-import { decodeFiles, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload } from './upload.js';
+import { decodeFiles, decodeSelfie, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
 export const PROVIDER_ID = 'readid';
 
@@ -39,6 +39,8 @@ export class ReadIdProofing {
     if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
     if (effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending' || tx.stage !== 'proofing') throw uploadNotExpected();
     const files = decodeFiles(upload);
+    // Kept with the attempt's evidence; comparing it with the DG2 photo belongs with the assessment below.
+    const selfie = decodeSelfie(upload);
     const aa = upload.activeAuthentication;
     const challenge = aa ? await this.deps.challenges.find(tx.id, aa.challenge) : undefined;
     const signature = aa ? Buffer.from(aa.signature, 'base64') : undefined;
@@ -47,7 +49,7 @@ export class ReadIdProofing {
     const documentHash = result.document && result.verdict === 'accepted' ? this.deps.documents.hash(result.document) : null;
     const owner = documentHash ? await this.deps.documents.owner(this.ctx.store.db, tx.accountId, documentHash) : null;
     const assessment = assess({ result, attempt, boundToOtherUser: owner !== null && owner !== tx.userId, policy: this.ctx.config.readid.duplicateDocument });
-    const evidence = evidenceItems(files, result, challenge, signature);
+    const evidence = evidenceItems(files, selfie, result, challenge, signature);
     const record = (trx: Tx, current: Transaction) => this.recordAttempt(trx, current, attempt, result, assessment, challenge);
     const ended =
       assessment.outcome === 'retry'
@@ -185,9 +187,16 @@ function toDecision(assessment: Exclude<Assessment, { outcome: 'retry' }>, evide
   return { outcome: 'accepted', userData: assessment.userData, evidence, details: { ...details, duplicateDocument: assessment.duplicate } };
 }
 
-/** The chip files as read, the chip's answer with its challenge, and the full verification result. */
-function evidenceItems(files: ChipFiles, result: VerificationResult, challenge: Challenge | undefined, signature: Buffer | undefined): EvidenceItem[] {
+/** The chip files as read, the selfie, the chip's answer with its challenge, and the full verification result. */
+function evidenceItems(
+  files: ChipFiles,
+  selfie: Selfie | undefined,
+  result: VerificationResult,
+  challenge: Challenge | undefined,
+  signature: Buffer | undefined,
+): EvidenceItem[] {
   const items: EvidenceItem[] = Object.entries(files).map(([name, content]) => ({ kind: `readid.${name}`, mediaType: 'application/octet-stream', content }));
+  if (selfie) items.push({ kind: 'readid.selfie', mediaType: selfie.mediaType, content: selfie.content });
   if (challenge && signature) {
     items.push({
       kind: 'readid.active-authentication',

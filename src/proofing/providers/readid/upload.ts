@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { errors } from '../../../shared/errors.js';
 import { IcaoFormatError, parseSod, SIZE_LIMITS } from '../../../icao/index.js';
+import { base64Field, base64Length, type ImageType, sniffImage } from '../../media.js';
 import { CHALLENGE_BYTES } from './challenges.js';
 
 /**
  * What a device uploads after reading the chip: the raw LDS files, base64 in JSON so that the device signature's
- * body hash covers them, and the chip's answer to the server's Active Authentication challenge. The server
- * re-derives everything from these bytes; it accepts no field the app parsed itself.
+ * body hash covers them, the chip's answer to the server's Active Authentication challenge, and optionally a selfie
+ * to compare with the chip's photo. The server re-derives everything from these bytes; it accepts no field the app
+ * parsed itself.
  */
 const FILES = ['sod', 'dg1', 'dg2', 'dg14', 'dg15', 'com'] as const;
 export type ChipFile = (typeof FILES)[number];
@@ -14,30 +16,29 @@ export const FILE_LIMITS = Object.fromEntries(FILES.map((file) => [file, SIZE_LI
 
 /** RSA AA signatures are as long as the modulus (up to 4096 bits in practice), ECDSA r‖s far shorter. */
 const MAX_SIGNATURE_BYTES = 1024;
-const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
-/** Every file and the signature at their limits, base64-encoded, plus room for the JSON around them. */
-export const UPLOAD_BODY_LIMIT = FILES.reduce((sum, file) => sum + base64Length(SIZE_LIMITS[file]), base64Length(MAX_SIGNATURE_BYTES)) + 16 * 1024;
-
-const encoded = (maxBytes: number) =>
-  z
-    .string()
-    .min(4)
-    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+/**
+ * A face comparison needs a face of a few hundred pixels, not a full-resolution camera frame: 2 MiB holds a phone
+ * JPEG of several megapixels, and bounds what an upload can make the face engine decode.
+ */
+export const MAX_SELFIE_BYTES = 2 * 1024 * 1024;
+/** Every file, the signature and the selfie at their limits, base64-encoded, plus room for the JSON around them. */
+export const UPLOAD_BODY_LIMIT =
+  FILES.reduce((sum, file) => sum + base64Length(SIZE_LIMITS[file]), base64Length(MAX_SIGNATURE_BYTES) + base64Length(MAX_SELFIE_BYTES)) + 16 * 1024;
 
 export const ReadIdUpload = z.strictObject({
-  sod: encoded(SIZE_LIMITS.sod),
-  dg1: encoded(SIZE_LIMITS.dg1),
-  dg2: encoded(SIZE_LIMITS.dg2).optional(),
-  dg14: encoded(SIZE_LIMITS.dg14).optional(),
-  dg15: encoded(SIZE_LIMITS.dg15).optional(),
-  com: encoded(SIZE_LIMITS.com).optional(),
+  sod: base64Field(SIZE_LIMITS.sod),
+  dg1: base64Field(SIZE_LIMITS.dg1),
+  dg2: base64Field(SIZE_LIMITS.dg2).optional(),
+  dg14: base64Field(SIZE_LIMITS.dg14).optional(),
+  dg15: base64Field(SIZE_LIMITS.dg15).optional(),
+  com: base64Field(SIZE_LIMITS.com).optional(),
   activeAuthentication: z
     .strictObject({
       challenge: z.string().regex(new RegExp(`^[0-9a-fA-F]{${CHALLENGE_BYTES * 2}}$`), `must be the ${CHALLENGE_BYTES}-byte challenge as hex`),
-      signature: encoded(MAX_SIGNATURE_BYTES),
+      signature: base64Field(MAX_SIGNATURE_BYTES),
     })
     .optional(),
+  selfie: base64Field(MAX_SELFIE_BYTES).optional(),
 });
 export type ReadIdUpload = z.infer<typeof ReadIdUpload>;
 
@@ -78,6 +79,22 @@ function requireListedDg15(files: ChipFiles): void {
     throw error;
   }
   if (listed) throw errors.invalidParameters([{ name: 'dg15', reason: "the SOD lists DG15: upload it, with the chip's answer to the challenge" }]);
+}
+
+/** The selfie as uploaded, with the media type its magic bytes show. Biometric data: stored only sealed. */
+export interface Selfie {
+  mediaType: ImageType;
+  content: Buffer;
+}
+
+/** Decodes the selfie, if any, and refuses what is not a JPEG or PNG before anything is verified or recorded. */
+export function decodeSelfie(upload: ReadIdUpload): Selfie | undefined {
+  if (upload.selfie === undefined) return undefined;
+  const content = Buffer.from(upload.selfie, 'base64');
+  if (content.length > MAX_SELFIE_BYTES) throw errors.invalidParameters([{ name: 'selfie', reason: `must be at most ${MAX_SELFIE_BYTES} bytes` }]);
+  const mediaType = sniffImage(content);
+  if (!mediaType) throw errors.invalidParameters([{ name: 'selfie', reason: 'must be a JPEG or PNG image' }]);
+  return { mediaType, content };
 }
 
 /** verifyDocument names files as ICAO does; the device knows them by their upload field. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ProviderOptions } from '../../../flows/transaction.js';
 import { errors, type InvalidParam } from '../../../shared/errors.js';
 import { parseMrz, type MrzFields } from '../../../icao/mrz.js';
-import { sniffImage, sniffVideo } from './media.js';
+import { base64Field, base64Length, sniffImage, sniffVideo } from '../../media.js';
 
 /**
  * What a device uploads for VideoID review: document front (and back), a selfie, optionally a short video, the
@@ -11,23 +11,15 @@ import { sniffImage, sniffVideo } from './media.js';
  */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 export const MAX_VIDEO_BYTES = 20 * 1024 * 1024;
-const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 /** Three images and a video at their limits, base64-encoded, plus room for the small fields. */
 export const CAPTURE_BODY_LIMIT = 3 * base64Length(MAX_IMAGE_BYTES) + base64Length(MAX_VIDEO_BYTES) + 64 * 1024;
 
-const encoded = (maxBytes: number) =>
-  z
-    .string()
-    .min(4)
-    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
-
 export const CaptureUpload = z.strictObject({
   docType: z.number().int().positive(),
-  documentFront: encoded(MAX_IMAGE_BYTES),
-  documentBack: encoded(MAX_IMAGE_BYTES).optional(),
-  selfie: encoded(MAX_IMAGE_BYTES),
-  video: encoded(MAX_VIDEO_BYTES).optional(),
+  documentFront: base64Field(MAX_IMAGE_BYTES),
+  documentBack: base64Field(MAX_IMAGE_BYTES).optional(),
+  selfie: base64Field(MAX_IMAGE_BYTES),
+  video: base64Field(MAX_VIDEO_BYTES).optional(),
   mrz: z
     .string()
     .max(200)

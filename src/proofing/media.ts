@@ -1,7 +1,10 @@
 /**
- * Content type detection by magic bytes. What a device declares is never trusted: the stored media type (and so
- * the Content-Type the console later serves) comes only from these signatures.
+ * What providers' device uploads share: binary content as base64 fields of a JSON body (so the device signature's
+ * body hash covers it), and content type detection by magic bytes. What a device declares is never trusted: the
+ * stored media type (and so the Content-Type the console later serves) comes only from these signatures.
  */
+import { z } from 'zod';
+
 export type ImageType = 'image/jpeg' | 'image/png';
 export type VideoType = 'video/webm' | 'video/mp4';
 
@@ -21,3 +24,13 @@ export function sniffVideo(content: Buffer): VideoType | null {
   if (startsWith(content, [0x66, 0x74, 0x79, 0x70], 4)) return 'video/mp4';
   return null;
 }
+
+export const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+
+/** A base64 field of at most `maxBytes` decoded bytes; base64 rounds up, so decoders check the exact size again. */
+export const base64Field = (maxBytes: number) =>
+  z
+    .string()
+    .min(4)
+    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
