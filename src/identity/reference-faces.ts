@@ -16,9 +16,8 @@ export class ReferenceFaces {
   constructor(private readonly deps: { users: Pick<UserStore, 'cipher'> }) {}
 
   async save(executor: Executor, user: User, template: FaceTemplate, provenance: Provenance): Promise<void> {
-    const row = {
-      user_id: user.id,
-      model: template.model,
+    const key = { user_id: user.id, model: template.model };
+    const sealed = {
       template_sealed: this.deps.users.cipher(user).sealJson(template, sealingContext(user.id, template.model)),
       provider: provenance.provider,
       transaction_id: provenance.transactionId,
@@ -27,16 +26,8 @@ export class ReferenceFaces {
     };
     await executor
       .insertInto('user_reference_faces')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'model']).doUpdateSet({
-          template_sealed: row.template_sealed,
-          provider: row.provider,
-          transaction_id: row.transaction_id,
-          proofing_id: row.proofing_id,
-          created_at: row.created_at,
-        }),
-      )
+      .values({ ...key, ...sealed })
+      .onConflict((oc) => oc.columns(['user_id', 'model']).doUpdateSet(sealed))
       .execute();
   }
 

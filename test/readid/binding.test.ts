@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openEnvelope } from '../../src/events/outbox.js';
 import type { DeviceClient } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, type Harness, type Rp } from '../support/harness.js';
+import { useHarness } from '../support/harness.js';
 import { passport, trustedCsca, upload } from './support.js';
 
 /**
@@ -29,18 +29,12 @@ interface Attribute {
 
 for (const database of testDatabases) {
   describe(`identity binding and assurance levels, readid (${database.name})`, () => {
-    let h: Harness;
-    let rp: Rp;
-    beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_TRUST_STORE: trust.dir });
-      rp = await h.rp();
-    });
-    afterAll(() => h.close());
+    const t = useHarness(database, { REUSEID_TRUST_STORE: trust.dir });
 
     async function onboard(doc = newPassport(), body: Record<string, unknown> = {}) {
-      const start = await rp.post('/reuseid/onboarding', { provider: 'readid', ...body });
+      const start = await t.rp.post('/reuseid/onboarding', { provider: 'readid', ...body });
       expect(start.status).toBe(200);
-      const device = await h.device();
+      const device = await t.h.device();
       const activation = await device.activate(start.body.data.activationCode);
       const answer = await upload(device, activation.transactionId, doc);
       return { transactionId: activation.transactionId, userId: start.body.data.userId as string, device, deviceId: activation.deviceId, answer };
@@ -51,17 +45,17 @@ for (const database of testDatabases) {
       doc: ReturnType<typeof newPassport>,
       body: Record<string, unknown> = {},
     ) {
-      const started = await rp.post('/reuseid/step-up', { userId: user.userId, deviceId: user.deviceId, provider: 'readid', ...body });
+      const started = await t.rp.post('/reuseid/step-up', { userId: user.userId, deviceId: user.deviceId, provider: 'readid', ...body });
       expect(started.status).toBe(200);
       const [operation] = await user.device.pendingOperations();
       await user.device.decide(operation!);
       const transactionId = started.body.data.transactionId as string;
       await upload(user.device, transactionId, doc);
-      return (await rp.get(`/reuseid/step-up/${transactionId}`)).body.data;
+      return (await t.rp.get(`/reuseid/step-up/${transactionId}`)).body.data;
     }
 
     const attributes = async (userId: string): Promise<Record<string, Attribute>> => {
-      const res = await rp.get(`/reuseid/users/${userId}`);
+      const res = await t.rp.get(`/reuseid/users/${userId}`);
       expect(res.status).toBe(200);
       return res.body.data.attributes;
     };
@@ -69,13 +63,13 @@ for (const database of testDatabases) {
     it('reports the assurance level and how the chip was verified on Get and in the completed event', async () => {
       const doc = newPassport({ expiry: '2031-12-01' });
       const user = await onboard(doc);
-      const data = (await rp.get(`/reuseid/onboarding/${user.transactionId}`)).body.data;
+      const data = (await t.rp.get(`/reuseid/onboarding/${user.transactionId}`)).body.data;
       // Chip authentic and clone-checked, but no face compared with it yet: the person is not bound to the document.
       const verification = { document: 'chip', cloneDetection: 'active_authentication', faceMatch: null, reviewedByAgent: false };
       expect(data).toMatchObject({ status: 'Completed', userData: ANNA, assuranceLevel: 'low', verification });
-      const events = await h.ctx.store.db.selectFrom('outbox_events').select(['id', 'envelope']).where('event_name', '=', 'onboarding.completed').execute();
+      const events = await t.h.ctx.store.db.selectFrom('outbox_events').select(['id', 'envelope']).where('event_name', '=', 'onboarding.completed').execute();
       const eventData = events
-        .map((row) => openEnvelope(h.ctx.cipher, row.id, row.envelope).eventData as { transactionId: string })
+        .map((row) => openEnvelope(t.h.ctx.cipher, row.id, row.envelope).eventData as { transactionId: string })
         .find((e) => e.transactionId === user.transactionId);
       expect(eventData).toMatchObject({ assuranceLevel: 'low', verification });
       // Onboarding enrols the identity and the document.
@@ -99,7 +93,7 @@ for (const database of testDatabases) {
       expect(data.userData).toBeUndefined();
       expect(await attributes(user.userId)).toEqual(before);
 
-      const audit = await h.ctx.store.db
+      const audit = await t.h.ctx.store.db
         .selectFrom('audit_items')
         .select(['event_type', 'body'])
         .where('reference_id', '=', data.transactionId)
@@ -136,12 +130,12 @@ for (const database of testDatabases) {
       const noAa = newPassport({ aaKey: 'none' });
       const capped = await onboard(noAa, { minimumAssuranceLevel: 'high' });
       expect(capped.answer).toMatchObject({ status: 'Failed' });
-      const data = (await rp.get(`/reuseid/onboarding/${capped.transactionId}`)).body.data;
+      const data = (await t.rp.get(`/reuseid/onboarding/${capped.transactionId}`)).body.data;
       expect(data).toMatchObject({ status: 'Failed', failureReason: 'assurance_level_not_met' });
       expect(await attributes(capped.userId)).toEqual({});
 
       const low = await onboard(newPassport({ aaKey: 'none' }), { minimumAssuranceLevel: 'low' });
-      expect((await rp.get(`/reuseid/onboarding/${low.transactionId}`)).body.data).toMatchObject({
+      expect((await t.rp.get(`/reuseid/onboarding/${low.transactionId}`)).body.data).toMatchObject({
         status: 'Completed',
         assuranceLevel: 'low',
         verification: { document: 'chip', cloneDetection: 'not_performed', faceMatch: null, reviewedByAgent: false },
