@@ -32,7 +32,14 @@ export type Decision =
  * (`assurance_level_not_met`). `audit` holds what the audit item may say about it: field names and levels, no values.
  */
 export type Settlement =
-  | { outcome: 'accepted'; attributes: Record<string, string>; level: AssuranceLevel; verification: VerificationSummary; audit: Record<string, unknown> }
+  | {
+      outcome: 'accepted';
+      userData: UserData;
+      attributes: Record<string, string>;
+      level: AssuranceLevel;
+      verification: VerificationSummary;
+      audit: Record<string, unknown>;
+    }
   | { outcome: 'rejected'; reason: string; audit: Record<string, unknown> };
 
 /**
@@ -63,8 +70,9 @@ export class ProofingService {
   }
 
   /**
-   * `alongside` runs first inside the same database transaction, so a provider's own record of the decision (an
-   * agent's review case, say) commits or rolls back together with it; throwing there aborts the decision.
+   * `alongside` runs inside the same database transaction, before anything is written, so a provider's own record of
+   * the decision (an agent's review case, say) commits or rolls back together with it; throwing there aborts the
+   * decision. It is told the settled outcome: a step-up its provider accepted may still fail the identity binding.
    */
   async decide(
     tx: Transaction,
@@ -100,7 +108,7 @@ export class ProofingService {
       await this.deps.audit.append(trx, {
         accountId: tx.accountId,
         eventType: 'proofing.decided',
-        message: `Proofing ${decision.outcome}`,
+        message: `Proofing ${settled.outcome}`,
         traceId: meta.traceId,
         ipAddress: meta.ipAddress,
         userId: tx.userId,
@@ -115,16 +123,16 @@ export class ProofingService {
         },
       });
       const ended =
-        settled.outcome === 'accepted' && decision.outcome === 'accepted'
+        settled.outcome === 'accepted'
           ? await this.deps.flows.transition(
               trx,
               tx,
               'complete',
-              { userData: decision.userData, assurance: { level: settled.level, verification: settled.verification } },
+              { userData: settled.userData, assurance: { level: settled.level, verification: settled.verification } },
               meta,
               user,
             )
-          : await this.deps.flows.transition(trx, tx, 'fail', { reason: settled.outcome === 'rejected' ? settled.reason : 'rejected' }, meta);
+          : await this.deps.flows.transition(trx, tx, 'fail', { reason: settled.reason }, meta);
       if (!ended) throw alreadyDecided();
       return ended;
     });
@@ -147,7 +155,7 @@ export class ProofingService {
       };
     }
     const attributes = attributesToWrite(tx.kind, decision.userData, decision.document);
-    return { outcome: 'accepted', attributes, level, verification: decision.verification, audit: { assuranceLevel: level } };
+    return { outcome: 'accepted', userData: decision.userData, attributes, level, verification: decision.verification, audit: { assuranceLevel: level } };
   }
 }
 

@@ -115,7 +115,7 @@ for (const database of testDatabases) {
         status: 'Failed',
         failureReason: 'chip_verification_failed',
       });
-    });
+    }, 60_000);
 
     it('logs the trust store it loaded, and no personal data', async () => {
       expect(server.output()).toMatch(/"cscas":4.*readid trust store loaded/);
