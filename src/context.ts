@@ -11,6 +11,7 @@ import { FlowStateMachine } from './flows/state.js';
 import type { VerifyToken } from './http/auth.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { UserStore } from './identity/users.js';
+import { ReferenceFaces } from './identity/reference-faces.js';
 import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
 import { AccessTokens } from './oauth/tokens.js';
@@ -47,6 +48,8 @@ export interface AppContext {
   verifyToken: VerifyToken;
   rateLimiter: RateLimiter;
   users: UserStore;
+  /** The enrolled reference face of each user (written once face matching is wired into the providers). */
+  referenceFaces: ReferenceFaces;
   evidence: EvidenceStore;
   flows: FlowStateMachine;
   proofing: ProofingService;
@@ -69,12 +72,13 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const keys = new SigningKeys({ clock, cipher, rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
   const tokens = new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl });
   const users = new UserStore({ clock, random, keyring });
+  const referenceFaces = new ReferenceFaces({ users });
   const evidence = new EvidenceStore({ clock, random });
   const flows = new FlowStateMachine({ clock, audit, outbox, users });
   const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
   const providers = new ProviderRegistry(config.sandbox);
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
-  const core = { config, store, clock, random, keyring, audit, outbox, users, evidence, flows, proofing, providers, deviceTransactions };
+  const core = { config, store, clock, random, keyring, audit, outbox, users, referenceFaces, evidence, flows, proofing, providers, deviceTransactions };
   const deviceOperations = new DeviceOperations(core);
   registerProviders(
     providers,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER_ALIASES } from '../proofing/aliases.js';
+import { ASSURANCE_LEVELS } from '../proofing/assurance.js';
 
 /**
  * Request bodies of the four endpoints, exactly as in the seed, plus the older shapes that stay accepted
@@ -76,6 +77,10 @@ function providerField(available: (id: string) => boolean) {
     .describe('The identity proofing provider: signicatvideoid (default; alias videoid) or readid.');
 }
 
+const minimumAssuranceLevel = z
+  .enum(ASSURANCE_LEVELS, { message: `must be one of ${ASSURANCE_LEVELS.join(', ')}` })
+  .describe('The least assurance level (eIDAS) the proofing must reach; one that reaches less ends Failed with assurance_level_not_met.');
+
 const legacyFields = {
   eidProviderOptions: ProviderOptionsSchema.optional().describe('Deprecated name of videoidProviderOptions.'),
   input: z.strictObject({ eidProviderOptions: ProviderOptionsSchema.optional() }).optional().describe('Deprecated wrapper (before 12.09.2025).'),
@@ -86,6 +91,7 @@ export function onboardingBodySchema(available: (id: string) => boolean) {
     externalRef: externalRef.optional(),
     provider: providerField(available).optional(),
     videoidProviderOptions: ProviderOptionsSchema.optional(),
+    minimumAssuranceLevel: minimumAssuranceLevel.optional(),
     ...legacyFields,
   });
 }
@@ -97,6 +103,7 @@ export function stepUpBodySchema(available: (id: string) => boolean) {
     externalRef: externalRef.optional(),
     provider: providerField(available).optional(),
     videoidProviderOptions: ProviderOptionsSchema.optional(),
+    minimumAssuranceLevel: minimumAssuranceLevel.optional(),
     ...legacyFields,
   });
 }
@@ -120,6 +127,20 @@ const UserDataResponse = z.object({
   nationality: z.string(),
 });
 
+const VerificationSchema = z
+  .object({
+    document: z.enum(['chip', 'image', 'sandbox']).describe('chip: read by NFC and passive authentication passed; image: photos or video of the document.'),
+    cloneDetection: z
+      .enum(['active_authentication', 'chip_authentication', 'not_performed'])
+      .describe('How the chip was shown not to be a copy; not_performed for images and chips without Active or Chip Authentication.'),
+    faceMatch: z
+      .object({ score: z.number().nullable(), threshold: z.number(), match: z.boolean(), model: z.string() })
+      .nullable()
+      .describe("The automated comparison of the person's face with the document photo; null when none was made."),
+    reviewedByAgent: z.boolean(),
+  })
+  .describe('How the proofing was done: what the assurance level rests on.');
+
 export const TransactionDataSchema = z.object({
   status: z.enum(['Pending', 'Completed', 'Failed', 'Expired']),
   transactionId: z.string(),
@@ -132,6 +153,11 @@ export const TransactionDataSchema = z.object({
   userData: UserDataResponse.optional(),
   stage: z.string().describe('Where a Pending transaction stands: activation, authentication, proofing, review; done once ended.'),
   failureReason: z.string().optional(),
+  assuranceLevel: z
+    .enum(ASSURANCE_LEVELS)
+    .optional()
+    .describe('Completed transactions: the eIDAS level of assurance the proofing reached (low, substantial, high); see the README for the mapping.'),
+  verification: VerificationSchema.optional(),
   createdAt: z.string(),
   expiresAt: z.string(),
   endedAt: z.string().optional(),

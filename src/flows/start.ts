@@ -17,6 +17,7 @@ import type { RequestMeta } from '../http/request-meta.js';
 import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './schemas.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { FlowKind, Transaction } from './transaction.js';
+import { isEnrolled } from '../identity/binding.js';
 
 export interface StoredStart {
   data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
@@ -32,7 +33,7 @@ export interface FlowStarterDeps {
   random: RandomSource;
   keyring: Keyring;
   config: Pick<Config, 'activation' | 'transactionTtlSeconds'>;
-  users: Pick<UserStore, 'create' | 'find' | 'cipher'>;
+  users: Pick<UserStore, 'create' | 'find' | 'cipher' | 'attributeNames'>;
   audit: Pick<AuditLog, 'append'>;
   flows: Pick<FlowStateMachine, 'create' | 'replaceActivationCode'>;
   deviceOperations: Pick<DeviceOperations, 'create'>;
@@ -99,6 +100,10 @@ export class FlowStarter {
     const { ctx } = this;
     const user = await ctx.users.find(ctx.store.db, principal.accountId, body.userId);
     if (!user) throw errors.userNotFound(body.userId);
+    // A step-up proves the enrolled person again; without an enrolled identity there is nothing to compare it with.
+    if (!isEnrolled(await ctx.users.attributeNames(ctx.store.db, user))) {
+      throw apiError('user_not_enrolled', 'The user has no verified identity yet: complete an onboarding before a step-up.');
+    }
     const device = await findAccountDevice(ctx.store.db, principal.accountId, body.deviceId);
     if (!device || device.userId !== user.id) {
       throw errors.deviceNotFound(`No device with ID ${body.deviceId} is registered to user ${body.userId}.`);
@@ -154,6 +159,9 @@ export class FlowStarter {
       updated_at: t.now,
       expires_at: t.now + ctx.config.transactionTtlSeconds * 1000,
       ended_at: null,
+      minimum_assurance_level: body.minimumAssuranceLevel ?? null,
+      assurance_level: null,
+      verification: null,
     };
     return ctx.flows.create(trx, row);
   }

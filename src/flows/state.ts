@@ -7,6 +7,7 @@ import type { User, UserStore } from '../identity/users.js';
 import type { Executor, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { Clock } from '../shared/runtime.js';
+import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
 import { toTransaction, type FlowKind, type Stage, type Status, type Transaction } from './transaction.js';
 import { transactionData } from './view.js';
 
@@ -80,6 +81,8 @@ export interface TransitionInput {
   reason?: string;
   /** The verified identity (complete): sealed with the user's key into the transaction. */
   userData?: UserData;
+  /** The assurance level reached and how (complete): no personal data, stored as is. */
+  assurance?: { level: AssuranceLevel; verification: VerificationSummary };
   /** Set on entering proofing: the device (activate) and the proofing process (activate, approve). */
   deviceId?: string;
   proofingId?: string;
@@ -168,6 +171,8 @@ export class FlowStateMachine {
       stage: 'done',
       user_data_sealed: owner && input.userData ? this.deps.users.cipher(owner).sealJson(input.userData, userDataContext(tx.id)) : null,
       failure_reason: input.reason ?? (rule.to.status === 'Expired' ? 'expired' : null),
+      assurance_level: input.assurance?.level ?? null,
+      verification: input.assurance ? JSON.stringify(input.assurance.verification) : null,
       ended_at: now,
       activation_code_hash: null,
     };
@@ -218,6 +223,8 @@ function applyChanges(tx: Transaction, changes: Partial<TransactionsTable>): Tra
     ...(changes.user_data_sealed !== undefined ? { userDataSealed: changes.user_data_sealed } : {}),
     ...(changes.failure_reason !== undefined ? { failureReason: changes.failure_reason } : {}),
     ...(changes.ended_at !== undefined ? { endedAt: changes.ended_at } : {}),
+    ...(changes.assurance_level !== undefined ? { assuranceLevel: changes.assurance_level as AssuranceLevel | null } : {}),
+    ...(changes.verification !== undefined ? { verification: changes.verification ? (JSON.parse(changes.verification) as VerificationSummary) : null } : {}),
     updatedAt: changes.updated_at ?? tx.updatedAt,
   };
 }

@@ -1,5 +1,6 @@
 import type { Executor, Store, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
+import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
 
 /**
  * One transaction type for onboarding and step-up: the same state machine (state.ts) with different first steps
@@ -36,6 +37,11 @@ export interface Transaction {
   updatedAt: number;
   expiresAt: number;
   endedAt: number | null;
+  /** What the RP asked for at Start: a proofing that reaches less fails with assurance_level_not_met. */
+  minimumAssuranceLevel: AssuranceLevel | null;
+  /** Once Completed: the level reached and how the proofing was done. */
+  assuranceLevel: AssuranceLevel | null;
+  verification: VerificationSummary | null;
 }
 
 export function toTransaction(row: TransactionsTable): Transaction {
@@ -59,6 +65,9 @@ export function toTransaction(row: TransactionsTable): Transaction {
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,
     endedAt: row.ended_at,
+    minimumAssuranceLevel: row.minimum_assurance_level as AssuranceLevel | null,
+    assuranceLevel: row.assurance_level as AssuranceLevel | null,
+    verification: row.verification ? (JSON.parse(row.verification) as VerificationSummary) : null,
   };
 }
 

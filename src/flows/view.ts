@@ -6,7 +6,8 @@ import { effectiveStatus, type Transaction } from './transaction.js';
 
 /**
  * The `data` object of Get onboarding / Get step-up, also the `eventData` of the flow's events, so polling and
- * callbacks agree. The seed's fields come first; `stage`, `failureReason`, `createdAt` and `expiresAt` are additive.
+ * callbacks agree. The seed's fields come first; `stage`, `failureReason`, `assuranceLevel`, `verification` (completed only),
+ * `createdAt` and `expiresAt` are additive.
  * The activation code is returned by Start onboarding only: it is stored as a hash and cannot be shown again.
  */
 export type TransactionData = z.infer<typeof TransactionDataSchema>;
@@ -25,6 +26,7 @@ export function transactionData(tx: Transaction, now: number, userData: UserData
     ...(userData ? { userData } : {}),
     stage: status === 'Pending' ? tx.stage : 'done',
     ...(tx.failureReason ? { failureReason: tx.failureReason } : status === 'Expired' ? { failureReason: 'expired' } : {}),
+    ...(tx.assuranceLevel && tx.verification ? { assuranceLevel: tx.assuranceLevel, verification: tx.verification } : {}),
     createdAt: isoTime(tx.createdAt),
     expiresAt: isoTime(tx.expiresAt),
     ...(tx.endedAt ? { endedAt: isoTime(tx.endedAt) } : status === 'Expired' ? { endedAt: isoTime(tx.expiresAt) } : {}),

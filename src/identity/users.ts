@@ -96,6 +96,12 @@ export class UserStore {
     await executor.updateTable('users').set({ updated_at: provenance.verifiedAt }).where('id', '=', user.id).execute();
   }
 
+  /** The names of the user's verified attributes, without opening any value. */
+  async attributeNames(executor: Executor, user: Pick<User, 'id'>): Promise<string[]> {
+    const rows = await executor.selectFrom('user_attributes').select('name').where('user_id', '=', user.id).execute();
+    return rows.map((row) => row.name);
+  }
+
   async readAttributes(executor: Executor, user: User): Promise<Record<string, VerifiedAttribute>> {
     const rows = await executor.selectFrom('user_attributes').selectAll().where('user_id', '=', user.id).orderBy('name').execute();
     const cipher = this.cipher(user);

@@ -4,19 +4,48 @@ import type { FlowStateMachine } from '../flows/state.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
-import type { UserStore } from '../identity/users.js';
+import type { User, UserStore } from '../identity/users.js';
+import { attributesToWrite, compareIdentity, type DocumentAttributes } from '../identity/binding.js';
+import { assuranceLevel, meetsAssurance, type AssuranceLevel, type VerificationSummary } from './assurance.js';
 import { apiError, errors } from '../shared/errors.js';
 import type { Store, Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 
-/** A provider's decision on the evidence of one proofing. */
+/**
+ * A provider's decision on the evidence of one proofing. An accepted one says how the proofing was done
+ * (`verification`, from which the assurance level follows) and, when the provider knows it, which document was used.
+ */
 export type Decision =
-  | { outcome: 'accepted'; userData: UserData; evidence: EvidenceItem[]; details?: Record<string, unknown> }
+  | {
+      outcome: 'accepted';
+      userData: UserData;
+      document?: DocumentAttributes;
+      verification: VerificationSummary;
+      evidence: EvidenceItem[];
+      details?: Record<string, unknown>;
+    }
   | { outcome: 'rejected'; reason: string; evidence: EvidenceItem[]; details?: Record<string, unknown> };
 
 /**
- * Records proofing decisions. Accepted: the verified attributes land on the user with their provenance and in the
- * transaction's userData, and the flow completes. Rejected: the flow fails. One database transaction for all of it.
+ * What the server makes of a provider's decision: an accepted proofing still fails when a step-up proved another
+ * person than the enrolled one (`identity_mismatch`) or when it reached less than the RP's minimum assurance level
+ * (`assurance_level_not_met`). `audit` holds what the audit item may say about it: field names and levels, no values.
+ */
+export type Settlement =
+  | {
+      outcome: 'accepted';
+      userData: UserData;
+      attributes: Record<string, string>;
+      level: AssuranceLevel;
+      verification: VerificationSummary;
+      audit: Record<string, unknown>;
+    }
+  | { outcome: 'rejected'; reason: string; audit: Record<string, unknown> };
+
+/**
+ * Records proofing decisions. Accepted: the verified attributes land on the user with their provenance (on a step-up,
+ * only the document's: the enrolled identity is never rewritten) and in the transaction's userData, and the flow
+ * completes with its assurance level. Rejected: the flow fails. One database transaction for all of it.
  */
 export class ProofingService {
   constructor(
@@ -41,43 +70,45 @@ export class ProofingService {
   }
 
   /**
-   * `alongside` runs first inside the same database transaction, so a provider's own record of the decision (an
-   * agent's review case, say) commits or rolls back together with it; throwing there aborts the decision.
+   * `alongside` runs inside the same database transaction, before anything is written, so a provider's own record of
+   * the decision (an agent's review case, say) commits or rolls back together with it; throwing there aborts the
+   * decision. It is told the settled outcome: a step-up its provider accepted may still fail the identity binding.
    */
   async decide(
     tx: Transaction,
     decidedBy: string,
     decision: Decision,
     meta: RequestMeta & { agentId?: string } = {},
-    alongside?: (trx: Tx, tx: Transaction) => Promise<void>,
+    alongside?: (trx: Tx, tx: Transaction, outcome: Settlement['outcome']) => Promise<void>,
   ): Promise<Transaction> {
     return this.deps.write(async (trx) => {
       if (!tx.proofingId) throw alreadyDecided();
-      await alongside?.(trx, tx);
       const user = await this.deps.users.find(trx, tx.accountId, tx.userId);
       if (!user) throw errors.transactionNotFound(tx.id);
+      const settled = await this.settle(trx, tx, user, decision);
+      await alongside?.(trx, tx, settled.outcome);
       const cipher = this.deps.users.cipher(user);
       const now = this.deps.clock.now();
       const decided = await trx
         .updateTable('proofings')
         .set({
-          status: decision.outcome,
+          status: settled.outcome,
           decided_at: now,
-          decision_sealed: cipher.sealJson({ ...decision, evidence: undefined, decidedBy }, `proofing:${tx.proofingId}:decision`),
+          decision_sealed: cipher.sealJson({ ...decision, evidence: undefined, decidedBy, settled: settled.audit }, `proofing:${tx.proofingId}:decision`),
         })
         .where('id', '=', tx.proofingId)
         .where('status', '=', 'started')
         .executeTakeFirst();
       if (Number(decided.numUpdatedRows) !== 1) throw alreadyDecided();
       for (const item of decision.evidence) await this.deps.evidence.store(trx, cipher, { dossierId: tx.dossierId, proofingId: tx.proofingId }, item);
-      if (decision.outcome === 'accepted') {
+      if (settled.outcome === 'accepted') {
         const provenance = { provider: decidedBy, transactionId: tx.id, proofingId: tx.proofingId, verifiedAt: now };
-        await this.deps.users.writeVerifiedAttributes(trx, user, { ...decision.userData }, provenance);
+        await this.deps.users.writeVerifiedAttributes(trx, user, settled.attributes, provenance);
       }
       await this.deps.audit.append(trx, {
         accountId: tx.accountId,
         eventType: 'proofing.decided',
-        message: `Proofing ${decision.outcome}`,
+        message: `Proofing ${settled.outcome}`,
         traceId: meta.traceId,
         ipAddress: meta.ipAddress,
         userId: tx.userId,
@@ -85,18 +116,46 @@ export class ProofingService {
         data: {
           proofingId: tx.proofingId,
           provider: decidedBy,
-          outcome: decision.outcome,
+          outcome: settled.outcome,
           ...(meta.agentId ? { agentId: meta.agentId } : {}),
-          ...(decision.outcome === 'rejected' ? { reason: decision.reason } : {}),
+          ...(settled.outcome === 'rejected' ? { reason: settled.reason } : {}),
+          ...settled.audit,
         },
       });
       const ended =
-        decision.outcome === 'accepted'
-          ? await this.deps.flows.transition(trx, tx, 'complete', { userData: decision.userData }, meta, user)
-          : await this.deps.flows.transition(trx, tx, 'fail', { reason: decision.reason }, meta);
+        settled.outcome === 'accepted'
+          ? await this.deps.flows.transition(
+              trx,
+              tx,
+              'complete',
+              { userData: settled.userData, assurance: { level: settled.level, verification: settled.verification } },
+              meta,
+              user,
+            )
+          : await this.deps.flows.transition(trx, tx, 'fail', { reason: settled.reason }, meta);
       if (!ended) throw alreadyDecided();
       return ended;
     });
+  }
+
+  /** The identity binding of a step-up first (the weightier finding), then the RP's minimum assurance level. */
+  private async settle(trx: Tx, tx: Transaction, user: User, decision: Decision): Promise<Settlement> {
+    if (decision.outcome === 'rejected') return { outcome: 'rejected', reason: decision.reason, audit: {} };
+    if (tx.kind === 'stepup') {
+      const binding = compareIdentity(await this.deps.users.readAttributes(trx, user), decision.userData);
+      if (!binding.matches) return { outcome: 'rejected', reason: 'identity_mismatch', audit: { providerOutcome: 'accepted', mismatched: binding.mismatched } };
+    }
+    const level = assuranceLevel(decision.verification);
+    const minimum = tx.minimumAssuranceLevel;
+    if (minimum && !meetsAssurance(level, minimum)) {
+      return {
+        outcome: 'rejected',
+        reason: 'assurance_level_not_met',
+        audit: { providerOutcome: 'accepted', assuranceLevel: level, minimumAssuranceLevel: minimum },
+      };
+    }
+    const attributes = attributesToWrite(tx.kind, decision.userData, decision.document);
+    return { outcome: 'accepted', userData: decision.userData, attributes, level, verification: decision.verification, audit: { assuranceLevel: level } };
   }
 }
 

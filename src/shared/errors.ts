@@ -58,6 +58,11 @@ export const ERROR_CATALOGUE = {
     title: 'Transaction is not awaiting proofing',
     description: 'The transaction has already ended or its proofing was decided.',
   },
+  user_not_enrolled: {
+    status: 409,
+    title: 'User not enrolled',
+    description: 'The user has no verified identity yet (no onboarding completed), so a step-up has nothing to bind to; complete an onboarding first.',
+  },
   provider_mismatch: { status: 409, title: 'Provider mismatch', description: "The transaction uses another proofing provider than the endpoint's." },
   proofing_not_expected: {
     status: 409,

@@ -45,6 +45,16 @@ export interface UserAttributesTable {
   verified_at: number;
 }
 
+export interface UserReferenceFacesTable {
+  user_id: string;
+  model: string;
+  template_sealed: string;
+  provider: string;
+  transaction_id: string;
+  proofing_id: string;
+  created_at: number;
+}
+
 export interface DevicesTable {
   id: string;
   account_id: string;
@@ -87,6 +97,11 @@ export interface TransactionsTable {
   updated_at: number;
   expires_at: number;
   ended_at: number | null;
+  /** low | substantial | high, as the RP asked at Start; null when it did not. */
+  minimum_assurance_level: string | null;
+  /** Set when the transaction completes: the level reached and the verification summary (JSON) it came from. */
+  assurance_level: string | null;
+  verification: string | null;
 }
 
 export interface DeviceOperationsTable {
@@ -166,6 +181,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   users: UsersTable;
   user_attributes: UserAttributesTable;
+  user_reference_faces: UserReferenceFacesTable;
   devices: DevicesTable;
   dossiers: DossiersTable;
   transactions: TransactionsTable;

@@ -320,8 +320,10 @@ for (const database of testDatabases) {
         const { client } = await rp();
         const { started, deviceId } = await onboarded(client);
         expect(started).toMatchObject({ status: 'Pending', activationCode: expect.any(String) });
-        expect(await client.getOnboarding(started.transactionId)).toMatchObject({ status: 'Completed', userId: started.userId, deviceId, userData: JANE });
-        const stepUp = await client.startStepUp({ userId: started.userId, deviceId });
+        const onboarding = await client.getOnboarding(started.transactionId);
+        expect(onboarding).toMatchObject({ status: 'Completed', userId: started.userId, deviceId, userData: JANE, assuranceLevel: 'low' });
+        expect(onboarding.verification?.document).toBe('sandbox');
+        const stepUp = await client.startStepUp({ userId: started.userId, deviceId, minimumAssuranceLevel: 'substantial' });
         expect(stepUp).toMatchObject({ status: 'Pending', userId: started.userId, deviceId });
         expect(await client.getStepUp(stepUp.transactionId)).toMatchObject({ status: 'Pending', stage: 'authentication' });
         const user = await client.getUser(started.userId);

@@ -87,16 +87,14 @@ for (const database of testDatabases) {
       const approved = await device.decide(operation!);
       expect(approved).toMatchObject({ status: 'Pending', stage: 'proofing' });
       expect(decodeOperationContext(approved.post_operation_context!)).toMatchObject({ operation: 'stepup', transactionId: operation!.transactionId });
-      const renewed = { ...JANE, lastName: 'SMITH-DOE' };
-      await device.call('POST', `/device/v1/transactions/${operation!.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: renewed });
+      // The same person, the names spelled as another document might: the step-up binds, the identity stays enrolled.
+      const respelled = { ...JANE, firstName: 'Jane', lastName: 'Smith' };
+      await device.call('POST', `/device/v1/transactions/${operation!.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: respelled });
       const got = await t.rp.get(`/reuseid/step-up/${operation!.transactionId}`);
-      expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: renewed });
+      expect(got.body.data).toMatchObject({ status: 'Completed', deviceId: activation.deviceId, userData: respelled, assuranceLevel: 'low' });
       expect(got.body.data.proofingId).toMatch(/^[0-9a-f-]{36}$/);
       const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, start.userId))!;
-      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({
-        value: 'SMITH-DOE',
-        transactionId: operation!.transactionId,
-      });
+      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({ value: 'SMITH', transactionId: start.transactionId });
     });
 
     it('fails a step-up the device refuses, and a signature over another challenge is refused', async () => {
@@ -145,18 +143,21 @@ for (const database of testDatabases) {
         provider: 'passportscan',
         externalRef: 'x'.repeat(2000),
         videoidProviderOptions: { docTypes: [138, 123], defaultId: 999, docType: -1 },
+        minimumAssuranceLevel: 'extreme',
         color: 'blue',
       });
       expect(res.status).toBe(422);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ code: 'invalid_request_parameter', status: 422, traceId: res.headers['x-trace-id'] });
       const names = res.body.invalidParams.map((p: { name: string }) => p.name).sort();
-      expect(names).toEqual(['color', 'externalRef', 'provider', 'videoidProviderOptions.defaultId', 'videoidProviderOptions.docType'].sort());
+      expect(names).toEqual(
+        ['color', 'externalRef', 'minimumAssuranceLevel', 'provider', 'videoidProviderOptions.defaultId', 'videoidProviderOptions.docType'].sort(),
+      );
       const crossField = await t.rp.post('/reuseid/onboarding', { videoidProviderOptions: { docTypes: [138, 123], defaultId: 999 } });
       expect(crossField.body.invalidParams).toEqual([{ name: 'videoidProviderOptions.defaultId', reason: 'defaultId must be one of docTypes' }]);
-      const stepUp = await t.rp.post('/reuseid/step-up', { userId: 'not-a-uuid', provider: 'sandbox2' });
+      const stepUp = await t.rp.post('/reuseid/step-up', { userId: 'not-a-uuid', provider: 'sandbox2', minimumAssuranceLevel: 'HIGH' });
       expect(stepUp.status).toBe(422);
-      expect(stepUp.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['deviceId', 'provider', 'userId']);
+      expect(stepUp.body.invalidParams.map((p: { name: string }) => p.name).sort()).toEqual(['deviceId', 'minimumAssuranceLevel', 'provider', 'userId']);
     });
 
     it('refuses malformed JSON and wrong content types with the error object', async () => {

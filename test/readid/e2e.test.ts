@@ -28,8 +28,13 @@ for (const database of testDatabases) {
       const face = join(dir, 'samples', 'selfie.jpg');
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine'), '--photo', face, '--photo-format', 'jpeg2000']);
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'tampered'), '--variant', 'tampered-dg1', '--document-number', 'X1234567']);
+      // The holder's renewed passport (new number and expiry), and another person's genuine one.
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'renewed'), '--document-number', 'R7654321', '--expiry', '2036-03-31']);
+      const stranger = ['--first-name', 'JOHN', '--last-name', 'DOE', '--date-of-birth', '1980-02-03', '--gender', 'M', '--document-number', 'S1111111'];
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'stranger'), ...stranger]);
       const trustStore = join(dir, 'trust-store');
-      await run('node', [BIN, 'trust', 'import', join(dir, 'genuine', 'csca.pem'), join(dir, 'tampered', 'csca.pem'), '--store', trustStore]);
+      const cscas = ['genuine', 'tampered', 'renewed', 'stranger'].map((name) => join(dir, name, 'csca.pem'));
+      await run('node', [BIN, 'trust', 'import', ...cscas, '--store', trustStore]);
       const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
       dropDatabase = created.drop;
       server = await startServerProcess({
@@ -85,14 +90,21 @@ for (const database of testDatabases) {
         userId,
         deviceId: activated.deviceId,
         userData: passportData,
+        assuranceLevel: 'low',
+        verification: { document: 'chip', cloneDetection: 'active_authentication', faceMatch: null, reviewedByAgent: false },
       });
 
-      const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
-      expect(stepUp.status).toBe(200);
-      await cli('device', 'approve', '--state', state);
-      const stepped = await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, 'genuine'));
-      expect(stepped.status).toBe('Completed');
-      expect((await rp('GET', `/reuseid/step-up/${stepUp.body.data.transactionId}`)).body.data).toMatchObject({ status: 'Completed', userData: passportData });
+      const stepUpWith = async (passport: string) => {
+        const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
+        expect(stepUp.status).toBe(200);
+        await cli('device', 'approve', '--state', state);
+        await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, passport));
+        return (await rp('GET', `/reuseid/step-up/${stepUp.body.data.transactionId}`)).body.data;
+      };
+      expect(await stepUpWith('genuine')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'low' });
+      // Another person's genuine passport does not prove this user; the holder's renewed one does.
+      expect(await stepUpWith('stranger')).toMatchObject({ status: 'Failed', failureReason: 'identity_mismatch' });
+      expect(await stepUpWith('renewed')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'low' });
 
       const second = await rp('POST', '/reuseid/onboarding', { provider: 'readid' });
       const otherState = join(dir, 'device2.json');
@@ -107,11 +119,12 @@ for (const database of testDatabases) {
         status: 'Failed',
         failureReason: 'chip_verification_failed',
       });
-    }, 120_000); // seven CLI processes, each starting Node: seconds apiece on a busy machine
+    }, 180_000); // eleven CLI processes, each starting Node: seconds apiece on a busy machine
 
     it('logs the trust store it loaded, and no personal data', async () => {
-      expect(server.output()).toMatch(/"cscas":2.*readid trust store loaded/);
-      for (const personal of ['ERIKSSON', 'ANNA MARIA', '1974-08-12', 'L898902C3']) expect(server.output()).not.toContain(personal);
+      expect(server.output()).toMatch(/"cscas":4.*readid trust store loaded/);
+      for (const personal of ['ERIKSSON', 'ANNA MARIA', '1974-08-12', 'L898902C3', 'JOHN', '1980-02-03', 'S1111111'])
+        expect(server.output()).not.toContain(personal);
       expect(await server.stop()).toBe(0);
     });
   });

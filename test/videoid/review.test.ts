@@ -43,13 +43,14 @@ for (const database of testDatabases) {
       expect(got.body.data).toMatchObject({
         status: 'Completed',
         userData: { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' },
+        // Images reviewed by an agent, who compared the face by eye: substantial, never high.
+        assuranceLevel: 'substantial',
+        verification: { document: 'image', cloneDetection: 'not_performed', faceMatch: null, reviewedByAgent: true },
       });
       const user = (await t.h.ctx.users.find(t.h.ctx.store.db, t.rp.accountId, userId))!;
-      expect((await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user)).lastName).toMatchObject({
-        value: 'SMITH',
-        provider: 'signicatvideoid',
-        transactionId,
-      });
+      const attributes = await t.h.ctx.users.readAttributes(t.h.ctx.store.db, user);
+      expect(attributes.lastName).toMatchObject({ value: 'SMITH', provider: 'signicatvideoid', transactionId });
+      expect(attributes.documentNumber).toMatchObject({ value: 'AB1234567', provider: 'signicatvideoid', transactionId });
       expect(await auditOf(transactionId, 'proofing.decided')).toEqual([
         expect.objectContaining({ data: expect.objectContaining({ outcome: 'accepted', agentId: agent.id }) }),
       ]);

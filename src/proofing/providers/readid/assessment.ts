@@ -1,5 +1,7 @@
 import { toIsoCountry, type DocumentData, type VerificationResult } from '../../../icao/index.js';
 import { UserDataSchema, type UserData } from '../../../identity/user-data.js';
+import type { DocumentAttributes } from '../../../identity/binding.js';
+import type { VerificationSummary } from '../../assurance.js';
 import type { DuplicatePolicy } from './documents.js';
 
 /**
@@ -19,7 +21,7 @@ const REASONS = {
 } as const;
 
 export type Assessment =
-  | { outcome: 'accepted'; userData: UserData; document: DocumentData; duplicate: boolean }
+  | { outcome: 'accepted'; userData: UserData; document: DocumentData; verification: VerificationSummary; duplicate: boolean }
   | { outcome: 'rejected'; reason: string }
   | { outcome: 'retry'; reason: string };
 
@@ -41,7 +43,31 @@ export function assess({ result, attempt, boundToOtherUser, policy }: Assessment
   const userData = toUserData(result.document);
   if (!userData) return { outcome: 'rejected', reason: REASONS.documentDataIncomplete };
   if (boundToOtherUser && policy === 'reject') return { outcome: 'rejected', reason: REASONS.documentBoundToOtherUser };
-  return { outcome: 'accepted', userData, document: result.document, duplicate: boundToOtherUser };
+  return { outcome: 'accepted', userData, document: result.document, verification: chipVerification(result), duplicate: boundToOtherUser };
+}
+
+/**
+ * How an accepted chip was verified. Passive authentication passed (or the verdict would not be accepted); clone
+ * detection is named only when the chip proved it: Active Authentication answered the server's challenge, or Chip
+ * Authentication verified (the server cannot run CA today, so that never happens yet). A chip without either was not
+ * clone-checked: its data could come from a copied dump. No face comparison yet: the selfie arrives with the face
+ * matcher.
+ */
+export function chipVerification(result: VerificationResult): VerificationSummary {
+  const { activeAuthentication, chipAuthentication } = result.checks;
+  const cloneDetection =
+    activeAuthentication.status === 'SUCCEEDED' ? 'active_authentication' : chipAuthentication.status === 'SUCCEEDED' ? 'chip_authentication' : 'not_performed';
+  return { document: 'chip', cloneDetection, faceMatch: null, reviewedByAgent: false };
+}
+
+/** The document's own attributes from DG1: a renewal may change them, unlike the holder's identity. */
+export function documentAttributes(document: DocumentData): DocumentAttributes {
+  return {
+    documentNumber: document.documentNumber,
+    documentType: document.documentCode,
+    issuingState: document.issuingState,
+    ...(document.dateOfExpiry ? { dateOfExpiry: document.dateOfExpiry } : {}),
+  };
 }
 
 /** The seed's userData from DG1; null when the MRZ lacks something it requires (an unknown birth date, say). */

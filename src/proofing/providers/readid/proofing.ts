@@ -7,7 +7,7 @@ import { verifyDocument, type VerificationResult } from '../../../icao/index.js'
 import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
 import type { Executor, Tx } from '../../../store/database.js';
-import { assess, checkSummary, MAX_ATTEMPTS, type Assessment } from './assessment.js';
+import { assess, checkSummary, documentAttributes, MAX_ATTEMPTS, type Assessment } from './assessment.js';
 import type { Challenge, Challenges } from './challenges.js';
 import type { DocumentBindings } from './documents.js';
 import type { TrustAnchors } from './trust.js';
@@ -66,9 +66,10 @@ export class ReadIdProofing {
     record: (trx: Tx, tx: Transaction) => Promise<void>,
     documentHash: string | null,
   ): Promise<Transaction> {
-    return this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta, async (trx, current) => {
+    // Bound only when the flow completes: another person's passport refused on a step-up stays free for its holder.
+    return this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta, async (trx, current, outcome) => {
       await record(trx, current);
-      if (decision.outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
+      if (outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
     });
   }
 
@@ -184,7 +185,15 @@ export class ReadIdProofing {
 
 function toDecision(assessment: Exclude<Assessment, { outcome: 'retry' }>, evidence: EvidenceItem[], details: Record<string, unknown>): Decision {
   if (assessment.outcome === 'rejected') return { outcome: 'rejected', reason: assessment.reason, evidence, details };
-  return { outcome: 'accepted', userData: assessment.userData, evidence, details: { ...details, duplicateDocument: assessment.duplicate } };
+  const { userData, verification } = assessment;
+  return {
+    outcome: 'accepted',
+    userData,
+    document: documentAttributes(assessment.document),
+    verification,
+    evidence,
+    details: { ...details, duplicateDocument: assessment.duplicate },
+  };
 }
 
 /** The chip files as read, the selfie, the chip's answer with its challenge, and the full verification result. */

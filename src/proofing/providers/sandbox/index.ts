@@ -24,6 +24,9 @@ const SandboxSubmission = z.discriminatedUnion('outcome', [
   }),
 ]);
 
+/** Nothing was verified: the device stated the outcome, so the level is low whatever it says. */
+const SANDBOX_VERIFICATION = { document: 'sandbox', cloneDetection: 'not_performed', faceMatch: null, reviewedByAgent: false } as const;
+
 export function sandboxProvider(port: ProofingPort): ProofingProvider {
   return {
     id: 'sandbox',
@@ -51,7 +54,7 @@ export function sandboxProvider(port: ProofingPort): ProofingProvider {
             tx,
             'sandbox',
             submission.outcome === 'accepted'
-              ? { outcome: 'accepted', userData: submission.identity, evidence }
+              ? { outcome: 'accepted', userData: submission.identity, verification: SANDBOX_VERIFICATION, evidence }
               : { outcome: 'rejected', reason: submission.reason, evidence },
             requestMeta(request),
           );

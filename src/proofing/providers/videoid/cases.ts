@@ -30,6 +30,9 @@ export const REASONS = {
   other: 'Other',
 } as const;
 export type Reason = keyof typeof REASONS;
+
+/** A document read from images and approved by an agent, who compared the face by eye; no automated face match yet. */
+const AGENT_REVIEWED = { document: 'image', cloneDetection: 'not_performed', faceMatch: null, reviewedByAgent: true } as const;
 export const ReasonSchema = z.enum(Object.keys(REASONS) as [Reason, ...Reason[]]);
 
 /** What an agent confirms when approving: the seed's userData plus the document's number and expiry. */
@@ -185,7 +188,14 @@ export class ReviewCases {
     return this.ctx.proofing.decide(
       await this.transactionOf(this.ctx.store.db, reviewCase),
       PROVIDER_ID,
-      { outcome: 'accepted', userData, evidence: [], details },
+      {
+        outcome: 'accepted',
+        userData,
+        document: { documentNumber, dateOfExpiry, documentType: String(reviewCase.docType) },
+        verification: AGENT_REVIEWED,
+        evidence: [],
+        details,
+      },
       { ...meta, agentId },
       (trx) => this.close(trx, reviewCase, agentId, 'accepted', null),
     );
