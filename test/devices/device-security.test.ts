@@ -81,19 +81,51 @@ for (const database of testDatabases) {
       expect((await activate(start.activationCode, '198.51.100.9')).statusCode).toBe(200);
     });
 
-    it('bounds wrong guesses per source, and globally across sources and transactions', async () => {
+    const wrongCode = (i: number) => String(1000000000 + i);
+
+    it('bounds wrong guesses per source prefix (/24 IPv4, /64 IPv6), not per address', async () => {
       await resetCounters();
       const start = await startOnboarding();
-      for (let i = 0; i < 5; i++) expect((await activate(String(1000000000 + i), '192.0.2.10')).statusCode).toBe(400);
-      const blocked = await activate(start.activationCode, '192.0.2.10');
+      for (let i = 0; i < 5; i++) expect((await activate(wrongCode(i), `192.0.2.${10 + i}`)).statusCode).toBe(400);
+      const blocked = await activate(start.activationCode, '192.0.2.200');
       expect(blocked.statusCode).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      // Spreading guesses over other addresses still hits the global bound (8 failures per window).
-      for (let i = 0; i < 3; i++) expect((await activate(String(2000000000 + i), `192.0.2.${20 + i}`)).statusCode).toBe(400);
-      expect((await activate(start.activationCode, '192.0.2.99')).statusCode).toBe(429);
+      await resetCounters();
+      for (let i = 0; i < 5; i++) expect((await activate(wrongCode(i), `2001:db8:1:2::${i + 1}`)).statusCode).toBe(400);
+      expect((await activate(start.activationCode, '2001:db8:1:2:ffff::1')).statusCode).toBe(429);
       // The bound lifts with the window, and the right code still works then.
       h.clock.advance(300_000);
       expect((await activate(start.activationCode, '192.0.2.10')).statusCode).toBe(200);
+      h.clock.set(Date.now());
+    });
+
+    it('strangers guessing from many prefixes cannot lock a legitimate activation out', async () => {
+      await resetCounters();
+      const start = await startOnboarding();
+      // Four /24s spend their whole budget: 20 attempts, far over the global bound of 8 failures per window.
+      for (let net = 0; net < 4; net++) for (let i = 0; i < 5; i++) await activate(wrongCode(i), `198.18.${net}.${i + 1}`);
+      expect((await activate(start.activationCode, '100.64.7.7')).statusCode).toBe(200);
+      h.clock.set(Date.now());
+    });
+
+    it('over the global bound, guessing slows to one attempt per fresh site and window', async () => {
+      await resetCounters();
+      const start = await startOnboarding();
+      const statuses: number[] = [];
+      // Within the global bound of 8, a prefix has its own 5.
+      for (let i = 0; i < 8; i++) statuses.push((await activate(wrongCode(i), `198.19.${i % 2}.1`)).statusCode);
+      expect(statuses).toEqual(Array(8).fill(400));
+      // Over it, a prefix that already tried waits, even under its own bound (198.19.0.0/24 has 4 of 5)...
+      expect((await activate(start.activationCode, '198.19.0.1')).statusCode).toBe(429);
+      // ...a fresh /24 gets one guess, then waits...
+      expect((await activate(wrongCode(9), '192.0.2.1')).statusCode).toBe(400);
+      expect((await activate(wrongCode(10), '192.0.2.2')).statusCode).toBe(429);
+      // ...and a fresh IPv6 /48 gets one guess for all its /64s.
+      expect((await activate(wrongCode(11), '2001:db8:5:1::1')).statusCode).toBe(400);
+      expect((await activate(wrongCode(12), '2001:db8:5:2::1')).statusCode).toBe(429);
+      expect((await activate(wrongCode(13), '2001:db8:5:3::1')).statusCode).toBe(429);
+      // The code is still good for its owner coming from a network of their own.
+      expect((await activate(start.activationCode, '203.0.113.50')).statusCode).toBe(200);
       h.clock.set(Date.now());
     });
 
