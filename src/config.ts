@@ -75,6 +75,9 @@ const ConfigSchema = z.object({
   REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: z.coerce.number().int().min(1).default(120),
   REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: z.coerce.number().int().min(1).default(120),
   REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: z.coerce.number().int().min(1).default(60),
+  // Signed device request bodies being received at once by this process (they are held in memory until verified).
+  REUSEID_DEVICE_UPLOADS_PER_DEVICE: z.coerce.number().int().min(1).default(2),
+  REUSEID_DEVICE_UPLOADS_TOTAL: z.coerce.number().int().min(1).default(16),
   // Webhook targets must be public https URLs; true admits http and private/loopback addresses (tests, local demos).
   REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
   REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(24 * 3600, 7 * 24 * 3600),
@@ -118,6 +121,8 @@ export type Config = {
   shutdownGraceSeconds: number;
   /** Requests per minute. */
   rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; deviceFailuresPerSource: number; activationPerSource: number };
+  /** Device request bodies in flight at once in this process, per device and in total (beyond: 429 / 503). */
+  deviceUploads: { perDevice: number; total: number };
   webhooks: {
     /** Admit http and non-public addresses as webhook targets (never in production). */
     allowPrivate: boolean;
@@ -187,6 +192,7 @@ export function loadConfig(
       deviceFailuresPerSource: c.REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE,
       activationPerSource: c.REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE,
     },
+    deviceUploads: { perDevice: c.REUSEID_DEVICE_UPLOADS_PER_DEVICE, total: c.REUSEID_DEVICE_UPLOADS_TOTAL },
     webhooks: {
       allowPrivate: c.REUSEID_WEBHOOK_ALLOW_PRIVATE,
       secretOverlapSeconds: c.REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS,

@@ -1,5 +1,6 @@
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceApiError } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
@@ -15,6 +16,8 @@ for (const database of testDatabases) {
         REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8',
         REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600',
         REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300',
+        REUSEID_DEVICE_UPLOADS_PER_DEVICE: '1',
+        REUSEID_DEVICE_UPLOADS_TOTAL: '2',
       });
       rp = await h.rp();
     });
@@ -194,6 +197,78 @@ for (const database of testDatabases) {
         const stranger = await generateKeyPair('ES256', { extractable: true });
         expect((await attempt(base(), await exportJWK(stranger.privateKey))).statusCode).toBe(401);
         expect((await attempt(base())).statusCode).toBe(200);
+      });
+
+      const capturePath = (transactionId: string) => `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`;
+      const signedHeader = async (device: Awaited<ReturnType<typeof activatedDevice>>, path: string, body: string) =>
+        `ReuseID-Device ${await sign(device.device.state.privateJwk, device.activation.deviceId, {
+          htm: 'POST',
+          htu: `${PUBLIC_URL}${path}`,
+          iat: Math.floor(Date.now() / 1000),
+          jti: randomBytes(16).toString('hex'),
+          bh: bh(body),
+        })}`;
+      const sockets: Socket[] = [];
+      /** Sends the headers of an upload declaring 45 MiB and its first 64 KiB, no more; `answered` is the status line. */
+      const partialUpload = async (path: string, authorization: string) => {
+        if (!h.app.server.listening) await h.app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = h.app.server.address() as { port: number };
+        const socket = connect(port, '127.0.0.1');
+        sockets.push(socket);
+        const head = `POST ${path} HTTP/1.1\r\nHost: reuseid.test\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${45 * 1024 * 1024}\r\n\r\n`;
+        socket.write(`${head}{"docType":1,"documentFront":"${'A'.repeat(64 * 1024)}`);
+        const answered = new Promise<string>((resolve, reject) => {
+          let received = '';
+          socket.on('data', (chunk) => {
+            received += chunk.toString();
+            if (received.includes('\r\n')) resolve(received.slice(0, received.indexOf('\r\n')));
+          });
+          socket.on('error', reject);
+        });
+        return { socket, answered };
+      };
+      afterAll(() => {
+        for (const socket of sockets) socket.destroy();
+      });
+
+      it('refuses an upload whose signature does not verify before reading its body', async () => {
+        const stranger = await generateKeyPair('ES256');
+        const claims = new TextEncoder().encode(JSON.stringify({ htm: 'POST', iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('hex') }));
+        const withoutKid = await new CompactSign(claims).setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt' }).sign(stranger.privateKey);
+        const unknownKid = await new CompactSign(claims)
+          .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt', kid: randomUUID() })
+          .sign(stranger.privateKey);
+        for (const credential of ['x', withoutKid, unknownKid]) {
+          // The server answers while 45 MiB are still unsent: it never waited for (or buffered) the body.
+          const { socket, answered } = await partialUpload(capturePath(randomUUID()), `ReuseID-Device ${credential}`);
+          expect(await answered).toMatch(/^HTTP\/1\.1 401 /);
+          socket.destroy();
+        }
+      });
+
+      it('bounds uploads in flight per device (429) and in total (503), and frees a slot when an upload ends', async () => {
+        const [a, b, c] = [await activatedDevice(), await activatedDevice(), await activatedDevice()];
+        const upload = async (device: typeof a) => {
+          const path = capturePath(device.activation.transactionId);
+          const response = await h.app.inject({
+            method: 'POST',
+            url: path,
+            headers: { authorization: await signedHeader(device, path, '{}'), 'content-type': 'application/json' },
+            payload: '{}',
+          });
+          return response.statusCode;
+        };
+        // An upload held open must keep its slot: if the server answered it, say how, rather than time out.
+        const whileHeld = (held: { answered: Promise<string> }, until: Promise<void>) =>
+          Promise.race([until, held.answered.then((line) => Promise.reject(new Error(`the held upload was answered: ${line}`)))]);
+        const poll = (device: typeof a) => expect.poll(() => upload(device), { timeout: 15_000, interval: 200 });
+        const held = await partialUpload(capturePath(a.activation.transactionId), await signedHeader(a, capturePath(a.activation.transactionId), ''));
+        await whileHeld(held, poll(a).toBe(429));
+        expect(await upload(b)).toBe(422); // another device is not held back by a's upload
+        const other = await partialUpload(capturePath(b.activation.transactionId), await signedHeader(b, capturePath(b.activation.transactionId), ''));
+        await whileHeld(other, poll(c).toBe(503));
+        held.socket.destroy();
+        await poll(c).toBe(422);
       });
 
       it("refuses a locked device, and a device reading another device's transaction gets 404", async () => {
