@@ -87,6 +87,8 @@ const ConfigSchema = z.object({
   // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
   REUSEID_TRUST_STORE: z.string().optional(),
   REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
+  // Refused ReadID uploads (unreadable files, 422s) a transaction may have before it ends Failed.
+  REUSEID_READID_MAX_FAILED_UPLOADS: z.coerce.number().int().min(1).default(10),
   NODE_ENV: z.string().optional(),
 });
 
@@ -137,6 +139,8 @@ export type Config = {
     trustStore: string | null;
     /** A document already bound to another user of the account: refuse the proofing, or accept and audit it. */
     duplicateDocument: 'reject' | 'allow';
+    /** Refused uploads (400/422) after which the transaction ends Failed with `too_many_failed_uploads`. */
+    maxFailedUploads: number;
   };
 };
 
@@ -203,6 +207,7 @@ export function loadConfig(
       // The default folder (where `reuseid trust import` writes) is optional; a path that was set must exist.
       trustStore: c.REUSEID_TRUST_STORE ?? (existsSync(DEFAULT_TRUST_STORE) ? DEFAULT_TRUST_STORE : null),
       duplicateDocument: c.REUSEID_READID_DUPLICATE_DOCUMENT,
+      maxFailedUploads: c.REUSEID_READID_MAX_FAILED_UPLOADS,
     },
   };
 }
