@@ -259,16 +259,19 @@ for (const database of testDatabases) {
           return response.statusCode;
         };
         // An upload held open must keep its slot: if the server answered it, say how, rather than time out.
-        const whileHeld = (held: { answered: Promise<string> }, until: Promise<void>) =>
-          Promise.race([until, held.answered.then((line) => Promise.reject(new Error(`the held upload was answered: ${line}`)))]);
+        const whileHeld = (name: string, held: { answered: Promise<string> }, until: Promise<void>) =>
+          Promise.race([until, held.answered.then((line) => Promise.reject(new Error(`${name}'s held upload was answered: ${line}`)))]);
         const poll = (device: typeof a) => expect.poll(() => upload(device), { timeout: 15_000, interval: 200 });
         const held = await partialUpload(capturePath(a.activation.transactionId), await signedHeader(a, capturePath(a.activation.transactionId), ''));
-        await whileHeld(held, poll(a).toBe(429));
+        await whileHeld('a', held, poll(a).toBe(429));
         expect(await upload(b)).toBe(422); // another device is not held back by a's upload
         const other = await partialUpload(capturePath(b.activation.transactionId), await signedHeader(b, capturePath(b.activation.transactionId), ''));
-        await whileHeld(other, poll(c).toBe(503));
+        // b's held upload has its slot once b is refused (else c's upload could take it first and b's would get the 503).
+        await whileHeld('b', other, poll(b).toBe(429));
+        expect(await upload(c)).toBe(503);
         held.socket.destroy();
         await poll(c).toBe(422);
+        other.socket.destroy();
       });
 
       it("refuses a locked device, and a device reading another device's transaction gets 404", async () => {
