@@ -85,6 +85,9 @@ const ConfigSchema = z.object({
   REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: z.coerce.number().int().min(1).default(120),
   REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: z.coerce.number().int().min(1).default(120),
   REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: z.coerce.number().int().min(1).default(60),
+  // Signed device request bodies being received at once by this process (they are held in memory until verified).
+  REUSEID_DEVICE_UPLOADS_PER_DEVICE: z.coerce.number().int().min(1).default(2),
+  REUSEID_DEVICE_UPLOADS_TOTAL: z.coerce.number().int().min(1).default(16),
   // Webhook targets must be public https URLs; true admits http and private/loopback addresses (tests, local demos).
   REUSEID_WEBHOOK_ALLOW_PRIVATE: booleanFromEnv.default(false),
   REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(24 * 3600, 7 * 24 * 3600),
@@ -100,6 +103,8 @@ const ConfigSchema = z.object({
   // At least 1: a comparison of two images submits two jobs at once.
   REUSEID_FACE_QUEUE: z.coerce.number().int().min(1).max(1000).default(8),
   REUSEID_FACE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  // Refused ReadID uploads (unreadable files, 422s) a transaction may have before it ends Failed.
+  REUSEID_READID_MAX_FAILED_UPLOADS: z.coerce.number().int().min(1).default(10),
   NODE_ENV: z.string().optional(),
 });
 
@@ -134,6 +139,8 @@ export type Config = {
   shutdownGraceSeconds: number;
   /** Requests per minute. */
   rateLimits: { tokenPerClient: number; tokenPerSource: number; devicePerDevice: number; deviceFailuresPerSource: number; activationPerSource: number };
+  /** Device request bodies in flight at once in this process, per device and in total (beyond: 429 / 503). */
+  deviceUploads: { perDevice: number; total: number };
   webhooks: {
     /** Admit http and non-public addresses as webhook targets (never in production). */
     allowPrivate: boolean;
@@ -148,6 +155,8 @@ export type Config = {
     trustStore: string | null;
     /** A document already bound to another user of the account: refuse the proofing, or accept and audit it. */
     duplicateDocument: 'reject' | 'allow';
+    /** Refused uploads (400/422) after which the transaction ends Failed with `too_many_failed_uploads`. */
+    maxFailedUploads: number;
   };
   faces: FaceSettings;
 };
@@ -215,6 +224,7 @@ export function loadConfig(
       deviceFailuresPerSource: c.REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE,
       activationPerSource: c.REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE,
     },
+    deviceUploads: { perDevice: c.REUSEID_DEVICE_UPLOADS_PER_DEVICE, total: c.REUSEID_DEVICE_UPLOADS_TOTAL },
     webhooks: {
       allowPrivate: c.REUSEID_WEBHOOK_ALLOW_PRIVATE,
       secretOverlapSeconds: c.REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS,
@@ -225,6 +235,7 @@ export function loadConfig(
       // The default folder (where `reuseid trust import` writes) is optional; a path that was set must exist.
       trustStore: c.REUSEID_TRUST_STORE ?? (existsSync(DEFAULT_TRUST_STORE) ? DEFAULT_TRUST_STORE : null),
       duplicateDocument: c.REUSEID_READID_DUPLICATE_DOCUMENT,
+      maxFailedUploads: c.REUSEID_READID_MAX_FAILED_UPLOADS,
     },
     faces: {
       threshold: c.REUSEID_FACE_THRESHOLD,

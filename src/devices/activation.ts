@@ -11,6 +11,7 @@ import type { RequestMeta } from '../http/request-meta.js';
 import { findByActivationCode } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
 import { WindowCounters } from '../security/counters.js';
+import { sourcePrefixes } from '../security/source-prefix.js';
 import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
 import type { ActivationResult } from './schemas.js';
 import type { DeviceTransactions } from './transaction-access.js';
@@ -18,7 +19,8 @@ import { insertDevice } from './device-store.js';
 import { ACTIVATION_TYP, checkFreshness, ProofRejected, validateDeviceJwk, verifyDeviceJws } from './proofs.js';
 
 const GLOBAL_FAILURES = 'activation-failures:global';
-const sourceFailures = (ip: string) => `activation-failures:source:${ip}`;
+const sourceFailures = (prefix: string) => `activation-failures:source:${prefix}`;
+const siteFailures = (prefix: string) => `activation-failures:site:${prefix}`;
 
 export interface ActivationDeps {
   store: Pick<Store, 'db' | 'write'>;
@@ -36,9 +38,12 @@ export interface ActivationDeps {
 /**
  * Device activation: the single-use activation code plus proof of possession of the device's P-256 key.
  *
- * Guessing is bounded by failure counters in the database, one global and one per source address. A slot is taken
- * before the code is checked and given back on success, so the bound is exact even under concurrent guesses, and a
- * guess counts the same whichever transaction it aims at and whichever connection or instance carries it.
+ * Guessing is bounded by failure counters in the database: per source prefix (/24 IPv4, /64 IPv6), per site (/24
+ * IPv4, /48 IPv6) and global. A slot is taken before the code is checked and given back on success, so the bounds
+ * are exact even under concurrent guesses, and a guess counts the same whichever transaction it aims at and whichever
+ * connection or instance carries it. The global bound slows guessing instead of stopping activation: over it, a site
+ * that already tried in the window waits for the next one, but a site with no attempt yet still gets one, so
+ * strangers cannot lock legitimate users out (README, "Security", has the arithmetic).
  */
 export class ActivationService {
   private readonly counters: WindowCounters;
@@ -124,19 +129,28 @@ export class ActivationService {
     }
   }
 
-  /** Takes a failure slot from the source's budget, then from the global one; a source over its bound spends none of the global. */
+  /**
+   * Takes a failure slot from the source prefix's budget, its site's and the global one. A prefix over its bound
+   * spends none of the global budget. Over the global bound only a site's first attempt of the window goes through.
+   */
   private async reserveFailureSlot(ip: string, now: number): Promise<void> {
     const { maxFailuresGlobal, maxFailuresPerSource } = this.ctx.config.activation;
     const db = this.ctx.store.db;
+    const { narrow, wide } = sourcePrefixes(ip);
     const refuse = () => errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed activation attempts; retry later.');
-    if ((await this.counters.increment(db, sourceFailures(ip), now)) > maxFailuresPerSource) throw refuse();
-    if ((await this.counters.increment(db, GLOBAL_FAILURES, now)) > maxFailuresGlobal) throw refuse();
+    const fromSource = await this.counters.increment(db, sourceFailures(narrow), now);
+    if (fromSource > maxFailuresPerSource) throw refuse();
+    const fromSite = wide === narrow ? fromSource : await this.counters.increment(db, siteFailures(wide), now);
+    const global = await this.counters.increment(db, GLOBAL_FAILURES, now);
+    if (global > maxFailuresGlobal && fromSite > 1) throw refuse();
   }
 
   private async releaseFailureSlot(ip: string, now: number): Promise<void> {
     const db = this.ctx.store.db;
+    const { narrow, wide } = sourcePrefixes(ip);
     await this.counters.decrement(db, GLOBAL_FAILURES, now);
-    await this.counters.decrement(db, sourceFailures(ip), now);
+    if (wide !== narrow) await this.counters.decrement(db, siteFailures(wide), now);
+    await this.counters.decrement(db, sourceFailures(narrow), now);
   }
 }
 

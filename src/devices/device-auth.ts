@@ -10,17 +10,25 @@ import { bodyHash, checkFreshness, ProofRejected, REQUEST_TYP, verifyDeviceJws }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The device that signed the request, once authenticateDevice has verified it; null before. */
+    /** The device that signed the request, once its signature and body have been verified; null before. */
     device: Device | null;
     /** The exact JSON body bytes (a signed request's `bh` covers them); null when the request had no JSON body. */
     rawBody: Buffer | null;
+    /** A request whose signature verified before its body was read: the signer and the body hash it declared. */
+    signedClaim: SignedClaim | null;
   }
+}
+
+export interface SignedClaim {
+  device: Device;
+  bodyHash: unknown;
 }
 
 /** Declares the device API's request fields on the requests of the plugin that sets them. */
 export function decorateDeviceRequest(app: FastifyInstance): void {
   app.decorateRequest('device', null);
   app.decorateRequest('rawBody', null);
+  app.decorateRequest('signedClaim', null);
 }
 
 export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
@@ -31,6 +39,10 @@ export const DEVICE_SECURITY_SCHEME = 'deviceSignature';
  * Authenticates a signed device request: `Authorization: ReuseID-Device <JWS>` whose header names the device
  * (`kid`) and whose payload binds the method (`htm`), the full URL (`htu`), the body hash (`bh`), the time (`iat`)
  * and a single-use `jti`. The jti is recorded in the database, so a replay is refused by every instance.
+ *
+ * Two steps, so that a stranger's body is never read: `verifySignature` (onRequest) checks everything the headers
+ * carry and remembers the declared `bh`; `checkSignedBody` (preValidation, once the body is read) compares it with
+ * the body received and only then names the device on the request.
  */
 /** What device authentication needs: the devices and nonces tables, the time, and the URL devices sign. */
 export interface DeviceAuthDeps {
@@ -39,11 +51,11 @@ export interface DeviceAuthDeps {
   config: Pick<Config, 'publicUrl' | 'deviceProofMaxAgeSeconds'>;
 }
 
-export function authenticateDevice(deps: DeviceAuthDeps) {
+export function verifySignature(deps: DeviceAuthDeps) {
   return async (request: FastifyRequest): Promise<void> => {
     const jws = presentedSignature(request);
     if (!jws) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
-    try {
+    await asDeviceError(async () => {
       const kid = kidOf(jws);
       const device = kid ? await findDevice(deps.db, kid) : null;
       if (!device) throw new ProofRejected('unknown device');
@@ -52,17 +64,32 @@ export function authenticateDevice(deps: DeviceAuthDeps) {
       const iat = checkFreshness(payload.iat, now, deps.config.deviceProofMaxAgeSeconds);
       if (payload.htm !== request.method) throw new ProofRejected('htm does not match the request method');
       if (payload.htu !== `${deps.config.publicUrl}${request.url}`) throw new ProofRejected('htu does not match the request URL');
-      if (payload.bh !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
       if (typeof payload.jti !== 'string' || payload.jti.length < 16 || payload.jti.length > 128)
         throw new ProofRejected('a jti of 16–128 characters is required');
       await recordNonce(deps.db, device.id, payload.jti, (iat + deps.config.deviceProofMaxAgeSeconds) * 1000 + 1000);
       if (device.state !== 'ACTIVE') throw new ProofRejected(`the device is ${device.state.toLowerCase()}`);
-      request.device = device;
-    } catch (error) {
-      if (error instanceof ProofRejected) throw errors.deviceUnauthenticated(`Device authentication failed: ${error.message}.`);
-      throw error;
-    }
+      request.signedClaim = { device, bodyHash: payload.bh };
+    });
   };
+}
+
+/** preValidation: the body read is the one the device signed; then the request is the device's. */
+export async function checkSignedBody(request: FastifyRequest): Promise<void> {
+  const claim = request.signedClaim;
+  if (!claim) throw new Error('route used without verifySignature');
+  await asDeviceError(async () => {
+    if (claim.bodyHash !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
+  });
+  request.device = claim.device;
+}
+
+async function asDeviceError(check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    if (error instanceof ProofRejected) throw errors.deviceUnauthenticated(`Device authentication failed: ${error.message}.`);
+    throw error;
+  }
 }
 
 function presentedSignature(request: FastifyRequest): string | undefined {
@@ -90,13 +117,8 @@ async function recordNonce(db: Db, deviceId: string, jti: string, expiresAt: num
   }
 }
 
-/** onRequest: a request without a device signature is refused before its (possibly large) body is read. */
-export async function requireDeviceSignature(request: FastifyRequest): Promise<void> {
-  if (!presentedSignature(request)) throw errors.deviceUnauthenticated(`A signed device request (Authorization: ${DEVICE_AUTH_SCHEME} …) is required.`);
-}
-
 export function deviceOf(request: FastifyRequest): Device {
-  if (!request.device) throw new Error('route used without authenticateDevice');
+  if (!request.device) throw new Error('route used without checkSignedBody');
   return request.device;
 }
 

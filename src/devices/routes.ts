@@ -1,12 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { parseJsonBody } from '../http/body-parsers.js';
+import { announcesBody, BodiesInFlight } from '../http/bodies-in-flight.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { ApiError } from '../shared/errors.js';
-import { authenticateDevice, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, requireDeviceSignature } from './device-auth.js';
+import { checkSignedBody, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, verifySignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
@@ -57,8 +58,10 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
 
   await app.register(async (signed) => {
     const authed = signed.withTypeProvider<ZodTypeProvider>();
-    authed.addHook('onRequest', requireDeviceSignature);
-    authed.addHook('preValidation', authenticateAndLimit(ctx)); // before validation: strangers learn nothing
+    // The signature is checked before the body is read (a stranger's upload is never buffered), the body against it
+    // before validation (strangers learn nothing from validation errors).
+    authed.addHook('onRequest', authenticateAndLimit(ctx));
+    authed.addHook('preValidation', limitFailures(ctx, checkSignedBody));
     // Declared once for the OpenAPI document: every route of this scope, the providers' included, needs the signature.
     authed.addHook('onRoute', (route) => {
       const response = route.schema?.response as Record<string, unknown> | undefined;
@@ -118,19 +121,31 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
 }
 
 /**
- * Authenticates a signed request, then counts it. A request whose signature did not verify is counted per source
- * address, one that verified per device: a stranger who knows a device ID (the unverified `kid`) spends only the
- * budget of its own address, never the device's.
+ * Authenticates a signed request from its headers, then counts it and takes an upload slot for its body. A request
+ * whose signature did not verify is counted per source address, one that verified per device: a stranger who knows
+ * a device ID (the unverified `kid`) spends only the budget of its own address, never the device's.
  */
 function authenticateAndLimit(ctx: DeviceRouteDeps) {
-  const authenticate = authenticateDevice(ctx);
+  const verify = limitFailures(ctx, verifySignature(ctx));
+  const uploads = new BodiesInFlight(ctx.config.deviceUploads);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await verify(request);
+    const device = request.signedClaim?.device;
+    if (!device) throw new Error('verifySignature left no claim');
+    await ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, device.id);
+    // 'close' comes once the response is sent or the connection dropped, whichever way the request ended.
+    if (announcesBody(request)) reply.raw.once('close', uploads.acquire(device.id));
+  };
+}
+
+/** Counts a failed device authentication step against the request's source address. */
+function limitFailures(ctx: DeviceRouteDeps, step: (request: FastifyRequest) => Promise<void>) {
   return async (request: FastifyRequest): Promise<void> => {
     try {
-      await authenticate(request);
+      await step(request);
     } catch (error) {
       if (error instanceof ApiError) await ctx.rateLimiter.enforce('device:unverified-source', ctx.config.rateLimits.deviceFailuresPerSource, request.ip);
       throw error;
     }
-    await ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, deviceOf(request).id);
   };
 }

@@ -74,7 +74,7 @@ export interface SignedDataContent {
  * asn1js/pkijs parse of an EF.SOD costs several times the signature check; the raw walk also keeps the exact
  * bytes of the signed attributes and certificates.
  */
-export function parseSignedData(der: Uint8Array, what: string, expectedContentType: string): SignedDataContent {
+export function parseSignedData(der: Uint8Array, what: string, expectedContentType: string, options: { maxCertificates?: number } = {}): SignedDataContent {
   checkBerFraming(der, what);
   const [contentType, content] = expectChildren(der, `${what} ContentInfo`, [0x06, 0xa0]);
   if (readOid(contentType, `${what} contentType`) !== CONTENT_TYPES.signedData) {
@@ -96,14 +96,17 @@ export function parseSignedData(der: Uint8Array, what: string, expectedContentTy
   seq.optional(0xa1); // crls: ICAO puts CRLs in the PKD, not in the SOD
   const signerInfos = rawChildren(seq.next(0x31).bytes, `${what} signerInfos`);
   seq.end();
+  const certificateElements = certificates ? rawChildren(certificates.bytes, `${what} certificates`) : [];
+  // Counted before any is parsed: parsing is the costly part, and a stuffed set costs the server, not the sender.
+  if (options.maxCertificates !== undefined && certificateElements.length > options.maxCertificates) {
+    throw new IcaoFormatError('BAD_STRUCTURE', `${what} carries ${certificateElements.length} certificates; at most ${options.maxCertificates} are accepted`);
+  }
   return {
     eContentType,
     eContent: readBerOctets(octets, `${what} eContent`),
-    certificates: certificates
-      ? rawChildren(certificates.bytes, `${what} certificates`)
-          .filter((c) => c.tag === 0x30) // other certificate formats (attribute certificates…) are not X.509
-          .map((c) => parseCertificateCached(c.bytes, `${what} certificate`))
-      : [],
+    certificates: certificateElements
+      .filter((c) => c.tag === 0x30) // other certificate formats (attribute certificates…) are not X.509
+      .map((c) => parseCertificateCached(c.bytes, `${what} certificate`)),
     signerInfos: signerInfos.map((s) => signerInfoData(s, what)),
   };
 }

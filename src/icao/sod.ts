@@ -31,6 +31,12 @@ export interface Sod {
 }
 
 /**
+ * Issuers put the DS certificate in EF.SOD, some also a link certificate; nothing more is needed for passive
+ * authentication (the CSCA comes from the trust store), and each extra certificate is parsing work a sender chooses.
+ */
+export const MAX_SOD_CERTIFICATES = 2;
+
+/**
  * Parses EF.SOD. Doc 9303 allows exactly one SignerInfo; more would leave it ambiguous which signature
  * vouches for the hashes, so that is a format error.
  */
@@ -38,7 +44,7 @@ export function parseSod(bytes: Uint8Array): Sod {
   const buf = Buffer.from(bytes);
   checkSize(buf, SIZE_LIMITS.sod, 'EF.SOD');
   const contentInfo = readFileTlv(buf, TAGS.SOD, 'EF.SOD').value;
-  const signedData = parseSignedData(contentInfo, 'EF.SOD', CONTENT_TYPES.ldsSecurityObject);
+  const signedData = parseSignedData(contentInfo, 'EF.SOD', CONTENT_TYPES.ldsSecurityObject, { maxCertificates: MAX_SOD_CERTIFICATES });
   const [signer, ...others] = signedData.signerInfos;
   if (!signer || others.length > 0) {
     throw new IcaoFormatError('BAD_STRUCTURE', `EF.SOD has ${signedData.signerInfos.length} SignerInfos; exactly one is required`);

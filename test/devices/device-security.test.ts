@@ -1,5 +1,6 @@
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceApiError } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
@@ -15,6 +16,8 @@ for (const database of testDatabases) {
         REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8',
         REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600',
         REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300',
+        REUSEID_DEVICE_UPLOADS_PER_DEVICE: '1',
+        REUSEID_DEVICE_UPLOADS_TOTAL: '2',
       });
       rp = await h.rp();
     });
@@ -81,19 +84,51 @@ for (const database of testDatabases) {
       expect((await activate(start.activationCode, '198.51.100.9')).statusCode).toBe(200);
     });
 
-    it('bounds wrong guesses per source, and globally across sources and transactions', async () => {
+    const wrongCode = (i: number) => String(1000000000 + i);
+
+    it('bounds wrong guesses per source prefix (/24 IPv4, /64 IPv6), not per address', async () => {
       await resetCounters();
       const start = await startOnboarding();
-      for (let i = 0; i < 5; i++) expect((await activate(String(1000000000 + i), '192.0.2.10')).statusCode).toBe(400);
-      const blocked = await activate(start.activationCode, '192.0.2.10');
+      for (let i = 0; i < 5; i++) expect((await activate(wrongCode(i), `192.0.2.${10 + i}`)).statusCode).toBe(400);
+      const blocked = await activate(start.activationCode, '192.0.2.200');
       expect(blocked.statusCode).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      // Spreading guesses over other addresses still hits the global bound (8 failures per window).
-      for (let i = 0; i < 3; i++) expect((await activate(String(2000000000 + i), `192.0.2.${20 + i}`)).statusCode).toBe(400);
-      expect((await activate(start.activationCode, '192.0.2.99')).statusCode).toBe(429);
+      await resetCounters();
+      for (let i = 0; i < 5; i++) expect((await activate(wrongCode(i), `2001:db8:1:2::${i + 1}`)).statusCode).toBe(400);
+      expect((await activate(start.activationCode, '2001:db8:1:2:ffff::1')).statusCode).toBe(429);
       // The bound lifts with the window, and the right code still works then.
       h.clock.advance(300_000);
       expect((await activate(start.activationCode, '192.0.2.10')).statusCode).toBe(200);
+      h.clock.set(Date.now());
+    });
+
+    it('strangers guessing from many prefixes cannot lock a legitimate activation out', async () => {
+      await resetCounters();
+      const start = await startOnboarding();
+      // Four /24s spend their whole budget: 20 attempts, far over the global bound of 8 failures per window.
+      for (let net = 0; net < 4; net++) for (let i = 0; i < 5; i++) await activate(wrongCode(i), `198.18.${net}.${i + 1}`);
+      expect((await activate(start.activationCode, '100.64.7.7')).statusCode).toBe(200);
+      h.clock.set(Date.now());
+    });
+
+    it('over the global bound, guessing slows to one attempt per fresh site and window', async () => {
+      await resetCounters();
+      const start = await startOnboarding();
+      const statuses: number[] = [];
+      // Within the global bound of 8, a prefix has its own 5.
+      for (let i = 0; i < 8; i++) statuses.push((await activate(wrongCode(i), `198.19.${i % 2}.1`)).statusCode);
+      expect(statuses).toEqual(Array(8).fill(400));
+      // Over it, a prefix that already tried waits, even under its own bound (198.19.0.0/24 has 4 of 5)...
+      expect((await activate(start.activationCode, '198.19.0.1')).statusCode).toBe(429);
+      // ...a fresh /24 gets one guess, then waits...
+      expect((await activate(wrongCode(9), '192.0.2.1')).statusCode).toBe(400);
+      expect((await activate(wrongCode(10), '192.0.2.2')).statusCode).toBe(429);
+      // ...and a fresh IPv6 /48 gets one guess for all its /64s.
+      expect((await activate(wrongCode(11), '2001:db8:5:1::1')).statusCode).toBe(400);
+      expect((await activate(wrongCode(12), '2001:db8:5:2::1')).statusCode).toBe(429);
+      expect((await activate(wrongCode(13), '2001:db8:5:3::1')).statusCode).toBe(429);
+      // The code is still good for its owner coming from a network of their own.
+      expect((await activate(start.activationCode, '203.0.113.50')).statusCode).toBe(200);
       h.clock.set(Date.now());
     });
 
@@ -162,6 +197,81 @@ for (const database of testDatabases) {
         const stranger = await generateKeyPair('ES256', { extractable: true });
         expect((await attempt(base(), await exportJWK(stranger.privateKey))).statusCode).toBe(401);
         expect((await attempt(base())).statusCode).toBe(200);
+      });
+
+      const capturePath = (transactionId: string) => `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`;
+      const signedHeader = async (device: Awaited<ReturnType<typeof activatedDevice>>, path: string, body: string) =>
+        `ReuseID-Device ${await sign(device.device.state.privateJwk, device.activation.deviceId, {
+          htm: 'POST',
+          htu: `${PUBLIC_URL}${path}`,
+          iat: Math.floor(Date.now() / 1000),
+          jti: randomBytes(16).toString('hex'),
+          bh: bh(body),
+        })}`;
+      const sockets: Socket[] = [];
+      /** Sends the headers of an upload declaring 45 MiB and its first 64 KiB, no more; `answered` is the status line. */
+      const partialUpload = async (path: string, authorization: string) => {
+        if (!h.app.server.listening) await h.app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = h.app.server.address() as { port: number };
+        const socket = connect(port, '127.0.0.1');
+        sockets.push(socket);
+        const head = `POST ${path} HTTP/1.1\r\nHost: reuseid.test\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: ${45 * 1024 * 1024}\r\n\r\n`;
+        socket.write(`${head}{"docType":1,"documentFront":"${'A'.repeat(64 * 1024)}`);
+        const answered = new Promise<string>((resolve, reject) => {
+          let received = '';
+          socket.on('data', (chunk) => {
+            received += chunk.toString();
+            if (received.includes('\r\n')) resolve(received.slice(0, received.indexOf('\r\n')));
+          });
+          socket.on('error', reject);
+        });
+        return { socket, answered };
+      };
+      afterAll(() => {
+        for (const socket of sockets) socket.destroy();
+      });
+
+      it('refuses an upload whose signature does not verify before reading its body', async () => {
+        const stranger = await generateKeyPair('ES256');
+        const claims = new TextEncoder().encode(JSON.stringify({ htm: 'POST', iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('hex') }));
+        const withoutKid = await new CompactSign(claims).setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt' }).sign(stranger.privateKey);
+        const unknownKid = await new CompactSign(claims)
+          .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt', kid: randomUUID() })
+          .sign(stranger.privateKey);
+        for (const credential of ['x', withoutKid, unknownKid]) {
+          // The server answers while 45 MiB are still unsent: it never waited for (or buffered) the body.
+          const { socket, answered } = await partialUpload(capturePath(randomUUID()), `ReuseID-Device ${credential}`);
+          expect(await answered).toMatch(/^HTTP\/1\.1 401 /);
+          socket.destroy();
+        }
+      });
+
+      it('bounds uploads in flight per device (429) and in total (503), and frees a slot when an upload ends', async () => {
+        const [a, b, c] = [await activatedDevice(), await activatedDevice(), await activatedDevice()];
+        const upload = async (device: typeof a) => {
+          const path = capturePath(device.activation.transactionId);
+          const response = await h.app.inject({
+            method: 'POST',
+            url: path,
+            headers: { authorization: await signedHeader(device, path, '{}'), 'content-type': 'application/json' },
+            payload: '{}',
+          });
+          return response.statusCode;
+        };
+        // An upload held open must keep its slot: if the server answered it, say how, rather than time out.
+        const whileHeld = (name: string, held: { answered: Promise<string> }, until: Promise<void>) =>
+          Promise.race([until, held.answered.then((line) => Promise.reject(new Error(`${name}'s held upload was answered: ${line}`)))]);
+        const poll = (device: typeof a) => expect.poll(() => upload(device), { timeout: 15_000, interval: 200 });
+        const held = await partialUpload(capturePath(a.activation.transactionId), await signedHeader(a, capturePath(a.activation.transactionId), ''));
+        await whileHeld('a', held, poll(a).toBe(429));
+        expect(await upload(b)).toBe(422); // another device is not held back by a's upload
+        const other = await partialUpload(capturePath(b.activation.transactionId), await signedHeader(b, capturePath(b.activation.transactionId), ''));
+        // b's held upload has its slot once b is refused (else c's upload could take it first and b's would get the 503).
+        await whileHeld('b', other, poll(b).toBe(429));
+        expect(await upload(c)).toBe(503);
+        held.socket.destroy();
+        await poll(c).toBe(422);
+        other.socket.destroy();
       });
 
       it("refuses a locked device, and a device reading another device's transaction gets 404", async () => {

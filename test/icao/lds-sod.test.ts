@@ -7,7 +7,8 @@ import { IcaoFormatError } from '../../src/icao/errors.js';
 import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
 import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { parseSod, wrapSod } from '../../src/icao/sod.js';
-import { encodeTlv } from '../../src/icao/tlv.js';
+import { encodeTlv, readFileTlv } from '../../src/icao/tlv.js';
+import { TAGS } from '../../src/icao/lds.js';
 import { TrustStore } from '../../src/icao/trust-store.js';
 import { cscaFor, passport, verify } from './helpers.js';
 
@@ -128,5 +129,28 @@ describe('EF.SOD', () => {
     // The CSCA itself has keyCertSign and cRLSign only: it must not sign documents.
     const result = store.validateDocumentSigner(parseCertificate(csca.certificateDer), new Date());
     expect(result).toMatchObject({ ok: false, reason: 'DS certificate lacks keyUsage digitalSignature' });
+  });
+});
+
+describe('EF.SOD certificate stuffing', () => {
+  /** The passport's EF.SOD with its DS certificate repeated `count` times in SignedData.certificates. */
+  const stuffedSod = (p: ReturnType<typeof passport>, count: number) => {
+    const contentInfo = new pkijs.ContentInfo({ schema: asn1js.fromBER(readFileTlv(p.files['EF_SOD.bin'], TAGS.SOD, 'EF.SOD').value).result });
+    const signedData = new pkijs.SignedData({ schema: contentInfo.content });
+    const ds = signedData.certificates?.[0] as pkijs.Certificate;
+    signedData.certificates = Array.from({ length: count }, () => ds);
+    const stuffed = new pkijs.ContentInfo({ contentType: contentInfo.contentType, content: signedData.toSchema(true) });
+    return encodeTlv(TAGS.SOD, Buffer.from(stuffed.toSchema().toBER(false)));
+  };
+
+  it('accepts up to 2 certificates and rejects more with a verdict, before parsing them', () => {
+    const p = passport();
+    const genuine = verify(p);
+    expect(genuine.verdict).not.toBe('rejected');
+    expect(verify(p, { sod: stuffedSod(p, 2) }).verdict).toBe(genuine.verdict);
+    const result = verify(p, { sod: stuffedSod(p, 3) });
+    expect(result.verdict).toBe('rejected');
+    expect(result.formatError).toMatchObject({ code: 'BAD_STRUCTURE', file: 'EF.SOD' });
+    expect(result.reasons.join(' ')).toContain('3 certificates; at most 2');
   });
 });

@@ -22,6 +22,9 @@ let documentSerial = 0;
 const newPassport = (options: Parameters<typeof passport>[1] = {}) =>
   passport(trust.csca, { nationality: 'D', documentNumber: `T${String(++documentSerial).padStart(8, '0')}`, ...options });
 
+/** High enough for the tests that send a few dozen bad uploads to one transaction on purpose. */
+const MAX_FAILED_UPLOADS = 40;
+
 const refused = (promise: Promise<unknown>) =>
   promise.then(
     () => {
@@ -35,7 +38,7 @@ for (const database of testDatabases) {
     let h: Harness;
     let rp: Rp;
     beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_TRUST_STORE: trust.dir });
+      h = await createHarness(database, { REUSEID_TRUST_STORE: trust.dir, REUSEID_READID_MAX_FAILED_UPLOADS: String(MAX_FAILED_UPLOADS) });
       rp = await h.rp();
     });
     afterAll(() => h.close());
@@ -230,6 +233,20 @@ for (const database of testDatabases) {
       expect((await rp.get(`/reuseid/step-up/${stepUp.body.data.transactionId}`)).body.data).toMatchObject({ status: 'Completed', userData: ANNA });
     });
 
+    it('ends the transaction Failed after a bounded number of refused uploads, validation errors included', async () => {
+      const { transactionId, device } = await startReadId();
+      const valid = await uploadBody(device, transactionId, newPassport(), { withoutAa: true });
+      const post = (body: unknown) => refused(device.call('POST', readIdPath(transactionId), body));
+      for (let i = 1; i < MAX_FAILED_UPLOADS; i++) {
+        const bad = i % 2 ? { ...valid, sod: randomBytes(300).toString('base64') } : { ...valid, dg3: valid.dg1 };
+        expect((await post(bad)).status).toBe(422);
+      }
+      expect(await onboarding(transactionId)).toMatchObject({ status: 'Pending' });
+      expect((await post({ ...valid, sod: randomBytes(300).toString('base64') })).status).toBe(422);
+      expect(await onboarding(transactionId)).toMatchObject({ status: 'Failed', failureReason: 'too_many_failed_uploads' });
+      expect((await post(valid)).status).toBe(409);
+    });
+
     it('answers unreadable, oversized and unsigned uploads with typed errors, never a 500, and leaves the flow Pending', async () => {
       const { transactionId, device } = await startReadId();
       const doc = newPassport();
@@ -258,7 +275,7 @@ for (const database of testDatabases) {
         headers: { 'content-type': 'application/json', authorization: 'ReuseID-Device x' },
         payload: JSON.stringify({ dg2: 'A'.repeat(UPLOAD_BODY_LIMIT) }),
       });
-      expect(huge.statusCode).toBe(413);
+      expect(huge.statusCode).toBe(401); // refused on its header, before its body is read
       const unsigned = await h.app.inject({
         method: 'POST',
         url: readIdPath(transactionId),

@@ -61,6 +61,12 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
             body: ReadIdUpload,
             response: { 200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }), ...uploadErrorResponses },
           },
+          // Refused uploads, validation errors included, count towards ending the transaction.
+          onError: async (request, _reply, error) => {
+            if (!request.device) return;
+            const tx = await port.deviceTransaction(request.device, request.params.transactionId).catch(() => null);
+            if (tx) await proofing.countRefusedUpload(tx, error, requestMeta(request));
+          },
         },
         async (request) => {
           const tx = await port.deviceTransaction(deviceOf(request), request.params.transactionId);

@@ -2,7 +2,8 @@ import type { Config } from '../../../config.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
-import { apiError, errors } from '../../../shared/errors.js';
+import { ApiError, apiError, errors } from '../../../shared/errors.js';
+import { WindowCounters } from '../../../security/counters.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
 import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
@@ -14,6 +15,7 @@ import type { TrustAnchors } from './trust.js';
 import { decodeFiles, decodeSelfie, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
 export const PROVIDER_ID = 'readid';
+const FAILED_UPLOADS = new WindowCounters(24 * 3600 * 1000);
 
 /** What the device is told about its upload: the verdict and the checks, nothing it did not send itself. */
 export interface AttemptReport {
@@ -56,6 +58,24 @@ export class ReadIdProofing {
         ? await this.retry(tx, evidence, meta, attempt, record)
         : await this.decide(tx, toDecision(assessment, evidence, checkSummary(result, attempt)), meta, record, documentHash);
     return { tx: ended, report: report(attempt, result, assessment) };
+  }
+
+  /**
+   * Counts a refused upload of a transaction (400/422: unreadable or invalid files, a DG15 the SOD lists left out, an
+   * unknown challenge), which changes nothing by itself; at `maxFailedUploads` the transaction ends Failed
+   * (`too_many_failed_uploads`), so one device cannot have hostile files verified for a transaction's whole life.
+   * Counted per day in the shared counters: a transaction lives far less, so it sees at most two days' counts.
+   */
+  async countRefusedUpload(tx: Transaction, error: unknown, meta: RequestMeta): Promise<void> {
+    const status = error instanceof ApiError ? error.status : (error as { statusCode?: unknown } | null)?.statusCode;
+    if ((status !== 400 && status !== 422) || tx.provider !== PROVIDER_ID || tx.status !== 'Pending') return;
+    const now = this.ctx.clock.now();
+    const refused = await FAILED_UPLOADS.increment(this.ctx.store.db, `readid-failed-uploads:${tx.id}`, now);
+    if (refused < this.ctx.config.readid.maxFailedUploads) return;
+    const decision: Decision = { outcome: 'rejected', reason: 'too_many_failed_uploads', evidence: [], details: { refusedUploads: refused } };
+    await this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta).catch((failure: unknown) => {
+      if (!(failure instanceof ApiError)) throw failure; // already decided by a concurrent upload: nothing to end
+    });
   }
 
   /** A final outcome: the attempt, the challenge and the document binding commit with the decision or not at all. */
