@@ -1,46 +1,40 @@
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeviceApiError } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, PUBLIC_URL, type Harness, type Rp } from '../support/harness.js';
+import { PUBLIC_URL, useHarness } from '../support/harness.js';
 
 for (const database of testDatabases) {
   describe(`device activation and authentication (${database.name})`, () => {
-    let h: Harness;
-    let rp: Rp;
-    beforeAll(async () => {
-      h = await createHarness(database, {
-        REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '5',
-        REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8',
-        REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600',
-        REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300',
-      });
-      rp = await h.rp();
+    const t = useHarness(database, {
+      REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '5',
+      REUSEID_ACTIVATION_MAX_FAILURES_GLOBAL: '8',
+      REUSEID_ACTIVATION_CODE_TTL_SECONDS: '600',
+      REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: '300',
     });
-    afterAll(() => h.close());
 
     const startOnboarding = async () =>
-      (await rp.post('/reuseid/onboarding', {})).body.data as { activationCode: string; transactionId: string; userId: string };
+      (await t.rp.post('/reuseid/onboarding', {})).body.data as { activationCode: string; transactionId: string; userId: string };
     const activationProof = async (code: string) => {
       const key = await generateKeyPair('ES256', { extractable: true });
-      return new CompactSign(new TextEncoder().encode(JSON.stringify({ activationCode: code, aud: PUBLIC_URL, iat: Math.floor(h.clock.now() / 1000) })))
+      return new CompactSign(new TextEncoder().encode(JSON.stringify({ activationCode: code, aud: PUBLIC_URL, iat: Math.floor(t.h.clock.now() / 1000) })))
         .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-activation+jwt', jwk: await exportJWK(key.publicKey) })
         .sign(key.privateKey);
     };
     const activate = async (code: string, ip = '203.0.113.7', proof?: string) =>
-      h.app.inject({
+      t.h.app.inject({
         method: 'POST',
         url: '/device/v1/activations',
         remoteAddress: ip,
         headers: { 'content-type': 'application/json' },
         payload: JSON.stringify({ activationCode: code, proof: proof ?? (await activationProof(code)) }),
       });
-    const resetCounters = () => h.ctx.store.db.deleteFrom('rate_counters').execute();
+    const resetCounters = () => t.h.ctx.store.db.deleteFrom('rate_counters').execute();
 
     it('stores activation codes only as keyed hashes', async () => {
       const start = await startOnboarding();
-      const row = await h.ctx.store.db
+      const row = await t.h.ctx.store.db
         .selectFrom('transactions')
         .select('activation_code_hash')
         .where('id', '=', start.transactionId)
@@ -58,7 +52,7 @@ for (const database of testDatabases) {
         activate(start.activationCode, '198.51.100.3'),
       ]);
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400, 400]);
-      const devices = await h.ctx.store.db.selectFrom('devices').select('id').where('user_id', '=', start.userId).execute();
+      const devices = await t.h.ctx.store.db.selectFrom('devices').select('id').where('user_id', '=', start.userId).execute();
       expect(devices).toHaveLength(1);
       expect((await activate(start.activationCode)).json().code).toBe('invalid_activation_code');
     });
@@ -92,23 +86,23 @@ for (const database of testDatabases) {
       for (let i = 0; i < 3; i++) expect((await activate(String(2000000000 + i), `192.0.2.${20 + i}`)).statusCode).toBe(400);
       expect((await activate(start.activationCode, '192.0.2.99')).statusCode).toBe(429);
       // The bound lifts with the window, and the right code still works then.
-      h.clock.advance(300_000);
+      t.h.clock.advance(300_000);
       expect((await activate(start.activationCode, '192.0.2.10')).statusCode).toBe(200);
-      h.clock.set(Date.now());
+      t.h.clock.set(Date.now());
     });
 
     it('refuses an activation code past its own expiry', async () => {
       await resetCounters();
       const start = await startOnboarding();
-      h.clock.advance(601_000);
-      const later = await h.rp();
-      h.clock.advance(-601_000);
-      const row = await h.ctx.store.db
+      t.h.clock.advance(601_000);
+      const later = await t.h.rp();
+      t.h.clock.advance(-601_000);
+      const row = await t.h.ctx.store.db
         .selectFrom('transactions')
         .select('activation_code_expires_at')
         .where('id', '=', start.transactionId)
         .executeTakeFirstOrThrow();
-      await h.ctx.store.db
+      await t.h.ctx.store.db
         .updateTable('transactions')
         .set({ activation_code_expires_at: row.activation_code_expires_at! - 601_000 })
         .where('id', '=', start.transactionId)
@@ -121,7 +115,7 @@ for (const database of testDatabases) {
       async function activatedDevice() {
         await resetCounters();
         const start = await startOnboarding();
-        const device = await h.device();
+        const device = await t.h.device();
         const activation = await device.activate(start.activationCode);
         return { device, activation };
       }
@@ -141,9 +135,9 @@ for (const database of testDatabases) {
           jti: randomBytes(16).toString('hex'),
           bh: bh(),
         });
-        const first = await h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
+        const first = await t.h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
         expect(first.statusCode).toBe(200);
-        const replay = await h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
+        const replay = await t.h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${jws}` } });
         expect(replay.statusCode).toBe(401);
         expect(replay.json().detail).toContain('replay');
       });
@@ -153,7 +147,7 @@ for (const database of testDatabases) {
         const path = `/device/v1/transactions/${activation.transactionId}`;
         const base = () => ({ htm: 'GET', htu: `${PUBLIC_URL}${path}`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(16).toString('hex'), bh: bh() });
         const attempt = async (claims: Record<string, unknown>, privateJwk = device.state.privateJwk) =>
-          h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${await sign(privateJwk, activation.deviceId, claims)}` } });
+          t.h.app.inject({ method: 'GET', url: path, headers: { authorization: `ReuseID-Device ${await sign(privateJwk, activation.deviceId, claims)}` } });
         expect((await attempt({ ...base(), htu: `${PUBLIC_URL}/device/v1/operations` })).statusCode).toBe(401);
         expect((await attempt({ ...base(), htm: 'POST' })).statusCode).toBe(401);
         expect((await attempt({ ...base(), bh: bh('{"x":1}') })).statusCode).toBe(401);
@@ -168,7 +162,7 @@ for (const database of testDatabases) {
         const first = await activatedDevice();
         const second = await activatedDevice();
         await expect(second.device.transaction(first.activation.transactionId)).rejects.toMatchObject({ status: 404 });
-        await h.ctx.store.db.updateTable('devices').set({ state: 'LOCKED' }).where('id', '=', first.activation.deviceId).execute();
+        await t.h.ctx.store.db.updateTable('devices').set({ state: 'LOCKED' }).where('id', '=', first.activation.deviceId).execute();
         const refused = await first.device.transaction(first.activation.transactionId).catch((e: DeviceApiError) => e);
         expect(refused).toBeInstanceOf(DeviceApiError);
         expect((refused as DeviceApiError).status).toBe(401);
