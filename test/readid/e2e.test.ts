@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { BIN, cliJson, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { BIN, cliJson, type ServerOnDatabase, startServerOn } from '../support/server-process.js';
 
 /**
  * ReadID end to end: synthetic passports from `reuseid passport generate`, their CSCAs imported with `reuseid trust
@@ -16,9 +16,8 @@ const run = promisify(execFile);
 
 for (const database of testDatabases) {
   describe(`readid end to end with the server process (${database.name})`, () => {
-    let server: ServerProcess;
+    let server: ServerOnDatabase;
     let dir: string;
-    let dropDatabase: () => Promise<void>;
     const cli = (...args: string[]) => cliJson(server.env, ...args);
 
     beforeAll(async () => {
@@ -27,10 +26,7 @@ for (const database of testDatabases) {
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'tampered'), '--variant', 'tampered-dg1', '--document-number', 'X1234567']);
       const trustStore = join(dir, 'trust-store');
       await run('node', [BIN, 'trust', 'import', join(dir, 'genuine', 'csca.pem'), join(dir, 'tampered', 'csca.pem'), '--store', trustStore]);
-      const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
-      dropDatabase = created.drop;
-      server = await startServerProcess({
-        REUSEID_DATABASE_URL: created.url,
+      server = await startServerOn(database, {
         REUSEID_SANDBOX: 'false',
         REUSEID_TRUST_STORE: trustStore,
         REUSEID_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
@@ -38,8 +34,7 @@ for (const database of testDatabases) {
     });
 
     afterAll(async () => {
-      await server?.stop();
-      await dropDatabase?.();
+      await server?.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
