@@ -8,6 +8,7 @@ import { WindowCounters } from '../security/counters.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
+import { setDisabledAt } from '../store/disabling.js';
 import { hashOfNoOne, hashPassword, verifyPassword } from './passwords.js';
 
 /** Agents review VideoID captures in the console. They are staff of the operator, not API clients. */
@@ -84,17 +85,10 @@ export class AgentStore {
    * false when the agent was in that state already.
    */
   async setDisabled(executor: Executor, id: string, disabled: boolean): Promise<{ agent: AgentView; changed: boolean } | null> {
-    const updated = await executor
-      .updateTable('console_agents')
-      .set({ disabled_at: disabled ? this.deps.clock.now() : null })
-      .where('id', '=', id)
-      .where('disabled_at', disabled ? 'is' : 'is not', null)
-      .returning(['id', 'email', 'created_at', 'disabled_at'])
-      .executeTakeFirst();
-    if (disabled && updated) await this.endSessions(executor, id);
-    if (updated) return { agent: toView(updated), changed: true };
-    const current = await this.find(executor, { id });
-    return current ? { agent: current, changed: false } : null;
+    const changed = await setDisabledAt(executor, 'console_agents', id, disabled ? this.deps.clock.now() : null);
+    if (disabled && changed) await this.endSessions(executor, id);
+    const agent = await this.find(executor, { id });
+    return agent ? { agent, changed } : null;
   }
 
   /** Sets a new password and signs the agent out everywhere: whoever knew the old one loses their session too. */

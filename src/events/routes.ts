@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
@@ -23,6 +23,11 @@ const security = [{ oauth2: ['events'] }];
 const tags = ['Events'];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema };
 
+/** A route's OpenAPI schema: every events route shares its tag, its permission and its error answers, and adds the rest. */
+const documented = <Schema extends FastifySchema & { response: Record<number, z.ZodType> }>(schema: Schema) => ({
+  schema: { tags, security, ...schema, response: { ...schema.response, ...errorResponses } },
+});
+
 const SIGNING_NOTE =
   'Deliveries are signed per Standard Webhooks: webhook-id (the event id, the same on every retry), webhook-timestamp ' +
   '(this attempt, Unix seconds) and webhook-signature (`v1,<base64 HMAC-SHA256>` of `id.timestamp.body`; during a ' +
@@ -37,77 +42,48 @@ export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 
 
   app.post(
     '/events/subscriptions',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Create a webhook subscription',
-        operationId: 'createSubscription',
-        description: SIGNING_NOTE,
-        body: SubscriptionCreateBody,
-        response: { 201: SubscriptionWithSecretSchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Create a webhook subscription',
+      operationId: 'createSubscription',
+      description: SIGNING_NOTE,
+      body: SubscriptionCreateBody,
+      response: { 201: SubscriptionWithSecretSchema },
+    }),
     async (request, reply) => reply.status(201).send(await ctx.webhooks.subscriptions.create(account(request), request.body, requestMeta(request))),
   );
 
   app.get(
     '/events/subscriptions',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'List webhook subscriptions',
-        operationId: 'listSubscriptions',
-        response: { 200: SubscriptionListSchema, ...errorResponses },
-      },
-    },
+    documented({ summary: 'List webhook subscriptions', operationId: 'listSubscriptions', response: { 200: SubscriptionListSchema } }),
     async (request) => ({ items: await ctx.webhooks.subscriptions.list(account(request)) }),
   );
 
   app.get(
     '/events/subscriptions/:id',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Get a webhook subscription',
-        operationId: 'getSubscription',
-        params: SubscriptionParams,
-        response: { 200: SubscriptionSchema, ...errorResponses },
-      },
-    },
+    documented({ summary: 'Get a webhook subscription', operationId: 'getSubscription', params: SubscriptionParams, response: { 200: SubscriptionSchema } }),
     async (request) => ctx.webhooks.subscriptions.get(account(request), request.params.id),
   );
 
   app.patch(
     '/events/subscriptions/:id',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Update, enable or disable a webhook subscription',
-        operationId: 'updateSubscription',
-        params: SubscriptionParams,
-        body: SubscriptionPatchBody,
-        response: { 200: SubscriptionSchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Update, enable or disable a webhook subscription',
+      operationId: 'updateSubscription',
+      params: SubscriptionParams,
+      body: SubscriptionPatchBody,
+      response: { 200: SubscriptionSchema },
+    }),
     async (request) => ctx.webhooks.subscriptions.update(account(request), request.params.id, request.body, requestMeta(request)),
   );
 
   app.delete(
     '/events/subscriptions/:id',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Delete a webhook subscription and its delivery log',
-        operationId: 'deleteSubscription',
-        params: SubscriptionParams,
-        response: { 204: z.null(), ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Delete a webhook subscription and its delivery log',
+      operationId: 'deleteSubscription',
+      params: SubscriptionParams,
+      response: { 204: z.null() },
+    }),
     async (request, reply) => {
       await ctx.webhooks.subscriptions.delete(account(request), request.params.id, requestMeta(request));
       return reply.status(204).send(null);
@@ -116,81 +92,56 @@ export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 
 
   app.post(
     '/events/subscriptions/:id/rotate-secret',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Rotate the signing secret',
-        operationId: 'rotateSubscriptionSecret',
-        description:
-          'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
-        params: SubscriptionParams,
-        response: { 200: SubscriptionWithSecretSchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Rotate the signing secret',
+      operationId: 'rotateSubscriptionSecret',
+      description:
+        'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
+      params: SubscriptionParams,
+      response: { 200: SubscriptionWithSecretSchema },
+    }),
     async (request) => ctx.webhooks.subscriptions.rotateSecret(account(request), request.params.id, requestMeta(request)),
   );
 
   app.post(
     '/events/subscriptions/:id/test',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Send a test event',
-        operationId: 'sendTestEvent',
-        description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.',
-        params: SubscriptionParams,
-        response: { 202: DeliverySchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Send a test event',
+      operationId: 'sendTestEvent',
+      description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.',
+      params: SubscriptionParams,
+      response: { 202: DeliverySchema },
+    }),
     async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.sendTest(account(request), request.params.id)),
   );
 
   app.get(
     '/events/subscriptions/:id/deliveries',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'List deliveries of a subscription, newest first',
-        operationId: 'listDeliveries',
-        params: SubscriptionParams,
-        querystring: DeliveryListQuery,
-        response: { 200: DeliveryListSchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'List deliveries of a subscription, newest first',
+      operationId: 'listDeliveries',
+      params: SubscriptionParams,
+      querystring: DeliveryListQuery,
+      response: { 200: DeliveryListSchema },
+    }),
     async (request) => ({ items: await ctx.webhooks.deliveries.list(account(request), request.params.id, request.query) }),
   );
 
   app.get(
     '/events/deliveries/:deliveryId',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Get a delivery with its attempts',
-        operationId: 'getDelivery',
-        params: DeliveryParams,
-        response: { 200: DeliveryDetailSchema, ...errorResponses },
-      },
-    },
+    documented({ summary: 'Get a delivery with its attempts', operationId: 'getDelivery', params: DeliveryParams, response: { 200: DeliveryDetailSchema } }),
     async (request) => ctx.webhooks.deliveries.get(account(request), request.params.deliveryId),
   );
 
   app.post(
     '/events/deliveries/:deliveryId/redeliver',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Send a delivery again',
-        operationId: 'redeliver',
-        description: 'Same webhook-id as before; on failure it is retried for at least an hour.',
-        params: DeliveryParams,
-        response: { 202: DeliverySchema, ...errorResponses },
-      },
-    },
+    documented({
+      summary: 'Send a delivery again',
+      operationId: 'redeliver',
+      description: 'Same webhook-id as before; on failure it is retried for at least an hour.',
+      params: DeliveryParams,
+      response: { 202: DeliverySchema },
+    }),
     async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.redeliver(account(request), request.params.deliveryId)),
   );
 }

@@ -168,6 +168,20 @@ interface Slices {
   name: string;
 }
 
+/**
+ * Birth date, sex and expiry date, each date with its check digit, fill the same 15 characters in every format:
+ * line 2 positions 1–15 in TD1, 14–28 in TD2 and TD3. `at` is the 0-based start.
+ */
+function datesAndSex(line: string, at: number): Pick<Slices, 'birth' | 'birthCd' | 'sex' | 'expiry' | 'expiryCd'> {
+  return {
+    birth: line.slice(at, at + 6),
+    birthCd: line[at + 6] ?? '',
+    sex: line[at + 7] ?? '',
+    expiry: line.slice(at + 8, at + 14),
+    expiryCd: line[at + 14] ?? '',
+  };
+}
+
 /** Cuts the fixed positions of each format (1-based positions are in the comments). */
 function slice(format: MrzFormat, l: string[]): Slices {
   const [a = '', b = '', c = ''] = l;
@@ -178,11 +192,7 @@ function slice(format: MrzFormat, l: string[]): Slices {
       docField: a.slice(5, 14),
       docCd: a[14] ?? '',
       docOptional: a.slice(15, 30),
-      birth: b.slice(0, 6),
-      birthCd: b[6] ?? '',
-      sex: b[7] ?? '',
-      expiry: b.slice(8, 14),
-      expiryCd: b[14] ?? '',
+      ...datesAndSex(b, 0),
       nationality: b.slice(15, 18),
       optional: '',
       optional2: b.slice(18, 29),
@@ -201,11 +211,7 @@ function slice(format: MrzFormat, l: string[]): Slices {
     docField: b.slice(0, 9),
     docCd: b[9] ?? '',
     nationality: b.slice(10, 13),
-    birth: b.slice(13, 19),
-    birthCd: b[19] ?? '',
-    sex: b[20] ?? '',
-    expiry: b.slice(21, 27),
-    expiryCd: b[27] ?? '',
+    ...datesAndSex(b, 13),
     // TD3: personal number 29–42 with its own check digit at 43. TD2: optional data 29–35.
     docOptional: td3 ? '' : b.slice(28, width - 1),
     optional: td3 ? b.slice(28, 42) : '',

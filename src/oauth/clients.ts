@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
+import { setDisabledAt } from '../store/disabling.js';
 import { safeEqual, sha256Hex } from '../security/keyring.js';
 import { isoTime, type Clock } from '../shared/runtime.js';
 import type { ApiClientsTable } from '../store/schema.js';
@@ -125,16 +126,9 @@ export class ClientStore {
 
   /** `changed` is false when the client was in that state already (nothing to audit). Null when there is no such client. */
   async setDisabled(executor: Executor, clientId: string, disabled: boolean): Promise<{ client: ClientView; changed: boolean } | null> {
-    const updated = await executor
-      .updateTable('api_clients')
-      .set({ disabled_at: disabled ? this.deps.clock.now() : null })
-      .where('id', '=', clientId)
-      .where('disabled_at', disabled ? 'is' : 'is not', null)
-      .returningAll()
-      .executeTakeFirst();
-    if (updated) return { client: toView(updated), changed: true };
-    const current = await this.find(executor, clientId);
-    return current ? { client: current, changed: false } : null;
+    const changed = await setDisabledAt(executor, 'api_clients', clientId, disabled ? this.deps.clock.now() : null);
+    const client = await this.find(executor, clientId);
+    return client ? { client, changed } : null;
   }
 
   /** Removes the client; tokens it was issued stay valid until they expire (at most its token lifetime). */

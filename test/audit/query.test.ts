@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry } from '../../src/audit/log.js';
 import { registerClientCommands } from '../../src/cli/clients.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, PUBLIC_URL, type Harness, type Rp } from '../support/harness.js';
-import { fileBacked } from '../events/file-database.js';
+import { fileBacked } from '../support/file-database.js';
 
 const DAY = 24 * 3600 * 1000;
 /** The items these tests write (token requests are audited too). */
@@ -15,13 +12,11 @@ const WRITTEN = { field: 'eventType', operator: 'in', value: ['onboarding.comple
 
 for (const database of testDatabases) {
   describe(`audit API (${database.name})`, () => {
-    let dir: string;
     let h: Harness;
     let rp: Rp;
     let other: Rp;
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'reuseid-audit-'));
-      h = await createHarness(fileBacked(database, dir));
+      h = await createHarness(fileBacked(database));
       rp = await h.rp({ account: 'alpha', permissions: ['audit'] });
       other = await h.rp({ account: 'beta', permissions: ['audit'] });
       const append = (entry: Omit<AuditEntry, 'accountId'>, accountId = 'alpha') =>
@@ -38,10 +33,7 @@ for (const database of testDatabases) {
       await append({ eventType: 'device.activated', message: 'device', userId: 'u1', referenceId: 'tx1' });
       await append({ eventType: 'onboarding.completed', message: 'foreign', userId: 'u1', referenceId: 'tx1' }, 'beta');
     });
-    afterAll(async () => {
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => h.close());
 
     const query = (who: Rp, body: unknown) => who.post('/audit/query', body);
     const messages = (res: { body: { items: { message: string }[] } }) => res.body.items.map((i) => i.message);

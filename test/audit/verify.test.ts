@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAuditCommands } from '../../src/audit/cli.js';
@@ -8,21 +5,16 @@ import { chainHash, type AuditItem } from '../../src/audit/log.js';
 import type { ChainHead, VerifyReport } from '../../src/audit/verify.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { fileBacked } from '../events/file-database.js';
+import { fileBacked } from '../support/file-database.js';
 
 for (const database of testDatabases) {
   describe(`reuseid audit verify (${database.name})`, () => {
-    let dir: string;
     let h: Harness;
     let n = 0;
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'reuseid-audit-'));
-      h = await createHarness(fileBacked(database, dir));
+      h = await createHarness(fileBacked(database));
     });
-    afterAll(async () => {
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => h.close());
     afterEach(() => {
       process.exitCode = undefined;
     });

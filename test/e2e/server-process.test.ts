@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReuseIdClient, ReuseIdError } from '../../src/client/index.js';
 import { testDatabases } from '../support/databases.js';
-import { cliJson, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { cliJson, type ServerOnDatabase, startServerOn } from '../support/server-process.js';
 
 /**
  * End to end: the real server process (`reuseid serve`, as `npm start` runs it), an RP through the RP client over
@@ -14,18 +14,14 @@ const SEED_BODY = { externalRef: 'Empl10300469', provider: 'signicatvideoid', vi
 
 for (const database of testDatabases) {
   describe(`end to end with the server process (${database.name})`, () => {
-    let server: ServerProcess;
+    let server: ServerOnDatabase;
     let baseUrl: string;
     let dir: string;
-    let dropDatabase: () => Promise<void>;
 
     const cli = (...args: string[]) => cliJson(server.env, ...args);
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-e2e-'));
-      const created = database.name === 'sqlite' ? { url: `sqlite:${join(dir, 'reuseid.db')}`, drop: async () => undefined } : await database.create();
-      dropDatabase = created.drop;
-      server = await startServerProcess({
-        REUSEID_DATABASE_URL: created.url,
+      server = await startServerOn(database, {
         REUSEID_SANDBOX: 'true',
         REUSEID_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
       });
@@ -33,8 +29,7 @@ for (const database of testDatabases) {
     });
 
     afterAll(async () => {
-      await server.stop();
-      await dropDatabase();
+      await server.close();
       rmSync(dir, { recursive: true, force: true });
     });
 

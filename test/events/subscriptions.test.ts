@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EVENT_NAMES } from '../../src/events/catalogue.js';
@@ -10,7 +7,7 @@ import { createWebhooks } from '../../src/events/webhooks.js';
 import { postWebhook } from '../../src/events/transport.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness, type Rp } from '../support/harness.js';
-import { fileBacked } from './file-database.js';
+import { fileBacked } from '../support/file-database.js';
 import { startReceiver } from './receiver.js';
 
 const fixed =
@@ -246,16 +243,11 @@ for (const database of testDatabases) {
   });
 
   describe(`reuseid events subscriptions (${database.name})`, () => {
-    let dir: string;
     let h: Harness;
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'reuseid-events-'));
-      h = await createHarness(fileBacked(database, dir));
+      h = await createHarness(fileBacked(database));
     });
-    afterAll(async () => {
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => h.close());
 
     async function cli(...args: string[]): Promise<any> {
       const program = new Command().exitOverride();

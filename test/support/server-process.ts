@@ -2,6 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { TestDatabase } from './databases.js';
+import { fileBacked } from './file-database.js';
 
 /** The compiled CLI (`npm run build`), run as separate processes the way operators and devices run it. */
 export const BIN = join(import.meta.dirname, '../../bin/reuseid.js');
@@ -57,4 +59,25 @@ export async function startServerProcess(extraEnv: NodeJS.ProcessEnv): Promise<S
   }
   await stop();
   throw new Error(`server did not become ready:\n${output}`);
+}
+
+export interface ServerOnDatabase extends ServerProcess {
+  /** Stops the server if it still runs, then drops its database. */
+  close(): Promise<void>;
+}
+
+/** Starts `reuseid serve` (as startServerProcess) on a fresh database of its own: a file for SQLite, as it is another process. */
+export async function startServerOn(database: TestDatabase, extraEnv: NodeJS.ProcessEnv): Promise<ServerOnDatabase> {
+  const created = await fileBacked(database).create();
+  try {
+    const server = await startServerProcess({ REUSEID_DATABASE_URL: created.url, ...extraEnv });
+    const close = async () => {
+      await server.stop();
+      await created.drop();
+    };
+    return { ...server, close };
+  } catch (error) {
+    await created.drop();
+    throw error;
+  }
 }
