@@ -132,9 +132,11 @@ function authenticateAndLimit(ctx: DeviceRouteDeps) {
     await verify(request);
     const device = request.signedClaim?.device;
     if (!device) throw new Error('verifySignature left no claim');
-    await ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, device.id);
-    // 'close' comes once the response is sent or the connection dropped, whichever way the request ended.
+    // The slot is taken as soon as the signature verified (its nonce is then stored), with no await in between, so a
+    // request whose nonce is recorded holds its slot. 'close' comes once the response is sent or the connection
+    // dropped, whichever way the request ended, and gives it back; a request refused below gives it back the same way.
     if (announcesBody(request)) reply.raw.once('close', uploads.acquire(device.id));
+    await ctx.rateLimiter.enforce('device', ctx.config.rateLimits.devicePerDevice, device.id);
   };
 }
 

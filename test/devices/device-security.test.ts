@@ -258,19 +258,32 @@ for (const database of testDatabases) {
           });
           return response.statusCode;
         };
-        // An upload held open must keep its slot: if the server answered it, say how, rather than time out.
-        const whileHeld = (name: string, held: { answered: Promise<string> }, until: Promise<void>) =>
-          Promise.race([until, held.answered.then((line) => Promise.reject(new Error(`${name}'s held upload was answered: ${line}`)))]);
-        const poll = (device: typeof a) => expect.poll(() => upload(device), { timeout: 15_000, interval: 200 });
-        const held = await partialUpload(capturePath(a.activation.transactionId), await signedHeader(a, capturePath(a.activation.transactionId), ''));
-        await whileHeld('a', held, poll(a).toBe(429));
+        // A held upload holds its slot from the moment its signature verified, which is when its nonce is stored.
+        const nonces = async (device: typeof a) =>
+          Number(
+            (
+              await h.ctx.store.db
+                .selectFrom('device_request_nonces')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .where('device_id', '=', device.activation.deviceId)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+        const hold = async (device: typeof a) => {
+          const path = capturePath(device.activation.transactionId);
+          const before = await nonces(device);
+          const held = await partialUpload(path, await signedHeader(device, path, ''));
+          await expect.poll(() => nonces(device), { timeout: 15_000, interval: 50 }).toBe(before + 1);
+          return held;
+        };
+        const held = await hold(a);
+        expect(await upload(a)).toBe(429);
         expect(await upload(b)).toBe(422); // another device is not held back by a's upload
-        const other = await partialUpload(capturePath(b.activation.transactionId), await signedHeader(b, capturePath(b.activation.transactionId), ''));
-        // b's held upload has its slot once b is refused (else c's upload could take it first and b's would get the 503).
-        await whileHeld('b', other, poll(b).toBe(429));
+        const other = await hold(b);
+        expect(await upload(b)).toBe(429);
         expect(await upload(c)).toBe(503);
         held.socket.destroy();
-        await poll(c).toBe(422);
+        await expect.poll(() => upload(c), { timeout: 15_000, interval: 200 }).toBe(422);
         other.socket.destroy();
       });
 
