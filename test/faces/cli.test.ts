@@ -1,29 +1,18 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFaceCommands } from '../../src/faces/cli.js';
 import { buildDg2 } from '../../src/icao/lds.js';
 import { samplePeople } from '../../src/testing/faces/index.js';
 import { runReuseid } from '../cli/support.js';
+import { runCommands } from '../support/commands.js';
 
 const people = await samplePeople();
 const MODEL_TEST = { timeout: 300_000 };
 
 /** Runs `face …` in-process (the worker from the TypeScript sources, through tsx) and captures what it prints. */
-async function run(...args: string[]): Promise<{ out: string; error?: CommanderError }> {
-  let out = '';
-  const program = new Command('reuseid').exitOverride().configureOutput({ writeOut: (s) => void (out += s), writeErr: () => undefined });
-  registerFaceCommands(program, { write: (s) => void (out += s) });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { out };
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    return { out, error };
-  }
-}
+const run = (...args: string[]) => runCommands(registerFaceCommands, args);
 
 describe('reuseid face compare', () => {
   let dir: string;

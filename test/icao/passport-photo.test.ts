@@ -2,7 +2,6 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import * as jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { readBerHeader } from '../../src/icao/ber.js';
@@ -11,6 +10,7 @@ import { preparePhoto } from '../../src/testing/passports/photo.js';
 import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { sampleImages } from '../../src/testing/media/sample-images.js';
 import { passport, verify } from './helpers.js';
+import { runCommands } from '../support/commands.js';
 
 const { 'selfie.jpg': selfieJpeg, 'document-front.png': documentPng } = sampleImages();
 
@@ -166,18 +166,7 @@ describe('synthetic passports with a real photo in DG2', () => {
 });
 
 describe('passport generate --photo', () => {
-  async function run(...args: string[]): Promise<{ out: string; error?: CommanderError }> {
-    let out = '';
-    const program = new Command('reuseid').exitOverride().configureOutput({ writeOut: (s) => void (out += s), writeErr: () => undefined });
-    registerPassportCommands(program, { write: (s: string) => void (out += s) });
-    try {
-      await program.parseAsync(args, { from: 'user' });
-      return { out };
-    } catch (error) {
-      if (!(error instanceof CommanderError)) throw error;
-      return { out, error };
-    }
-  }
+  const run = (...args: string[]) => runCommands(registerPassportCommands, args);
 
   it('writes the photo into DG2 as JPEG 2000, and refuses unreadable files and unknown formats', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'passport-photo-'));

@@ -2,12 +2,12 @@
  * The holder's photo for a synthetic DG2: a JPEG or PNG from the user, re-encoded as DG2 stores it (JPEG, or JPEG 2000
  * as most issuing states do), with the pixel size ISO/IEC 19794-5 records next to the image.
  *
- * JPEG 2000 comes from the OpenJPEG WASM build of @cornerstonejs/codec-openjpeg. Its module initialises
- * asynchronously, so preparing a photo is async while `generatePassport` stays synchronous for its many callers.
+ * JPEG 2000 comes from the face engine's OpenJPEG encoder (WASM, @cornerstonejs/codec-openjpeg). Its module
+ * initialises asynchronously, so preparing a photo is async while `generatePassport` stays synchronous for its many callers.
  * The image codecs are imported when a photo is prepared, not when the CLI starts: every `reuseid` command loads
  * this module.
  */
-import { createRequire } from 'node:module';
+import { encodeJpeg2000 } from '../../faces/jpeg2000.js';
 
 export const PHOTO_FORMATS = ['jpeg', 'jpeg2000'] as const;
 export type PhotoFormat = (typeof PHOTO_FORMATS)[number];
@@ -42,7 +42,7 @@ export async function preparePhoto(image: Buffer, format: PhotoFormat = 'jpeg'):
   if (!isJpeg && !image.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC)) throw new Error('the photo must be a JPEG or PNG image');
   const decoded = isJpeg ? await decodeJpeg(image) : await decodePng(image);
   const { width, height } = decoded;
-  if (format === 'jpeg2000') return { format, data: await encodeJpeg2000(decoded), width, height };
+  if (format === 'jpeg2000') return { format, data: await encodeJpeg2000({ width, height, data: decoded.rgb }, JPEG2000_COMPRESSION_RATIO), width, height };
   // A JPEG goes in as it came; only PNGs are re-encoded.
   const jpeg = await import('jpeg-js');
   return { format, data: isJpeg ? image : Buffer.from(jpeg.encode({ data: rgba(decoded), width, height }, JPEG_QUALITY).data), width, height };
@@ -86,50 +86,4 @@ function rgba({ width, height, rgb }: RgbImage): Buffer {
   const out = Buffer.alloc(width * height * 4, 0xff);
   for (let i = 0, o = 0; i < rgb.length; i += 3, o += 4) out.set(rgb.subarray(i, i + 3), o);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// JPEG 2000 through OpenJPEG (WASM)
-
-interface J2KEncoder {
-  getDecodedBuffer(frame: {
-    width: number;
-    height: number;
-    bitsPerSample: number;
-    componentCount: number;
-    isSigned: boolean;
-    isUsingColorTransform: boolean;
-  }): Uint8Array;
-  setQuality(lossless: boolean, quality: number): void;
-  setCompressionRatio(layer: number, ratio: number): void;
-  encode(): void;
-  getEncodedBuffer(): Uint8Array;
-  delete(): void;
-}
-interface OpenJpegModule {
-  J2KEncoder: new () => J2KEncoder;
-}
-type OpenJpegFactory = (options: { print: (text: string) => void; printErr: (text: string) => void }) => Promise<OpenJpegModule>;
-
-let openJpeg: Promise<OpenJpegModule> | undefined;
-
-/** The codec prints an [INFO] line per encode on stdout, which would end up in CLI output: it is silenced. */
-function loadOpenJpeg(): Promise<OpenJpegModule> {
-  // The package is CommonJS without type declarations; its main export is the Emscripten module factory.
-  openJpeg ??= (createRequire(import.meta.url)('@cornerstonejs/codec-openjpeg') as OpenJpegFactory)({ print: () => undefined, printErr: () => undefined });
-  return openJpeg;
-}
-
-/** A raw JPEG 2000 codestream (starts with the SOC marker FF4F), lossy, three components with the colour transform. */
-async function encodeJpeg2000({ width, height, rgb }: RgbImage): Promise<Buffer> {
-  const encoder = new (await loadOpenJpeg()).J2KEncoder();
-  try {
-    encoder.getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false, isUsingColorTransform: true }).set(rgb);
-    encoder.setQuality(false, 0);
-    encoder.setCompressionRatio(0, JPEG2000_COMPRESSION_RATIO);
-    encoder.encode();
-    return Buffer.from(encoder.getEncodedBuffer());
-  } finally {
-    encoder.delete();
-  }
 }
