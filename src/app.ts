@@ -53,6 +53,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('draining', false);
+  // The face workers serve this app's requests: they stop once the last request has been answered.
+  app.addHook('onClose', () => ctx.faces.close());
   decoratePrincipal(app);
   decorateIdempotency(app);
   installErrorHandling(app);

@@ -4,6 +4,7 @@ import { ActivationService } from './devices/activation.js';
 import { DeviceOperations } from './devices/operations.js';
 import { DeviceTransactions } from './devices/transaction-access.js';
 import { EvidenceStore } from './dossier/evidence.js';
+import { createFaceMatcher, type FaceEngine } from './faces/matcher.js';
 import { Outbox } from './events/outbox.js';
 import { createWebhooks, type Webhooks } from './events/webhooks.js';
 import { FlowStarter } from './flows/start.js';
@@ -48,7 +49,9 @@ export interface AppContext {
   verifyToken: VerifyToken;
   rateLimiter: RateLimiter;
   users: UserStore;
-  /** The enrolled reference face of each user (written once face matching is wired into the providers). */
+  /** Face matching in worker threads, started on first use; closed with the app. */
+  faces: FaceEngine;
+  /** The enrolled reference face of each user. */
   referenceFaces: ReferenceFaces;
   evidence: EvidenceStore;
   flows: FlowStateMachine;
@@ -72,13 +75,14 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const keys = new SigningKeys({ clock, cipher, rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
   const tokens = new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl });
   const users = new UserStore({ clock, random, keyring });
+  const faces = createFaceMatcher(config.faces);
   const referenceFaces = new ReferenceFaces({ users });
   const evidence = new EvidenceStore({ clock, random });
   const flows = new FlowStateMachine({ clock, audit, outbox, users });
   const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
   const providers = new ProviderRegistry(config.sandbox);
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
-  const core = { config, store, clock, random, keyring, audit, outbox, users, referenceFaces, evidence, flows, proofing, providers, deviceTransactions };
+  const core = { config, store, clock, random, keyring, audit, outbox, users, faces, referenceFaces, evidence, flows, proofing, providers, deviceTransactions };
   const deviceOperations = new DeviceOperations(core);
   registerProviders(
     providers,

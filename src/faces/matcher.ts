@@ -39,19 +39,23 @@ export function createFaceMatcher(settings: FaceSettings, options: { workerScrip
     return { template: { model: FACE_MODEL, descriptor: found.descriptor }, quality: found.quality };
   };
 
-  const compare = async (reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison> => {
-    if (!(reference instanceof Uint8Array) && reference.model !== FACE_MODEL) {
-      throw new Error(`a template of model ${reference.model} cannot be compared with ${FACE_MODEL}`);
+  const compareTemplates = async (reference: TemplateResult, probe: TemplateResult): Promise<FaceComparison> => {
+    if (reference.template && reference.template.model !== FACE_MODEL) {
+      throw new Error(`a template of model ${reference.template.model} cannot be compared with ${FACE_MODEL}`);
     }
+    const { modelHash } = await pool.ready();
+    const base = { model: FACE_MODEL, modelHash, threshold: settings.threshold, reference: reference.quality, probe: probe.quality };
+    if (!reference.template || !probe.template) return { ...base, decision: 'unusable' };
+    const score = faceSimilarity(reference.template.descriptor, probe.template.descriptor);
+    return { ...base, score, decision: score >= settings.threshold ? 'match' : 'mismatch' };
+  };
+
+  const compare = async (reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison> => {
     const [referenceSide, probeSide] = await Promise.all([
       reference instanceof Uint8Array ? template(reference) : { template: reference, quality: { faces: 1, flags: [] } satisfies FaceQuality },
       template(probe),
     ]);
-    const { modelHash } = await pool.ready();
-    const base = { model: FACE_MODEL, modelHash, threshold: settings.threshold, reference: referenceSide.quality, probe: probeSide.quality };
-    if (!referenceSide.template || !probeSide.template) return { ...base, decision: 'unusable' };
-    const score = faceSimilarity(referenceSide.template.descriptor, probeSide.template.descriptor);
-    return { ...base, score, decision: score >= settings.threshold ? 'match' : 'mismatch' };
+    return compareTemplates(referenceSide, probeSide);
   };
 
   return {
@@ -59,6 +63,7 @@ export function createFaceMatcher(settings: FaceSettings, options: { workerScrip
     threshold: settings.threshold,
     template,
     compare,
+    compareTemplates,
     start: () => pool.ready(),
     close: () => pool.close(),
   };

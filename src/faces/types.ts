@@ -50,4 +50,6 @@ export interface FaceMatcher {
   template(image: Uint8Array): Promise<TemplateResult>;
   /** Compares a reference (an image, or a stored template) with a probe image. */
   compare(reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison>;
+  /** Compares templates already computed: one probe against several references costs one extraction. */
+  compareTemplates(reference: TemplateResult, probe: TemplateResult): Promise<FaceComparison>;
 }

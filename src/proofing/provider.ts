@@ -4,7 +4,9 @@ import type { DeviceTransaction } from '../devices/schemas.js';
 import type { Transaction } from '../flows/transaction.js';
 import type { AuditLog } from '../audit/log.js';
 import type { EvidenceStore } from '../dossier/evidence.js';
+import type { FaceMatcher } from '../faces/types.js';
 import type { FlowStateMachine } from '../flows/state.js';
+import type { ReferenceFaces } from '../identity/reference-faces.js';
 import type { UserStore } from '../identity/users.js';
 import type { Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
@@ -47,4 +49,7 @@ export interface ProviderServices {
   audit: Pick<AuditLog, 'append'>;
   flows: Pick<FlowStateMachine, 'transition'>;
   proofing: Pick<ProofingService, 'decide'>;
+  /** Compares the person's face with the document's and with the enrolled reference. */
+  faces: FaceMatcher;
+  referenceFaces: Pick<ReferenceFaces, 'save' | 'find'>;
 }
