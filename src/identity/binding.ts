@@ -1,3 +1,4 @@
+import type { FaceMatchSummary } from '../proofing/assurance.js';
 import type { UserData } from './user-data.js';
 import type { VerifiedAttribute } from './users.js';
 
@@ -33,16 +34,26 @@ export function isEnrolled(attributeNames: readonly string[]): boolean {
   return COMPARED.every((name) => attributeNames.includes(name));
 }
 
-export type BindingResult = { matches: true } | { matches: false; mismatched: (ComparedAttribute | 'notEnrolled')[] };
+type Mismatch = ComparedAttribute | 'face' | 'notEnrolled';
+export type BindingResult = { matches: true } | { matches: false; mismatched: Mismatch[] };
 
-/** Compares a proofed identity with the enrolled attributes; the result names fields, never values. */
-export function compareIdentity(enrolled: Record<string, Pick<VerifiedAttribute, 'value'>>, proofed: UserData): BindingResult {
+/**
+ * Compares a proofed identity with the enrolled attributes, and the person's face with the enrolled reference face
+ * when one was compared; the result names fields, never values. A face comparison without a usable face on either
+ * side proves nothing either way and is left to the provider's own rules.
+ */
+export function compareIdentity(
+  enrolled: Record<string, Pick<VerifiedAttribute, 'value'>>,
+  proofed: UserData,
+  enrolledFace?: Pick<FaceMatchSummary, 'score' | 'match'>,
+): BindingResult {
   if (COMPARED.some((name) => enrolled[name] === undefined)) return { matches: false, mismatched: ['notEnrolled'] };
-  const mismatched = COMPARED.filter((name) => {
+  const mismatched: Mismatch[] = COMPARED.filter((name) => {
     const before = enrolled[name]!.value;
     const now = proofed[name];
     return name === 'firstName' || name === 'lastName' ? !sameName(before, now) : before !== now;
   });
+  if (enrolledFace && enrolledFace.score !== null && !enrolledFace.match) mismatched.push('face');
   return mismatched.length === 0 ? { matches: true } : { matches: false, mismatched };
 }
 

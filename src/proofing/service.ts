@@ -6,14 +6,15 @@ import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { User, UserStore } from '../identity/users.js';
 import { attributesToWrite, compareIdentity, type DocumentAttributes } from '../identity/binding.js';
-import { assuranceLevel, meetsAssurance, type AssuranceLevel, type VerificationSummary } from './assurance.js';
+import { assuranceLevel, meetsAssurance, type AssuranceLevel, type FaceMatchSummary, type VerificationSummary } from './assurance.js';
 import { apiError, errors } from '../shared/errors.js';
 import type { Store, Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 
 /**
  * A provider's decision on the evidence of one proofing. An accepted one says how the proofing was done
- * (`verification`, from which the assurance level follows) and, when the provider knows it, which document was used.
+ * (`verification`, from which the assurance level follows), when the provider knows it which document was used, and
+ * on a step-up how the person's face compared with the enrolled reference face (when the user has one).
  */
 export type Decision =
   | {
@@ -21,6 +22,7 @@ export type Decision =
       userData: UserData;
       document?: DocumentAttributes;
       verification: VerificationSummary;
+      enrolledFace?: FaceMatchSummary;
       evidence: EvidenceItem[];
       details?: Record<string, unknown>;
     }
@@ -142,7 +144,7 @@ export class ProofingService {
   private async settle(trx: Tx, tx: Transaction, user: User, decision: Decision): Promise<Settlement> {
     if (decision.outcome === 'rejected') return { outcome: 'rejected', reason: decision.reason, audit: {} };
     if (tx.kind === 'stepup') {
-      const binding = compareIdentity(await this.deps.users.readAttributes(trx, user), decision.userData);
+      const binding = compareIdentity(await this.deps.users.readAttributes(trx, user), decision.userData, decision.enrolledFace);
       if (!binding.matches) return { outcome: 'rejected', reason: 'identity_mismatch', audit: { providerOutcome: 'accepted', mismatched: binding.mismatched } };
     }
     const level = assuranceLevel(decision.verification);

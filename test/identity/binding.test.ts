@@ -44,6 +44,16 @@ describe('identity comparison', () => {
     });
   });
 
+  it('binds the face too: a mismatch with the enrolled reference face is a mismatch; a comparison without a usable face decides nothing', () => {
+    expect(compareIdentity(enrolled(JANE), JANE, { score: 0.62, match: true })).toEqual({ matches: true });
+    expect(compareIdentity(enrolled(JANE), JANE, { score: 0.21, match: false })).toEqual({ matches: false, mismatched: ['face'] });
+    expect(compareIdentity(enrolled(JANE), { ...JANE, dateOfBirth: '1980-02-03' }, { score: 0.3, match: false })).toEqual({
+      matches: false,
+      mismatched: ['dateOfBirth', 'face'],
+    });
+    expect(compareIdentity(enrolled(JANE), JANE, { score: null, match: false })).toEqual({ matches: true });
+  });
+
   it('refuses to bind to a user without an enrolled identity', () => {
     expect(compareIdentity({}, JANE)).toEqual({ matches: false, mismatched: ['notEnrolled'] });
     expect(isEnrolled([])).toBe(false);
