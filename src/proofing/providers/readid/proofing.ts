@@ -1,9 +1,9 @@
+import { sql } from 'kysely';
 import type { Config } from '../../../config.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
 import { ApiError, apiError, errors } from '../../../shared/errors.js';
-import { WindowCounters } from '../../../security/counters.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
 import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
@@ -16,7 +16,6 @@ import type { TrustAnchors } from './trust.js';
 import { decodeFiles, decodeSelfie, requireFaceImages, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
 export const PROVIDER_ID = 'readid';
-const FAILED_UPLOADS = new WindowCounters(24 * 3600 * 1000);
 
 /** What the device is told about its upload: the verdict and the checks, nothing it did not send itself. */
 export interface AttemptReport {
@@ -76,13 +75,19 @@ export class ReadIdProofing {
    * Counts a refused upload of a transaction (400/422: unreadable or invalid files, a DG15 the SOD lists left out, an
    * unknown challenge), which changes nothing by itself; at `maxFailedUploads` the transaction ends Failed
    * (`too_many_failed_uploads`), so one device cannot have hostile files verified for a transaction's whole life.
-   * Counted per day in the shared counters: a transaction lives far less, so it sees at most two days' counts.
+   * Counted per transaction over its whole life (`readid_refused_uploads`), incremented in one statement so that
+   * concurrent refusals are all counted.
    */
   async countRefusedUpload(tx: Transaction, error: unknown, meta: RequestMeta): Promise<void> {
     const status = error instanceof ApiError ? error.status : (error as { statusCode?: unknown } | null)?.statusCode;
-    if ((status !== 400 && status !== 422) || tx.provider !== PROVIDER_ID || tx.status !== 'Pending') return;
-    const now = this.ctx.clock.now();
-    const refused = await FAILED_UPLOADS.increment(this.ctx.store.db, `readid-failed-uploads:${tx.id}`, now);
+    if ((status !== 400 && status !== 422) || tx.provider !== PROVIDER_ID || effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending') return;
+    const row = await this.ctx.store.db
+      .insertInto('readid_refused_uploads')
+      .values({ transaction_id: tx.id, count: 1 })
+      .onConflict((oc) => oc.column('transaction_id').doUpdateSet({ count: sql`readid_refused_uploads.count + 1` }))
+      .returning('count')
+      .executeTakeFirstOrThrow();
+    const refused = Number(row.count);
     if (refused < this.ctx.config.readid.maxFailedUploads) return;
     const decision: Decision = { outcome: 'rejected', reason: 'too_many_failed_uploads', evidence: [], details: { refusedUploads: refused } };
     await this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta).catch((failure: unknown) => {
