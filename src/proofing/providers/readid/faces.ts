@@ -35,7 +35,7 @@ export async function compareWithChip(
   enrolled: () => Promise<ReferenceFace | null>,
 ): Promise<{ evidence: FaceEvidence; portrait?: ChipPortrait }> {
   const face = readChipFace(dg2);
-  const [reference, probe] = await Promise.all([face ? faces.template(face.image) : unreadable(), faces.template(selfie.content)]);
+  const [reference, probe] = await Promise.all([face ? faces.template(face.image) : unreadable(), faces.template(selfie.content, { presentation: true })]);
   const document = await faces.compareTemplates(reference, probe);
   const enrolledFace = await enrolled();
   const evidence: FaceEvidence = { document };
