@@ -1,3 +1,4 @@
+import { migrations } from '../../src/store/migrations/index.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACCOUNT } from '../../src/audit/log.js';
@@ -32,7 +33,8 @@ for (const database of testDatabases) {
     });
 
     it('migrate on a fresh database lists the migrations it applied, then none', async () => {
-      expect(await cli('migrate')).toEqual({ applied: ['001_core', '002_events', '003_videoid', '004_idempotency', '005_readid', '006_binding'] });
+      expect(await cli('migrate')).toEqual({ applied: Object.keys(migrations) });
+      expect(Object.keys(migrations).slice(0, 2)).toEqual(['001_core', '002_events']);
       expect(await cli('migrate')).toEqual({ applied: [] });
       store = openStore(db.url, { poolSize: 2 });
     });
