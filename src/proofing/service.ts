@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/log.js';
 import type { EvidenceItem, EvidenceStore } from '../dossier/evidence.js';
+import { isFailureReason, type FailureReason } from '../flows/failure-reasons.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import type { Transaction } from '../flows/transaction.js';
@@ -26,7 +27,15 @@ export type Decision =
       evidence: EvidenceItem[];
       details?: Record<string, unknown>;
     }
-  | { outcome: 'rejected'; reason: string; evidence: EvidenceItem[]; details?: Record<string, unknown> };
+  | { outcome: 'rejected'; reason: ProviderReason; evidence: EvidenceItem[]; details?: Record<string, unknown> };
+
+/**
+ * The reason of a provider's rejection: a code of the failure-reason catalogue. Transitional: readid's Assessment
+ * still types its reason as `string` (its change to FailureReason is pending in providers/readid), so until then the
+ * provider boundary takes any string and `settle` checks it against the catalogue; nothing uncatalogued passes.
+ * Once readid types its reasons, this becomes `FailureReason` and `catalogued` goes.
+ */
+export type ProviderReason = FailureReason | (string & {});
 
 /**
  * What the server makes of a provider's decision: an accepted proofing still fails when a step-up proved another
@@ -42,7 +51,7 @@ export type Settlement =
       verification: VerificationSummary;
       audit: Record<string, unknown>;
     }
-  | { outcome: 'rejected'; reason: string; audit: Record<string, unknown> };
+  | { outcome: 'rejected'; reason: FailureReason; audit: Record<string, unknown> };
 
 /**
  * Records proofing decisions. Accepted: the verified attributes land on the user with their provenance (on a step-up,
@@ -142,7 +151,7 @@ export class ProofingService {
 
   /** The identity binding of a step-up first (the weightier finding), then the RP's minimum assurance level. */
   private async settle(trx: Tx, tx: Transaction, user: User, decision: Decision): Promise<Settlement> {
-    if (decision.outcome === 'rejected') return { outcome: 'rejected', reason: decision.reason, audit: {} };
+    if (decision.outcome === 'rejected') return { outcome: 'rejected', reason: catalogued(decision.reason), audit: {} };
     if (tx.kind === 'stepup') {
       const binding = compareIdentity(await this.deps.users.readAttributes(trx, user), decision.userData, decision.enrolledFace);
       if (!binding.matches) return { outcome: 'rejected', reason: 'identity_mismatch', audit: { providerOutcome: 'accepted', mismatched: binding.mismatched } };
@@ -159,6 +168,12 @@ export class ProofingService {
     const attributes = attributesToWrite(tx.kind, decision.userData, decision.document);
     return { outcome: 'accepted', userData: decision.userData, attributes, level, verification: decision.verification, audit: { assuranceLevel: level } };
   }
+}
+
+/** A provider's reason, checked against the catalogue: an uncatalogued one is a provider bug, never sent to an RP. */
+function catalogued(reason: ProviderReason): FailureReason {
+  if (isFailureReason(reason)) return reason;
+  throw new Error(`uncatalogued failure reason '${reason}': add it to src/flows/failure-reasons.ts`);
 }
 
 const alreadyDecided = () => apiError('transaction_not_pending', 'The transaction has already ended, expired, or its proofing was already decided.');
