@@ -245,7 +245,7 @@ export class WebhookSubscriptions {
     });
   }
 
-  toView(row: SubscriptionRow): SubscriptionView {
+  private toView(row: SubscriptionRow): SubscriptionView {
     return {
       id: row.id,
       name: row.name,
