@@ -75,7 +75,7 @@ for (const database of testDatabases) {
         values (${'00000000-0000-4000-8000-000000000008'}, ${rp.accountId}, ${'legacy'}, ${url}, ${null},
                 ${h.ctx.keyring.serverCipher().seal('whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=', 'webhook-secret:00000000-0000-4000-8000-000000000008')},
                 ${now}, ${now})`.execute(h.ctx.store.db);
-      expect(await migrateToLatest(h.ctx.store.db)).toEqual(['008_sealed_webhook_urls']);
+      expect(await migrateToLatest(h.ctx.store.db)).toContain('008_sealed_webhook_urls');
       const id = '00000000-0000-4000-8000-000000000008';
 
       // Not sealed yet (the server has not started since): still read and delivered.
@@ -103,6 +103,7 @@ for (const database of testDatabases) {
       // Undoing 008 now would lose the URLs: refused.
       expect((await migrator.migrateTo('006_binding')).error).toBeInstanceOf(Error);
       expect(await rowOf(id)).toMatchObject({ url: '' });
+      await migrateToLatest(h.ctx.store.db);
     });
   });
 }
