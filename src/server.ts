@@ -20,9 +20,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, exclusive: true });
   await migrateToLatest(store.db);
   const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
+  // The step of migration 008 that needs the master key, which migrations never see.
+  const sealedUrls = await ctx.webhooks.subscriptions.sealClearUrls();
   const app = await buildApp(ctx, logger);
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, publicUrl: config.publicUrl, database: redactUrl(config.databaseUrl), sandbox: config.sandbox }, 'reuseid server listening');
+  if (sealedUrls) logger.info({ sealedUrls }, 'sealed the webhook URLs stored in clear before migration 008');
   if (config.sandbox) {
     logger.warn({ sandbox: true }, 'SANDBOX MODE: any device can state its own proofing outcome (REUSEID_SANDBOX=true). Never run this in production');
   }

@@ -16,7 +16,10 @@ import { ConsoleSessions, type Session } from './sessions.js';
 import { stylesheet } from './static.js';
 
 /** What the console uses of the server. */
-export type ConsoleDeps = Pick<AppContext, 'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing' | 'faces' | 'referenceFaces'>;
+export type ConsoleDeps = Pick<
+  AppContext,
+  'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing' | 'faces' | 'referenceFaces'
+>;
 
 /** What the console's handlers work with. */
 interface Console {

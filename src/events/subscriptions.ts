@@ -12,8 +12,9 @@ import type { WebhookSubscriptionsTable } from './tables.js';
 
 /**
  * Webhook subscriptions of an account. Secrets are generated here, shown once (at creation and rotation) and kept
- * sealed, because signing needs them in clear. Every change is audited in the same database transaction; audit items
- * name the target host only, since URL paths and query strings often carry tokens.
+ * sealed, because signing needs them in clear. Target URLs are sealed too, because their paths and query strings often
+ * carry tokens: the account's own API clients see them, the database does not. Every change is audited in the same
+ * database transaction; audit items name the target host only.
  */
 export type SubscriptionRow = Selectable<WebhookSubscriptionsTable>;
 
@@ -69,7 +70,8 @@ export class WebhookSubscriptions {
       id,
       account_id: accountId,
       name: input.name,
-      url: input.url,
+      url: '',
+      url_sealed: this.sealUrl(id, input.url),
       event_names: encodeEventNames(input.eventNames),
       secret_sealed: this.sealSecret(id, secret),
       previous_secret_sealed: null,
@@ -91,7 +93,7 @@ export class WebhookSubscriptions {
       await trx.insertInto('webhook_subscriptions').values(row).execute();
       await this.audit(trx, 'subscription.created', 'Webhook subscription created', row, meta);
     });
-    return { ...toView(row), secret };
+    return { ...this.toView(row), secret };
   }
 
   async list(accountId: string): Promise<SubscriptionView[]> {
@@ -102,11 +104,11 @@ export class WebhookSubscriptions {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
-    return rows.map(toView);
+    return rows.map((row) => this.toView(row));
   }
 
   async get(accountId: string, id: string): Promise<SubscriptionView> {
-    return toView(await this.find(this.deps.db, accountId, id));
+    return this.toView(await this.find(this.deps.db, accountId, id));
   }
 
   async update(accountId: string, id: string, patch: SubscriptionPatch, meta: RequestMeta): Promise<SubscriptionView> {
@@ -117,14 +119,16 @@ export class WebhookSubscriptions {
       const updated: SubscriptionRow = {
         ...current,
         name: patch.name ?? current.name,
-        url: patch.url ?? current.url,
+        // Sealed on every update: a row written before migration 008 leaves the clear column when it is touched.
+        url: '',
+        url_sealed: this.sealUrl(id, patch.url ?? this.urlOf(current)),
         event_names: patch.eventNames === undefined ? current.event_names : encodeEventNames(patch.eventNames),
         ...(patch.enabled === undefined ? {} : enabledColumns(patch.enabled, current, now, 'disabled_by_client')),
         updated_at: now,
       };
       await trx.updateTable('webhook_subscriptions').set(updated).where('id', '=', id).execute();
       await this.audit(trx, 'subscription.updated', 'Webhook subscription updated', updated, meta, { changed: Object.keys(patch).sort() });
-      return toView(updated);
+      return this.toView(updated);
     });
   }
 
@@ -154,7 +158,7 @@ export class WebhookSubscriptions {
       await this.audit(trx, 'subscription.secret_rotated', 'Webhook subscription secret rotated', updated, meta, {
         previousSecretValidUntil: isoTime(previousExpiresAt),
       });
-      return { ...toView(updated), secret };
+      return { ...this.toView(updated), secret };
     });
   }
 
@@ -176,6 +180,34 @@ export class WebhookSubscriptions {
     const secrets = [this.openSecret(row.id, row.secret_sealed)];
     if (row.previous_secret_sealed && (row.previous_secret_expires_at ?? 0) > now) secrets.push(this.openSecret(row.id, row.previous_secret_sealed));
     return secrets;
+  }
+
+  /** The subscription's target URL, opened; a row not sealed yet (written before migration 008) still holds it in clear. */
+  urlOf(row: Pick<SubscriptionRow, 'id' | 'url' | 'url_sealed'>): string {
+    return row.url_sealed === null ? row.url : this.deps.cipher.open(row.url_sealed, urlContext(row.id)).toString('utf8');
+  }
+
+  /**
+   * Seals the URLs still in clear (rows written before migration 008, which could not seal them without the master
+   * key) and clears the clear column. Run at every start; each row is updated only if nobody changed it meanwhile, so
+   * instances starting together, or an older instance still writing, never lose a URL. Returns how many it sealed.
+   */
+  async sealClearUrls(): Promise<number> {
+    const rows = await this.deps.db.selectFrom('webhook_subscriptions').select(['id', 'url']).where('url_sealed', 'is', null).execute();
+    let sealed = 0;
+    for (const row of rows) {
+      const result = await this.deps.write((trx) =>
+        trx
+          .updateTable('webhook_subscriptions')
+          .set({ url: '', url_sealed: this.sealUrl(row.id, row.url) })
+          .where('id', '=', row.id)
+          .where('url_sealed', 'is', null)
+          .where('url', '=', row.url)
+          .executeTakeFirst(),
+      );
+      sealed += Number(result.numUpdatedRows);
+    }
+    return sealed;
   }
 
   async find(executor: Executor, accountId: string, id: string): Promise<SubscriptionRow> {
@@ -203,8 +235,31 @@ export class WebhookSubscriptions {
       traceId: meta.traceId ?? null,
       ipAddress: meta.ipAddress ?? null,
       referenceId: row.id,
-      data: { subscriptionId: row.id, host: new URL(row.url).host, eventNames: decodeEventNames(row.event_names), enabled: row.disabled_at === null, ...extra },
+      data: {
+        subscriptionId: row.id,
+        host: new URL(this.urlOf(row)).host,
+        eventNames: decodeEventNames(row.event_names),
+        enabled: row.disabled_at === null,
+        ...extra,
+      },
     });
+  }
+
+  private toView(row: SubscriptionRow): SubscriptionView {
+    return {
+      id: row.id,
+      name: row.name,
+      url: this.urlOf(row),
+      eventNames: decodeEventNames(row.event_names),
+      enabled: row.disabled_at === null,
+      disabledReason: row.disabled_reason,
+      createdAt: isoTime(row.created_at),
+      updatedAt: isoTime(row.updated_at),
+    };
+  }
+
+  private sealUrl(id: string, url: string): string {
+    return this.deps.cipher.seal(url, urlContext(id));
   }
 
   private sealSecret(id: string, secret: string): string {
@@ -217,6 +272,7 @@ export class WebhookSubscriptions {
 }
 
 const secretContext = (subscriptionId: string) => `webhook-secret:${subscriptionId}`;
+const urlContext = (subscriptionId: string) => `webhook-url:${subscriptionId}`;
 
 function enabledColumns(enabled: boolean, current: SubscriptionRow, now: number, reason: string): Pick<SubscriptionRow, 'disabled_at' | 'disabled_reason'> {
   if (enabled) return { disabled_at: null, disabled_reason: null };
@@ -228,16 +284,3 @@ function enabledColumns(enabled: boolean, current: SubscriptionRow, now: number,
 const encodeEventNames = (names: string[] | null | undefined): string | null => (names?.length ? JSON.stringify([...new Set(names)]) : null);
 
 export const decodeEventNames = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
-
-export function toView(row: SubscriptionRow): SubscriptionView {
-  return {
-    id: row.id,
-    name: row.name,
-    url: row.url,
-    eventNames: decodeEventNames(row.event_names),
-    enabled: row.disabled_at === null,
-    disabledReason: row.disabled_reason,
-    createdAt: isoTime(row.created_at),
-    updatedAt: isoTime(row.updated_at),
-  };
-}

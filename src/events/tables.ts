@@ -3,7 +3,10 @@ export interface WebhookSubscriptionsTable {
   id: string;
   account_id: string;
   name: string;
+  /** The target URL in clear, only on rows written before migration 008 and not yet sealed; '' once sealed. */
   url: string;
+  /** The target URL sealed with the server cipher (it may carry tokens); null only on rows not yet sealed. */
+  url_sealed: string | null;
   /** JSON array of event names, or null for every event. */
   event_names: string | null;
   secret_sealed: string;

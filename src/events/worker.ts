@@ -193,7 +193,7 @@ export class WebhookWorker {
     const event = await this.db.selectFrom('outbox_events').select('envelope').where('id', '=', delivery.event_id).executeTakeFirstOrThrow();
     const body = JSON.stringify(openEnvelope(this.deps.cipher, delivery.event_id, event.envelope));
     // Checked again at send time: the name may resolve elsewhere now than when the subscription was created.
-    const url = parseWebhookUrl(subscription.url, this.deps.config.allowPrivate);
+    const url = parseWebhookUrl(this.deps.subscriptions.urlOf(subscription), this.deps.config.allowPrivate);
     const pinned = await resolveWebhookTarget(url, { allowPrivate: this.deps.config.allowPrivate, resolve: this.deps.resolve });
     const timestamp = Math.floor(now / 1000);
     const headers = {

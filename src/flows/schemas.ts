@@ -152,7 +152,7 @@ export const TransactionDataSchema = z.object({
   provider: z.string(),
   userData: UserDataResponse.optional(),
   stage: z.string().describe('Where a Pending transaction stands: activation, authentication, proofing, review; done once ended.'),
-  failureReason: z.string().optional(),
+  failureReason: z.string().optional().describe('Failed or Expired transactions: why, one of the failure reasons listed in docs/errors.md.'),
   assuranceLevel: z
     .enum(ASSURANCE_LEVELS)
     .optional()

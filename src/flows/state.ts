@@ -8,6 +8,7 @@ import type { Executor, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { Clock } from '../shared/runtime.js';
 import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
+import type { FailureReason } from './failure-reasons.js';
 import { toTransaction, type FlowKind, type Stage, type Status, type Transaction } from './transaction.js';
 import { transactionData } from './view.js';
 
@@ -77,8 +78,8 @@ export const FLOW_EVENT_NAMES: readonly string[] = (Object.values(TRANSITIONS) a
 );
 
 export interface TransitionInput {
-  /** Failure reason code (fail, expire). */
-  reason?: string;
+  /** Failure reason (fail; expire defaults to `expired`): a code of the catalogue in failure-reasons.ts. */
+  reason?: FailureReason;
   /** The verified identity (complete): sealed with the user's key into the transaction. */
   userData?: UserData;
   /** The assurance level reached and how (complete): no personal data, stored as is. */
@@ -221,7 +222,7 @@ function applyChanges(tx: Transaction, changes: Partial<TransactionsTable>): Tra
     ...(changes.device_id !== undefined ? { deviceId: changes.device_id } : {}),
     ...(changes.proofing_id !== undefined ? { proofingId: changes.proofing_id } : {}),
     ...(changes.user_data_sealed !== undefined ? { userDataSealed: changes.user_data_sealed } : {}),
-    ...(changes.failure_reason !== undefined ? { failureReason: changes.failure_reason } : {}),
+    ...(changes.failure_reason !== undefined ? { failureReason: changes.failure_reason as FailureReason | null } : {}),
     ...(changes.ended_at !== undefined ? { endedAt: changes.ended_at } : {}),
     ...(changes.assurance_level !== undefined ? { assuranceLevel: changes.assurance_level as AssuranceLevel | null } : {}),
     ...(changes.verification !== undefined ? { verification: changes.verification ? (JSON.parse(changes.verification) as VerificationSummary) : null } : {}),

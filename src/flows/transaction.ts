@@ -1,6 +1,7 @@
 import type { Executor, Store, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
+import type { FailureReason } from './failure-reasons.js';
 
 /**
  * One transaction type for onboarding and step-up: the same state machine (state.ts) with different first steps
@@ -32,7 +33,7 @@ export interface Transaction {
   processId: string;
   proofingId: string | null;
   userDataSealed: string | null;
-  failureReason: string | null;
+  failureReason: FailureReason | null;
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
@@ -60,7 +61,8 @@ export function toTransaction(row: TransactionsTable): Transaction {
     processId: row.process_id,
     proofingId: row.proofing_id,
     userDataSealed: row.user_data_sealed,
-    failureReason: row.failure_reason,
+    // Only flows/state.ts writes the column, always with a catalogued code.
+    failureReason: row.failure_reason as FailureReason | null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,

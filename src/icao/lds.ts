@@ -1,6 +1,6 @@
 /**
- * Logical Data Structure files (ICAO Doc 9303-10): EF.COM, DG1 (MRZ), DG2 (face), DG14 (SecurityInfos)
- * and DG15 (Active Authentication public key).
+ * Logical Data Structure files (ICAO Doc 9303-10): EF.COM, DG1 (MRZ), DG14 (SecurityInfos) and DG15 (Active
+ * Authentication public key), and a DG2 builder; DG2 (face) is read by dg2.ts, which parses the facial record.
  *
  * Each parser takes the raw file exactly as read from the chip (outer tag included: that is what the SOD
  * hashes) and throws `IcaoFormatError` on anything it cannot account for.
@@ -11,7 +11,7 @@ import { ECDSA_PLAIN_OIDS, type HashName, publicKeyFromSpki } from './algorithms
 import { asSequence, asSet, childrenOf, oidOf, parseDer, smallIntOf } from './asn1.js';
 import { IcaoFormatError, SIZE_LIMITS, checkSize } from './errors.js';
 import { type MrzParseOptions, type MrzParseResult, parseMrz } from './mrz.js';
-import { type TlvNode, decodeTlvTree, encodeTlv, findTlv, readFileTlv, readTlvList } from './tlv.js';
+import { encodeTlv, findTlv, readFileTlv, readTlvList } from './tlv.js';
 
 export const TAGS = {
   COM: 0x60,
@@ -100,58 +100,16 @@ export function buildDg1(mrzLines: readonly string[]): Buffer {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// DG2 — face: 75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E ISO/IEC 19794-5 record }… } }
+// DG2 — face: 75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E ISO/IEC 19794-5 record }… } }; read by dg2.ts
 
-export interface FaceImage {
-  mimeType: 'image/jpeg' | 'image/jp2';
-  /** The image bytes, from the format's magic number to the end of the biometric data block. */
-  data: Buffer;
-}
-
-export interface Dg2 {
-  faces: FaceImage[];
-}
-
-const IMAGE_MAGIC: { mimeType: FaceImage['mimeType']; magic: Buffer }[] = [
-  { mimeType: 'image/jpeg', magic: Buffer.from([0xff, 0xd8, 0xff]) },
-  { mimeType: 'image/jp2', magic: Buffer.from([0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20]) },
-  { mimeType: 'image/jp2', magic: Buffer.from([0xff, 0x4f, 0xff, 0x51]) },
-];
-
-/**
- * Locates the image inside a biometric data block by its magic number rather than by header offsets:
- * ISO/IEC 19794-5 headers vary (feature points, versions), the image format does not.
- */
-export function findImage(block: Buffer): FaceImage | undefined {
-  let best: { mimeType: FaceImage['mimeType']; at: number } | undefined;
-  for (const { mimeType, magic } of IMAGE_MAGIC) {
-    const at = block.indexOf(magic);
-    if (at >= 0 && (best === undefined || at < best.at)) best = { mimeType, at };
-  }
-  return best && { mimeType: best.mimeType, data: block.subarray(best.at) };
-}
-
-export function parseDg2(bytes: Uint8Array): Dg2 {
-  const buf = Buffer.from(bytes);
-  checkSize(buf, SIZE_LIMITS.dg2, 'DG2');
-  const outer = readFileTlv(buf, TAGS.DG2, 'DG2');
-  const group = findTlv(decodeTlvTree(outer.value, 6), TAGS.BIOMETRIC_GROUP) as TlvNode | undefined;
-  if (!group?.children) throw new IcaoFormatError('BAD_STRUCTURE', 'DG2 has no biometric information group template (7F61)');
-  const faces: FaceImage[] = [];
-  for (const template of group.children.filter((c) => c.tag === TAGS.BIOMETRIC_TEMPLATE)) {
-    const data = template.children?.find((c) => c.tag === TAGS.BIOMETRIC_DATA || c.tag === TAGS.BIOMETRIC_DATA_CONSTRUCTED);
-    const image = data && findImage(data.value);
-    if (image) faces.push(image);
-  }
-  if (faces.length === 0) throw new IcaoFormatError('BAD_STRUCTURE', 'DG2 contains no JPEG or JPEG 2000 image');
-  return { faces };
-}
+/** How buildDg2 stores the image: ISO/IEC 19794-5 image data type 0 (JPEG) or 1 (JPEG 2000). The reader is dg2.ts. */
+export type Dg2ImageType = 'image/jpeg' | 'image/jp2';
 
 /**
  * A DG2 holding one face: biometric header (ICAO header version 1.1, type face, format owner ISO/IEC JTC1
  * SC37, format type 0x0008) and an ISO/IEC 19794-5:2005 facial record with one full-frontal image.
  */
-export function buildDg2(image: Buffer, mimeType: FaceImage['mimeType'] = 'image/jpeg', size = { width: 16, height: 16 }): Buffer {
+export function buildDg2(image: Buffer, mimeType: Dg2ImageType = 'image/jpeg', size = { width: 16, height: 16 }): Buffer {
   const header = encodeTlv(
     TAGS.BIOMETRIC_HEADER,
     Buffer.concat([

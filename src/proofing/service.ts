@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/log.js';
 import type { EvidenceItem, EvidenceStore } from '../dossier/evidence.js';
+import type { FailureReason } from '../flows/failure-reasons.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import type { Transaction } from '../flows/transaction.js';
@@ -26,7 +27,7 @@ export type Decision =
       evidence: EvidenceItem[];
       details?: Record<string, unknown>;
     }
-  | { outcome: 'rejected'; reason: string; evidence: EvidenceItem[]; details?: Record<string, unknown> };
+  | { outcome: 'rejected'; reason: FailureReason; evidence: EvidenceItem[]; details?: Record<string, unknown> };
 
 /**
  * What the server makes of a provider's decision: an accepted proofing still fails when a step-up proved another
@@ -42,7 +43,7 @@ export type Settlement =
       verification: VerificationSummary;
       audit: Record<string, unknown>;
     }
-  | { outcome: 'rejected'; reason: string; audit: Record<string, unknown> };
+  | { outcome: 'rejected'; reason: FailureReason; audit: Record<string, unknown> };
 
 /**
  * Records proofing decisions. Accepted: the verified attributes land on the user with their provenance (on a step-up,

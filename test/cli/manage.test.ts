@@ -1,4 +1,3 @@
-import { migrations } from '../../src/store/migrations/index.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACCOUNT } from '../../src/audit/log.js';
@@ -6,6 +5,7 @@ import { verifyPassword } from '../../src/console/passwords.js';
 import { ClientStore } from '../../src/oauth/clients.js';
 import { systemClock } from '../../src/shared/runtime.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { migrations } from '../../src/store/migrations/index.js';
 import { testDatabases } from '../support/databases.js';
 import { cliDatabase, reuseidJson, runReuseid, type CliDatabase } from './support.js';
 
@@ -33,8 +33,9 @@ for (const database of testDatabases) {
     });
 
     it('migrate on a fresh database lists the migrations it applied, then none', async () => {
+      // Every migration of the static map, in its order (a new one adds its line there, not here).
       expect(await cli('migrate')).toEqual({ applied: Object.keys(migrations) });
-      expect(Object.keys(migrations).slice(0, 2)).toEqual(['001_core', '002_events']);
+      expect(Object.keys(migrations)).toEqual([...Object.keys(migrations)].sort());
       expect(await cli('migrate')).toEqual({ applied: [] });
       store = openStore(db.url, { poolSize: 2 });
     });

@@ -68,6 +68,8 @@ for (const database of testDatabases) {
       const device = await t.h.device();
       const { transactionId } = await device.activate(start.body.data.activationCode);
       const path = `/device/v1/transactions/${transactionId}/proofing/sandbox`;
+      // The sandbox takes only catalogued reasons: an RP sees there what it can see in production.
+      await expect(device.call('POST', path, { outcome: 'rejected', reason: 'made_up_reason' })).rejects.toMatchObject({ status: 422 });
       await device.call('POST', path, { outcome: 'rejected', reason: 'document_expired' });
       const got = await t.rp.get(`/reuseid/onboarding/${transactionId}`);
       expect(got.body.data).toMatchObject({ status: 'Failed', failureReason: 'document_expired' });

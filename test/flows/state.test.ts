@@ -56,9 +56,9 @@ for (const database of testDatabases) {
       const start = (await t.rp.post('/reuseid/onboarding', {})).body.data;
       const db = t.h.ctx.store.db;
       const tx = (await findTransaction(db, start.transactionId))!;
-      const failed = await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'test_reason' }));
-      expect(failed).toMatchObject({ status: 'Failed', stage: 'done', failureReason: 'test_reason' });
-      expect(await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'again' }))).toBeNull();
+      const failed = await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'device_rejected' }));
+      expect(failed).toMatchObject({ status: 'Failed', stage: 'done', failureReason: 'device_rejected' });
+      expect(await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'user_erased' }))).toBeNull();
       const audit = await db
         .selectFrom('audit_items')
         .select('event_type')
@@ -67,7 +67,7 @@ for (const database of testDatabases) {
         .execute();
       expect(audit).toHaveLength(1);
       const polled = (await t.rp.get(`/reuseid/onboarding/${tx.id}`)).body.data;
-      expect(polled).toMatchObject({ status: 'Failed', failureReason: 'test_reason' });
+      expect(polled).toMatchObject({ status: 'Failed', failureReason: 'device_rejected' });
     });
   });
 }

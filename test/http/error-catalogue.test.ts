@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { currentErrorTable, ERRORS_DOC_PATH, REGENERATE_COMMAND, renderErrorTable } from '../../scripts/errors-doc.js';
+import { currentSection, ERRORS_DOC_PATH, REGENERATE_COMMAND, SECTIONS } from '../../scripts/errors-doc.js';
+import { FAILURE_REASONS } from '../../src/flows/failure-reasons.js';
 import { apiError, ERROR_CATALOGUE, errors, type ErrorCode } from '../../src/shared/errors.js';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
@@ -20,9 +21,27 @@ function occurrences(pattern: RegExp, skip: (path: string) => boolean = () => fa
 }
 
 describe('error catalogue', () => {
-  it('docs/errors.md lists exactly the catalogued codes', () => {
-    const documented = currentErrorTable(readFileSync(ERRORS_DOC_PATH, 'utf8'));
-    expect(documented, `docs/errors.md is out of date with src/shared/errors.ts; run: ${REGENERATE_COMMAND}`).toBe(renderErrorTable());
+  it('docs/errors.md lists exactly the catalogued error codes and failure reasons', () => {
+    const doc = readFileSync(ERRORS_DOC_PATH, 'utf8');
+    for (const section of SECTIONS) {
+      expect(currentSection(doc, section.marker), `docs/errors.md is out of date with ${section.source}; run: ${REGENERATE_COMMAND}`).toBe(section.render());
+    }
+  });
+
+  it('failure reasons are snake_case codes, those of the contract among them', () => {
+    for (const code of Object.keys(FAILURE_REASONS)) expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
+    // contract.md §7 names these; face_not_usable comes with the readid selfie.
+    expect(Object.keys(FAILURE_REASONS)).toEqual(
+      expect.arrayContaining([
+        'expired',
+        'face_mismatch',
+        'face_not_usable',
+        'identity_mismatch',
+        'assurance_level_not_met',
+        'user_erased',
+        'too_many_failed_uploads',
+      ]),
+    );
   });
 
   it('every error is raised through the catalogue: no new ApiError outside it, no free-string codes', () => {

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signActiveAuthentication } from '../../src/icao/active-auth.js';
 import { IcaoFormatError, type IcaoErrorCode } from '../../src/icao/errors.js';
-import { parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
+import { parseDg2Faces } from '../../src/icao/dg2.js';
+import { parseCom, parseDg1, parseDg14, parseDg15 } from '../../src/icao/lds.js';
 import { parseSod } from '../../src/icao/sod.js';
 import { type VerifyDocumentInput, verifyDocument } from '../../src/icao/verify.js';
 import { passport, storeFor } from './helpers.js';
@@ -134,7 +135,7 @@ describe('mutated documents never crash the verifier', () => {
   }, 120_000);
 
   it('random bytes as any file are a typed rejection from every parser', () => {
-    const parsers = [parseSod, (b: Uint8Array) => parseDg1(b), parseDg2, parseDg14, parseDg15, parseCom];
+    const parsers = [parseSod, (b: Uint8Array) => parseDg1(b), parseDg2Faces, parseDg14, parseDg15, parseCom];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.constantFrom(0x77, 0x61, 0x75, 0x6e, 0x6f, 0x60, 0x30), (bytes, tag) => {
         for (const input of [Buffer.from(bytes), Buffer.concat([Buffer.from([tag, 0x82, bytes.length >> 8, bytes.length & 0xff]), bytes])]) {
@@ -148,6 +149,23 @@ describe('mutated documents never crash the verifier', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('a damaged DG2 gives its faces from inside the file, or a typed rejection', () => {
+    const dg2 = passport({ aaKey: 'none' }).files['EF_DG2.bin'];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(dg2.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
+        const damaged = Buffer.from(dg2);
+        for (const [at, byte] of edits) damaged[at] = byte;
+        try {
+          // Every image is a view of the input, never bytes read past it.
+          for (const face of parseDg2Faces(damaged)) expect(face.image.buffer).toBe(damaged.buffer);
+        } catch (error) {
+          expect(error).toBeInstanceOf(IcaoFormatError);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -4,7 +4,8 @@ import * as pkijs from 'pkijs';
 import { parseCertificate } from '../../src/icao/certificates.js';
 import { describe, expect, it } from 'vitest';
 import { IcaoFormatError } from '../../src/icao/errors.js';
-import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15, parseDg2 } from '../../src/icao/lds.js';
+import { parseDg2Face, parseDg2Faces } from '../../src/icao/dg2.js';
+import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15 } from '../../src/icao/lds.js';
 import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { parseSod, wrapSod } from '../../src/icao/sod.js';
 import { encodeTlv, readFileTlv } from '../../src/icao/tlv.js';
@@ -22,19 +23,19 @@ describe('LDS data groups', () => {
     expect(parsed.parsed.ok && parsed.parsed.valid).toBe(true);
   });
 
-  it('DG2: the JPEG is found inside the biometric template', () => {
-    const dg2 = parseDg2(passport({ aaKey: 'none' }).files['EF_DG2.bin']);
-    expect(dg2.faces).toHaveLength(1);
-    expect(dg2.faces[0]?.mimeType).toBe('image/jpeg');
-    expect(dg2.faces[0]?.data.equals(SAMPLE_FACE_JPEG)).toBe(true);
+  it('DG2: the JPEG is read from the ISO/IEC 19794-5 record inside the biometric template', () => {
+    const faces = parseDg2Faces(passport({ aaKey: 'none' }).files['EF_DG2.bin']);
+    expect(faces).toHaveLength(1);
+    expect(faces[0]).toMatchObject({ standard: 'ISO/IEC 19794-5', format: 'jpeg' });
+    expect(faces[0]?.image.equals(SAMPLE_FACE_JPEG)).toBe(true);
     expect(SAMPLE_FACE_JPEG.subarray(-2).toString('hex')).toBe('ffd9'); // a complete JPEG: SOI … EOI
   });
 
-  it('DG2: finds JPEG 2000 and rejects templates without an image', () => {
+  it('DG2: reads JPEG 2000 and rejects templates without an image', () => {
     const jp2 = Buffer.concat([Buffer.from('0000000c6a5020200d0a870a', 'hex'), Buffer.alloc(20, 1)]);
-    expect(parseDg2(buildDg2(jp2, 'image/jp2')).faces[0]?.mimeType).toBe('image/jp2');
-    expect(() => parseDg2(buildDg2(Buffer.from('no image here'), 'image/jpeg'))).toThrow(/no JPEG/);
-    expect(() => parseDg2(encodeTlv(0x75, encodeTlv(0x02, Buffer.from([1]))))).toThrow(IcaoFormatError);
+    expect(parseDg2Face(buildDg2(jp2, 'image/jp2')).format).toBe('jp2');
+    expect(() => parseDg2Face(buildDg2(Buffer.from('no image here'), 'image/jpeg'))).toThrow(/declared JPEG but is not a known image format/);
+    expect(() => parseDg2Face(encodeTlv(0x75, encodeTlv(0x02, Buffer.from([1]))))).toThrow(IcaoFormatError);
   });
 
   it('DG14: ActiveAuthenticationInfo and Chip Authentication infos', () => {

@@ -35,7 +35,18 @@ for (const database of testDatabases) {
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine'), ...photo('holder', 'jpeg2000')]);
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'tampered'), '--variant', 'tampered-dg1', '--document-number', 'X1234567']);
       // The holder's renewed passport (new number and expiry), and another person's genuine one.
-      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'renewed'), '--document-number', 'R7654321', '--expiry', '2036-03-31', ...photo('holder')]);
+      await run('node', [
+        BIN,
+        'passport',
+        'generate',
+        '--out',
+        join(dir, 'renewed'),
+        '--document-number',
+        'R7654321',
+        '--expiry',
+        '2036-03-31',
+        ...photo('holder'),
+      ]);
       const stranger = ['--first-name', 'JOHN', '--last-name', 'DOE', '--date-of-birth', '1980-02-03', '--gender', 'M', '--document-number', 'S1111111'];
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'stranger'), ...stranger, ...photo('other')]);
       const trustStore = join(dir, 'trust-store');

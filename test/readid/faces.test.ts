@@ -34,7 +34,11 @@ async function passportOf(person: Person, options: Parameters<typeof passport>[1
   return passport(trust.csca, { nationality: 'D', documentNumber, photo: await preparePhoto(person.documentPhoto, format), ...options });
 }
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => null, (error: DeviceApiError) => error);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: DeviceApiError) => error,
+  );
 
 for (const database of testDatabases) {
   describe(`readid face matching (${database.name})`, () => {

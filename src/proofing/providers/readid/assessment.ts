@@ -2,6 +2,7 @@ import { toIsoCountry, type DocumentData, type VerificationResult } from '../../
 import { UserDataSchema, type UserData } from '../../../identity/user-data.js';
 import type { DocumentAttributes } from '../../../identity/binding.js';
 import type { FaceQuality } from '../../../faces/types.js';
+import type { FailureReason } from '../../../flows/failure-reasons.js';
 import { faceMatchSummary, type FaceMatchSummary, type VerificationSummary } from '../../assurance.js';
 import type { DuplicatePolicy } from './documents.js';
 import type { FaceEvidence } from './faces.js';
@@ -22,7 +23,7 @@ const REASONS = {
   documentDataIncomplete: 'document_data_incomplete',
   faceMismatch: 'face_mismatch',
   faceNotUsable: 'face_not_usable',
-} as const;
+} as const satisfies Record<string, FailureReason>;
 
 export type Assessment =
   | {
@@ -34,8 +35,8 @@ export type Assessment =
       /** On a step-up: the selfie against the enrolled reference face. */
       enrolledFace?: FaceMatchSummary;
     }
-  | { outcome: 'rejected'; reason: string }
-  | { outcome: 'retry'; reason: string };
+  | { outcome: 'rejected'; reason: FailureReason }
+  | { outcome: 'retry'; reason: FailureReason };
 
 export interface AssessmentInput {
   result: VerificationResult;

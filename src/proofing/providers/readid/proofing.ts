@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Config } from '../../../config.js';
+import type { FailureReason } from '../../../flows/failure-reasons.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
@@ -22,7 +23,7 @@ export interface AttemptReport {
   attempt: number;
   maxAttempts: number;
   verdict: VerificationResult['verdict'];
-  reason?: string;
+  reason?: FailureReason;
   checks: Record<keyof VerificationResult['checks'], string>;
 }
 
@@ -150,7 +151,7 @@ export class ReadIdProofing {
     evidence: EvidenceItem[],
     meta: RequestMeta,
     attempt: number,
-    reason: string,
+    reason: FailureReason,
     record: (trx: Tx, tx: Transaction) => Promise<void>,
   ): Promise<Transaction> {
     const { store, users, audit } = this.ctx;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deviceOf } from '../../../devices/device-auth.js';
 import { DeviceTransactionParams, DeviceTransactionResponse } from '../../../devices/schemas.js';
 import { requestMeta } from '../../../http/request-meta.js';
+import { FAILURE_REASON_CODES } from '../../../flows/failure-reasons.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { ProofingPort, ProofingProvider } from '../../provider.js';
 
@@ -15,12 +16,8 @@ const SandboxSubmission = z.discriminatedUnion('outcome', [
   z.strictObject({ outcome: z.literal('accepted'), identity: UserDataSchema }),
   z.strictObject({
     outcome: z.literal('rejected'),
-    reason: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[a-z0-9_]+$/, 'a snake_case reason code')
-      .default('sandbox_rejected'),
+    // A code of the failure-reason catalogue, so that an RP sees in sandbox only what it can see in production.
+    reason: z.enum(FAILURE_REASON_CODES).default('sandbox_rejected'),
   }),
 ]);
 
