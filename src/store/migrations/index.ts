@@ -5,6 +5,7 @@ import * as m003 from './003_videoid.js';
 import * as m004 from './004_idempotency.js';
 import * as m005 from './005_readid.js';
 import * as m006 from './006_binding.js';
+import * as m007 from './007_reference_photo.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004_idempotency': m004,
   '005_readid': m005,
   '006_binding': m006,
+  '007_reference_photo': m007,
 };
