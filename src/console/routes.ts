@@ -13,13 +13,16 @@ import { registerSecurityHeaders } from './headers.js';
 import type { Html } from './html.js';
 import { casePage, messagePage, prefillValues, queuePage, sendPage, signInPage, type FieldValues } from './pages.js';
 import type { EnrolledView } from './face-pages.js';
-import { IDENTITY_ATTRIBUTES } from '../identity/binding.js';
+import type { IDENTITY_ATTRIBUTES } from '../identity/binding.js';
 import type { User } from '../identity/users.js';
 import { ConsoleSessions, type Session } from './sessions.js';
 import { stylesheet } from './static.js';
 
 /** What the console uses of the server. */
-export type ConsoleDeps = Pick<AppContext, 'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing' | 'faces' | 'referenceFaces'>;
+export type ConsoleDeps = Pick<
+  AppContext,
+  'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing' | 'faces' | 'referenceFaces'
+>;
 
 /** What the console's handlers work with. */
 interface Console {
@@ -225,7 +228,11 @@ async function renderCase(c: Console, session: Session, reviewCase: ReviewCase, 
   const { tx, user } = await c.cases.subject(reviewCase);
   const faces = await c.cases.faces(reviewCase, user);
   const enrolled = tx.kind === 'stepup' ? await enrolledView(c, user) : null;
-  return casePage(session, { reviewCase, now, review: { prefill, faces, enrolled, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} } });
+  return casePage(session, {
+    reviewCase,
+    now,
+    review: { prefill, faces, enrolled, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} },
+  });
 }
 
 const ENROLLED_LABELS: Record<(typeof IDENTITY_ATTRIBUTES)[number] | 'documentNumber' | 'dateOfExpiry', string> = {

@@ -32,7 +32,9 @@ for (const database of testDatabases) {
     });
 
     it('migrate on a fresh database lists the migrations it applied, then none', async () => {
-      expect(await cli('migrate')).toEqual({ applied: ['001_core', '002_events', '003_videoid', '004_idempotency', '005_readid', '006_binding', '007_reference_photo'] });
+      expect(await cli('migrate')).toEqual({
+        applied: ['001_core', '002_events', '003_videoid', '004_idempotency', '005_readid', '006_binding', '007_reference_photo'],
+      });
       expect(await cli('migrate')).toEqual({ applied: [] });
       store = openStore(db.url, { poolSize: 2 });
     });

@@ -5,7 +5,7 @@ import { ReviewCases } from '../../src/proofing/providers/videoid/cases.js';
 import { decodeOperationContext } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
-import { b64, captureBody, failure, images, upload, videoIdTransaction } from './support.js';
+import { b64, captureBody, failure, images, upload, useInstantFaces, videoIdTransaction } from './support.js';
 
 const PNG = images['document-front.png'];
 const JPEG = images['selfie.jpg'];
@@ -31,6 +31,7 @@ const janeMrz = (format: 'TD1' | 'TD3', documentCode: string, documentNumber: st
 for (const database of testDatabases) {
   describe(`signicatvideoid capture upload (${database.name})`, () => {
     const t = useHarness(database);
+    useInstantFaces(t);
 
     it('accepts a capture, seals it in the dossier and moves the transaction to review (still Pending)', async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
@@ -82,6 +83,8 @@ for (const database of testDatabases) {
         'videoid.documentFront': 'image/jpeg',
         'videoid.selfie': 'image/png',
         'videoid.video': 'video/webm',
+        // The automated face comparison, kept as evidence beside the images.
+        'videoid.faceMatch': 'application/json',
       });
       const second = await videoIdTransaction(t.h, t.rp);
       expect(await upload(second.device, second.transactionId, captureBody({ video: b64(MP4) }))).toMatchObject({ stage: 'review' });

@@ -1,12 +1,37 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { expect } from 'vitest';
+import { beforeAll, expect, vi } from 'vitest';
 import { AgentStore } from '../../src/console/agents.js';
+import type { FaceComparison, FaceQuality } from '../../src/faces/types.js';
 import { sampleImages, sampleMrz } from '../../src/testing/media/sample-images.js';
 import type { DeviceClient } from '../../src/sdk/device.js';
 import { PUBLIC_URL, type Harness, type Rp } from '../support/harness.js';
 
 /** Helpers shared by the VideoID and console tests: a device with a transaction in its proofing stage, captures, agents. */
 export const images = sampleImages();
+
+/**
+ * For the tests of everything but faces: the harness's face matcher answers at once that every face matches (score 1),
+ * without loading the model, since a real comparison takes about a second on a small machine. Call it after
+ * useHarness; test/videoid/faces.test.ts uses the real matcher.
+ */
+export function useInstantFaces(t: { h: Harness }): void {
+  beforeAll(() => {
+    const { faces } = t.h.ctx;
+    const quality: FaceQuality = { faces: 1, faceWidth: 100, flags: [] };
+    vi.spyOn(faces, 'template').mockResolvedValue({ template: { model: faces.model, descriptor: [0] }, quality });
+    vi.spyOn(faces, 'compareTemplates').mockImplementation(
+      async (reference, probe): Promise<FaceComparison> => ({
+        model: faces.model,
+        modelHash: 'test double',
+        threshold: faces.threshold,
+        score: 1,
+        decision: 'match',
+        reference: reference.quality,
+        probe: probe.quality,
+      }),
+    );
+  });
+}
 export const b64 = (content: Buffer) => content.toString('base64');
 
 export function captureBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {

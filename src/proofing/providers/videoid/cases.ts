@@ -292,7 +292,7 @@ export class ReviewCases {
   /** On a step-up, the photo of the user's enrolled reference face, for the agent holding the claim; otherwise null. */
   async enrolledPhoto(caseId: string, agentId: string): Promise<ReferencePhoto | null> {
     const claimed = await this.claimed(caseId, agentId);
-    if (!claimed || claimed.subject.tx.kind !== 'stepup') return null;
+    if (claimed?.subject.tx.kind !== 'stepup') return null;
     const reference = await this.ctx.referenceFaces.find(this.ctx.store.db, claimed.subject.user, this.ctx.faces.model);
     return reference?.photo ?? null;
   }
