@@ -42,8 +42,8 @@ export async function videoIdTransaction(h: Harness, rp: Rp, videoidProviderOpti
   const start = await rp.post('/reuseid/onboarding', { provider: 'signicatvideoid', videoidProviderOptions });
   expect(start.status).toBe(200);
   const device = await h.device();
-  const { transactionId } = await device.activate(start.body.data.activationCode);
-  return { device, transactionId, userId: start.body.data.userId as string };
+  const { transactionId, deviceId } = await device.activate(start.body.data.activationCode);
+  return { device, transactionId, deviceId, userId: start.body.data.userId as string };
 }
 
 export function upload(device: DeviceClient, transactionId: string, body: Record<string, unknown> = captureBody()) {
