@@ -166,10 +166,14 @@ function reviewBody(session: Session, c: ReviewCase, review: NonNullable<CaseVie
   <div class="evidence-column">
   ${faceSection(c, review.faces)}
   ${review.enrolled ? enrolledSection(c, review.enrolled, review.faces) : ''}
-  <section class="evidence" aria-label="Other captures">
+  ${
+    c.evidenceIds.documentBack || c.evidenceIds.video
+      ? html`<section class="evidence" aria-label="Other captures">
     ${c.evidenceIds.documentBack ? html`<figure><img src="${evidenceUrl(c, 'documentBack')}" alt="Document back"><figcaption>Document back</figcaption></figure>` : ''}
     ${c.evidenceIds.video ? html`<figure class="wide"><video controls preload="metadata" src="${evidenceUrl(c, 'video')}"></video><figcaption>Video</figcaption></figure>` : ''}
-  </section>
+  </section>`
+      : ''
+  }
   </div>
   <section class="decision" aria-label="Decision">
     ${mrzSummary(review.prefill)}
