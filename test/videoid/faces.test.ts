@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type SampleImages, sampleMrz, samplePersonImages } from '../../src/testing/media/sample-images.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
-import { b64, caseIdOf, signedInAgent, upload, videoIdTransaction } from './support.js';
+import { b64, caseIdOf, signedInAgent, upload, videoIdTransaction, VERIFIED } from './support.js';
 
 /**
  * Face matching in VideoID with the real matcher and real sample people: the document front carries one person's
@@ -10,16 +10,6 @@ import { b64, caseIdOf, signedInAgent, upload, videoIdTransaction } from './supp
  * upload is used for as much as it can show (about ten face extractions per database).
  */
 const FACE_TEST = { timeout: 180_000 };
-
-const VERIFIED = {
-  firstName: 'JANE',
-  lastName: 'SMITH',
-  dateOfBirth: '1990-01-01',
-  gender: 'F',
-  nationality: 'NOR',
-  documentNumber: 'AB1234567',
-  dateOfExpiry: '2031-06-30',
-};
 
 const [holder, stranger] = await Promise.all([samplePersonImages(1), samplePersonImages(2)]);
 

@@ -3,17 +3,7 @@ import { CLAIM_MS, MAX_CAPTURES } from '../../src/proofing/providers/videoid/cas
 import { decodeOperationContext } from '../../src/sdk/device.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
-import { caseIdOf, signedInAgent, upload, useInstantFaces, videoIdTransaction } from './support.js';
-
-const VERIFIED = {
-  firstName: 'JANE',
-  lastName: 'SMITH',
-  dateOfBirth: '1990-01-01',
-  gender: 'F',
-  nationality: 'NOR',
-  documentNumber: 'AB1234567',
-  dateOfExpiry: '2031-06-30',
-};
+import { caseIdOf, signedInAgent, upload, useInstantFaces, videoIdTransaction, VERIFIED } from './support.js';
 
 for (const database of testDatabases) {
   describe(`signicatvideoid review by agents (${database.name})`, () => {

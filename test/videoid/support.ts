@@ -34,6 +34,17 @@ export function useInstantFaces(t: { h: Harness }): void {
 }
 export const b64 = (content: Buffer) => content.toString('base64');
 
+/** What an agent confirms for the sample captures (the sample MRZ's identity and document). */
+export const VERIFIED = {
+  firstName: 'JANE',
+  lastName: 'SMITH',
+  dateOfBirth: '1990-01-01',
+  gender: 'F',
+  nationality: 'NOR',
+  documentNumber: 'AB1234567',
+  dateOfExpiry: '2031-06-30',
+};
+
 export function captureBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { docType: 138, documentFront: b64(images['document-front.png']), selfie: b64(images['selfie.jpg']), mrz: sampleMrz(), ...overrides };
 }

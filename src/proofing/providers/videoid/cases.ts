@@ -106,7 +106,8 @@ export class ReviewCases {
       const audit = {
         eventType: 'videoid.capture.received',
         message: 'VideoID capture received for review',
-        data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null },
+        // The comparisons' decisions only: scores say how a person's face scored, and stay sealed with the case.
+        data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null, faces: faceDecisions(caseFaces) },
       };
       const inReview = proofingId ? await this.ctx.flows.transition(trx, tx, 'submitForReview', { audit }, meta) : null;
       if (!proofingId || !inReview) throw captureNotExpected();
@@ -136,7 +137,8 @@ export class ReviewCases {
           created_at: now,
           decided_at: null,
           faces_sealed: cipher.sealJson(caseFaces, facesContext(id)),
-          ...faceDecisions(caseFaces),
+          face_decision: caseFaces.document.decision,
+          enrolled_face_decision: caseFaces.enrolled?.decision ?? null,
         })
         .execute();
       return inReview;

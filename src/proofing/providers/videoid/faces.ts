@@ -34,9 +34,9 @@ export async function compareCaptureFaces(services: FaceServices, tx: Transactio
   return { document, enrolled };
 }
 
-/** The decisions alone, kept in clear beside the sealed results so that the queue can flag cases. */
-export function faceDecisions(caseFaces: CaseFaces): { face_decision: string; enrolled_face_decision: string | null } {
-  return { face_decision: caseFaces.document.decision, enrolled_face_decision: caseFaces.enrolled?.decision ?? null };
+/** The decisions alone (no scores), kept in clear beside the sealed results so that the queue can flag cases, and audited. */
+export function faceDecisions(caseFaces: CaseFaces): { document: FaceComparison['decision']; enrolled: FaceComparison['decision'] | null } {
+  return { document: caseFaces.document.decision, enrolled: caseFaces.enrolled?.decision ?? null };
 }
 
 function imageOf(capture: Capture, role: CaptureRole): Buffer {
