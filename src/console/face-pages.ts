@@ -1,4 +1,5 @@
 import type { FaceComparison, FaceQualityFlag } from '../faces/types.js';
+import type { IDENTITY_ATTRIBUTES } from '../identity/binding.js';
 import type { ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaseFaces } from '../proofing/providers/videoid/faces.js';
 import { html, type Html } from './html.js';
@@ -11,11 +12,23 @@ import { html, type Html } from './html.js';
 
 /** On a step-up: the identity onboarding established and whether its reference face has a photo to show. */
 export interface EnrolledView {
-  attributes: { label: string; value: string | undefined }[];
+  /** The user's verified attributes by name. */
+  attributes: Record<string, string>;
   /** How and when the identity was enrolled (provider, date); null when the user has no verified identity. */
   enrolledBy: { provider: string; verifiedAt: string } | null;
   hasPhoto: boolean;
 }
+
+/** The enrolled identity and the document it was last proved with, as the agent compares them. */
+const ENROLLED_FIELDS: [(typeof IDENTITY_ATTRIBUTES)[number] | 'documentNumber' | 'dateOfExpiry', string][] = [
+  ['firstName', 'First name'],
+  ['lastName', 'Last name'],
+  ['dateOfBirth', 'Date of birth'],
+  ['gender', 'Gender'],
+  ['nationality', 'Nationality'],
+  ['documentNumber', 'Document number'],
+  ['dateOfExpiry', 'Date of expiry'],
+];
 
 const DECISIONS: Record<FaceComparison['decision'], string> = {
   match: 'Match',
@@ -58,7 +71,7 @@ export function enrolledSection(c: ReviewCase, enrolled: EnrolledView, faces: Ca
   </div>
   ${faces?.enrolled ? comparison('Enrolled face and selfie', faces.enrolled, 'enrolled face') : html`<p class="muted">The user has no enrolled reference face to compare with.</p>`}
   <dl class="identity">
-    ${enrolled.attributes.map(({ label, value }) => html`<dt>${label}</dt><dd>${value ?? '—'}</dd>`)}
+    ${ENROLLED_FIELDS.map(([name, label]) => html`<dt>${label}</dt><dd>${enrolled.attributes[name] ?? '—'}</dd>`)}
   </dl>
   ${enrolled.enrolledBy ? html`<p class="muted">Enrolled through ${enrolled.enrolledBy.provider} on ${enrolled.enrolledBy.verifiedAt.slice(0, 10)}.</p>` : html`<p class="alert">This user has no enrolled identity.</p>`}
 </section>`;

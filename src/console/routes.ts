@@ -13,7 +13,6 @@ import { registerSecurityHeaders } from './headers.js';
 import type { Html } from './html.js';
 import { casePage, messagePage, prefillValues, queuePage, sendPage, signInPage, type FieldValues } from './pages.js';
 import type { EnrolledView } from './face-pages.js';
-import type { IDENTITY_ATTRIBUTES } from '../identity/binding.js';
 import type { User } from '../identity/users.js';
 import { ConsoleSessions, type Session } from './sessions.js';
 import { stylesheet } from './static.js';
@@ -235,16 +234,6 @@ async function renderCase(c: Console, session: Session, reviewCase: ReviewCase, 
   });
 }
 
-const ENROLLED_LABELS: Record<(typeof IDENTITY_ATTRIBUTES)[number] | 'documentNumber' | 'dateOfExpiry', string> = {
-  firstName: 'First name',
-  lastName: 'Last name',
-  dateOfBirth: 'Date of birth',
-  gender: 'Gender',
-  nationality: 'Nationality',
-  documentNumber: 'Document number',
-  dateOfExpiry: 'Date of expiry',
-};
-
 /** A step-up user's enrolled identity (verified attributes) and whether the reference face has a photo. */
 async function enrolledView(c: Console, user: User): Promise<EnrolledView> {
   const { db } = c.ctx.store;
@@ -252,7 +241,7 @@ async function enrolledView(c: Console, user: User): Promise<EnrolledView> {
   const reference = await c.ctx.referenceFaces.find(db, user, c.ctx.faces.model);
   const enrolledName = attributes.firstName;
   return {
-    attributes: Object.entries(ENROLLED_LABELS).map(([name, label]) => ({ label, value: attributes[name]?.value })),
+    attributes: Object.fromEntries(Object.entries(attributes).map(([name, attribute]) => [name, attribute.value])),
     enrolledBy: enrolledName ? { provider: enrolledName.provider, verifiedAt: enrolledName.verifiedAt } : null,
     hasPhoto: reference?.photo != null,
   };
