@@ -19,6 +19,10 @@ function summary(exitCode) {
   } catch {
     return '0 passed, 1 failed';
   }
+  // Named again at the end, so that the tail of a long log says what failed.
+  for (const file of results.testResults) {
+    for (const test of file.assertionResults.filter((t) => t.status === 'failed')) console.log(`failed: ${file.name} > ${test.fullName}`);
+  }
   const brokenFiles = results.testResults.filter((file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'));
   for (const file of brokenFiles) console.log(`failed without a failing test: ${file.name}: ${(file.message || 'no message').split('\n')[0]}`);
   let failed = results.numFailedTests + brokenFiles.length;

@@ -97,6 +97,8 @@ const ConfigSchema = z.object({
   // CSCA certificates, master lists and CRLs for ReadID: a file or a folder.
   REUSEID_TRUST_STORE: z.string().optional(),
   REUSEID_READID_DUPLICATE_DOCUMENT: z.enum(['reject', 'allow']).default('reject'),
+  // Whether a ReadID upload must carry a selfie to compare with the chip photo; without one a proofing binds no person.
+  REUSEID_READID_SELFIE: z.enum(['required', 'optional']).default('required'),
   // Face matching (src/faces): score = 1 - Euclidean distance of dlib descriptors; the default is calibrated (README).
   REUSEID_FACE_THRESHOLD: z.coerce.number().gt(0).max(1).default(DEFAULT_FACE_THRESHOLD),
   REUSEID_FACE_WORKERS: z.coerce.number().int().min(1).max(32).optional(),
@@ -157,6 +159,11 @@ export type Config = {
     duplicateDocument: 'reject' | 'allow';
     /** Refused uploads (400/422) after which the transaction ends Failed with `too_many_failed_uploads`. */
     maxFailedUploads: number;
+    /**
+     * `required`: an upload without a selfie is refused. `optional`: a proofing without one completes with no face
+     * match (assurance level low): the document is proven, not the person holding it.
+     */
+    selfie: 'required' | 'optional';
   };
   faces: FaceSettings;
 };
@@ -236,6 +243,7 @@ export function loadConfig(
       trustStore: c.REUSEID_TRUST_STORE ?? (existsSync(DEFAULT_TRUST_STORE) ? DEFAULT_TRUST_STORE : null),
       duplicateDocument: c.REUSEID_READID_DUPLICATE_DOCUMENT,
       maxFailedUploads: c.REUSEID_READID_MAX_FAILED_UPLOADS,
+      selfie: c.REUSEID_READID_SELFIE,
     },
     faces: {
       threshold: c.REUSEID_FACE_THRESHOLD,

@@ -35,6 +35,13 @@ export const DEVICE_AUTH_SCHEME = 'ReuseID-Device';
 /** The name of the signed-request scheme in the OpenAPI document's securitySchemes. */
 export const DEVICE_SECURITY_SCHEME = 'deviceSignature';
 
+/** What device authentication needs: the devices and nonces tables, the time, and the URL devices sign. */
+export interface DeviceAuthDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'publicUrl' | 'deviceProofMaxAgeSeconds'>;
+}
+
 /**
  * Authenticates a signed device request: `Authorization: ReuseID-Device <JWS>` whose header names the device
  * (`kid`) and whose payload binds the method (`htm`), the full URL (`htu`), the body hash (`bh`), the time (`iat`)
@@ -44,13 +51,6 @@ export const DEVICE_SECURITY_SCHEME = 'deviceSignature';
  * carry and remembers the declared `bh`; `checkSignedBody` (preValidation, once the body is read) compares it with
  * the body received and only then names the device on the request.
  */
-/** What device authentication needs: the devices and nonces tables, the time, and the URL devices sign. */
-export interface DeviceAuthDeps {
-  db: Db;
-  clock: Clock;
-  config: Pick<Config, 'publicUrl' | 'deviceProofMaxAgeSeconds'>;
-}
-
 export function verifySignature(deps: DeviceAuthDeps) {
   return async (request: FastifyRequest): Promise<void> => {
     const jws = presentedSignature(request);

@@ -9,18 +9,19 @@ import { requestMeta } from '../http/request-meta.js';
 import { ApiError } from '../shared/errors.js';
 import { checkSignedBody, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, verifySignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
+
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
-/**
- * The device API (/device/v1): activation, then signed requests for step-up operations and proofing. Request
- * bodies are kept raw as well as parsed, because a signed request's `bh` claim covers the exact bytes sent.
- */
 /** What the device routes use. */
 export type DeviceRouteDeps = Pick<
   AppContext,
   'config' | 'db' | 'clock' | 'rateLimiter' | 'activation' | 'deviceOperations' | 'deviceTransactions' | 'providers'
 >;
 
+/**
+ * The device API (/device/v1): activation, then signed requests for step-up operations and proofing. Request
+ * bodies are kept raw as well as parsed, because a signed request's `bh` claim covers the exact bytes sent.
+ */
 export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   decorateDeviceRequest(app);

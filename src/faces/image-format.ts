@@ -11,3 +11,11 @@ const SIGNATURES: Array<[ImageFormat, number[]]> = [
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return SIGNATURES.find(([, signature]) => signature.every((b, i) => bytes[i] === b))?.[0];
 }
+
+/** The media type each format is stored and served as (`image/j2c`: a raw JPEG 2000 codestream, without the JP2 box). */
+export const IMAGE_MEDIA_TYPES: Record<ImageFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  jp2: 'image/jp2',
+  j2k: 'image/j2c',
+};

@@ -11,7 +11,7 @@ import type { FaceSettings } from '../config.js';
 import { FACE_MODEL, type FaceExtraction } from './model.js';
 import { siblingModule, WorkerPool } from './pool.js';
 import type { FaceComparison, FaceMatcher, FaceQuality, FaceTemplate, TemplateResult } from './types.js';
-import type { FaceWorkerInfo } from './worker.js';
+import type { FaceJob, FaceWorkerInfo } from './worker.js';
 
 export interface FaceEngine extends FaceMatcher {
   /** Starts the workers and waits until the model is loaded; returns its name and weights hash. */
@@ -20,21 +20,21 @@ export interface FaceEngine extends FaceMatcher {
 }
 
 export function createFaceMatcher(settings: FaceSettings, options: { workerScript?: URL } = {}): FaceEngine {
-  const pool = new WorkerPool<Uint8Array, FaceExtraction, FaceWorkerInfo>({
+  const pool = new WorkerPool<FaceJob, FaceExtraction, FaceWorkerInfo>({
     script: options.workerScript ?? siblingModule(import.meta.url, 'worker'),
     size: settings.workers,
     queue: settings.queue,
     timeoutMs: settings.timeoutMs,
   });
 
-  const extract = (image: Uint8Array): Promise<FaceExtraction> => {
+  const extract = (image: Uint8Array, presentation: boolean): Promise<FaceExtraction> => {
     // A copy, so the caller's Buffer (perhaps a slice of a shared pool) stays usable once this one is transferred.
     const copy = Uint8Array.from(image);
-    return pool.run(copy, [copy.buffer]);
+    return pool.run({ image: copy, presentation }, [copy.buffer]);
   };
 
-  const template = async (image: Uint8Array): Promise<TemplateResult> => {
-    const found = await extract(image);
+  const template = async (image: Uint8Array, options: { presentation?: boolean } = {}): Promise<TemplateResult> => {
+    const found = await extract(image, options.presentation ?? false);
     if (!found.descriptor) return { quality: found.quality };
     return { template: { model: FACE_MODEL, descriptor: found.descriptor }, quality: found.quality };
   };
@@ -53,7 +53,7 @@ export function createFaceMatcher(settings: FaceSettings, options: { workerScrip
   const compare = async (reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison> => {
     const [referenceSide, probeSide] = await Promise.all([
       reference instanceof Uint8Array ? template(reference) : { template: reference, quality: { faces: 1, flags: [] } satisfies FaceQuality },
-      template(probe),
+      template(probe, { presentation: true }),
     ]);
     return compareTemplates(referenceSide, probeSide);
   };

@@ -18,7 +18,7 @@ export const FACE_MODEL = 'face-api-1.7.15:ssd-mobilenetv1+tinyface/landmarks68/
 const NETS = ['ssd_mobilenetv1_model', 'tiny_face_detector_model', 'face_landmark_68_model', 'face_recognition_model'] as const;
 
 /** Detection runs on a 512 px input and the descriptor on a 150 px crop: more pixels only cost time. */
-const WORKING_SIDE = 1024;
+export const WORKING_SIDE = 1024;
 /** Below this width (in pixels of the decoded image) a face is too small for a trustworthy descriptor. */
 export const MIN_FACE_WIDTH = 40;
 const SSD_MIN_CONFIDENCE = 0.5;

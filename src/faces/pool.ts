@@ -46,7 +46,7 @@ export class WorkerPool<In, Out, Info = unknown> {
   private admitted = 0;
   private closed = false;
   private info: Info | undefined;
-  private readonly infoWaiters: Array<(info: Info) => void> = [];
+  private readonly infoWaiters: Array<{ resolve(info: Info): void; reject(error: Error): void }> = [];
   /** Mean run time of recent jobs, to say when a refused caller may come back. */
   private meanRunMs = 1000;
 
@@ -62,7 +62,7 @@ export class WorkerPool<In, Out, Info = unknown> {
   async ready(): Promise<Info> {
     this.start();
     if (this.info !== undefined) return this.info;
-    return new Promise((resolve) => this.infoWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.infoWaiters.push({ resolve, reject }));
   }
 
   run(input: In, transfer: ArrayBuffer[] = []): Promise<Out> {
@@ -90,6 +90,7 @@ export class WorkerPool<In, Out, Info = unknown> {
     this.closed = true;
     const closing = errors.serviceUnavailable('The face matcher is shutting down.');
     for (const job of this.waiting.splice(0)) job.reject(closing);
+    for (const waiter of this.infoWaiters.splice(0)) waiter.reject(closing);
     const slots = this.slots.splice(0);
     for (const slot of slots) slot.job?.reject(closing);
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
@@ -138,7 +139,7 @@ export class WorkerPool<In, Out, Info = unknown> {
       slot.ready = true;
       if (this.info === undefined) {
         this.info = reply.info as Info;
-        for (const waiter of this.infoWaiters.splice(0)) waiter(this.info);
+        for (const waiter of this.infoWaiters.splice(0)) waiter.resolve(this.info);
       }
     } else {
       const job = slot.job;
@@ -162,7 +163,9 @@ export class WorkerPool<In, Out, Info = unknown> {
     if (slot.ready) {
       this.slots.push(this.spawn());
     } else if (this.slots.length === 0) {
-      for (const job of this.waiting.splice(0)) job.reject(new Error(`the face worker could not start: ${error.message}`));
+      const failure = new Error(`the face worker could not start: ${error.message}`);
+      for (const job of this.waiting.splice(0)) job.reject(failure);
+      for (const waiter of this.infoWaiters.splice(0)) waiter.reject(failure);
     }
   }
 

@@ -15,6 +15,19 @@ export interface FaceQuality {
   /** Width of the chosen face's box, in pixels of the decoded image. */
   faceWidth?: number;
   flags: FaceQualityFlag[];
+  /** Asked for on probes (selfies): advisory scores, see PresentationScores. */
+  presentation?: PresentationScores;
+}
+
+/**
+ * Advisory presentation-attack scores of an image's largest face, from 0 to 1 (higher: more likely a real, live
+ * face). Recorded for reviewers; they decide nothing and are not certified presentation attack detection.
+ */
+export interface PresentationScores {
+  model: string;
+  /** A real face rather than a photo or a screen of one. */
+  antispoof: number;
+  liveness: number;
 }
 
 /** A face embedding, as the model computed it. Biometric data: sealed with the user's key whenever it is stored. */
@@ -46,9 +59,9 @@ export type TemplateResult = { template: FaceTemplate; quality: FaceQuality } | 
 export interface FaceMatcher {
   readonly model: string;
   readonly threshold: number;
-  /** The single face's template of an image (a document photo, a selfie). */
-  template(image: Uint8Array): Promise<TemplateResult>;
-  /** Compares a reference (an image, or a stored template) with a probe image. */
+  /** The single face's template of an image (a document photo, a selfie); with advisory presentation scores on request. */
+  template(image: Uint8Array, options?: { presentation?: boolean }): Promise<TemplateResult>;
+  /** Compares a reference (an image, or a stored template) with a probe image (scored for presentation attacks too). */
   compare(reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison>;
   /** Compares templates already computed: one probe against several references costs one extraction. */
   compareTemplates(reference: TemplateResult, probe: TemplateResult): Promise<FaceComparison>;

@@ -4,28 +4,40 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FaceImageError } from './errors.js';
-import { decodeImage } from './image.js';
-import { type FaceExtraction, loadFaceModel } from './model.js';
+import { decodeImage, downscale } from './image.js';
+import { type FaceExtraction, loadFaceModel, WORKING_SIDE } from './model.js';
+import { loadPresentationModel } from './presentation.js';
 
 export interface FaceWorkerInfo {
   model: string;
   modelHash: string;
 }
 
+/** One image, and whether to score it for presentation attacks too (probes: selfies). */
+export interface FaceJob {
+  image: Uint8Array;
+  presentation: boolean;
+}
+
 const port = parentPort;
 if (!port) throw new Error('the face worker runs only as a worker thread');
 const model = await loadFaceModel();
-port.on('message', (image: Uint8Array) => {
-  void extractFrom(image).then(
+const presentation = await loadPresentationModel();
+port.on('message', (job: FaceJob) => {
+  void extractFrom(job).then(
     (output) => port.postMessage({ ok: true, output }),
     (error: Error) => port.postMessage({ ok: false, message: error.message }),
   );
 });
 port.postMessage({ type: 'ready', info: { model: model.name, modelHash: model.hash } satisfies FaceWorkerInfo });
 
-async function extractFrom(bytes: Uint8Array): Promise<FaceExtraction> {
+async function extractFrom(job: FaceJob): Promise<FaceExtraction> {
   try {
-    return await model.extract(await decodeImage(bytes));
+    const image = await decodeImage(job.image);
+    const found = await model.extract(image);
+    if (!job.presentation || !found.descriptor) return found;
+    const scores = await presentation.score(downscale(image, WORKING_SIDE));
+    return scores ? { ...found, quality: { ...found.quality, presentation: scores } } : found;
   } catch (error) {
     if (error instanceof FaceImageError) return { quality: { faces: 0, flags: ['unreadable_image'] }, unreadable: error.message };
     throw error;

@@ -33,7 +33,7 @@ for (const database of testDatabases) {
 
     it('migrate on a fresh database lists the migrations it applied, then none', async () => {
       expect(await cli('migrate')).toEqual({
-        applied: ['001_core', '002_events', '003_videoid', '004_idempotency', '005_readid', '006_binding', '007_reference_photo'],
+        applied: ['001_core', '002_events', '003_videoid', '004_idempotency', '005_readid', '006_binding', '007_reference_photo', '009_readid_refused_uploads'],
       });
       expect(await cli('migrate')).toEqual({ applied: [] });
       store = openStore(db.url, { poolSize: 2 });

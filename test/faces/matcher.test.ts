@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FACE_THRESHOLD } from '../../src/config.js';
 import { createFaceMatcher, type FaceEngine, faceSimilarity } from '../../src/faces/matcher.js';
 import { FACE_MODEL } from '../../src/faces/model.js';
+import { PRESENTATION_MODEL } from '../../src/faces/presentation.js';
 import type { FaceTemplate } from '../../src/faces/types.js';
 import { parseDg2Face } from '../../src/icao/dg2.js';
 import { buildDg2 } from '../../src/icao/lds.js';
@@ -44,6 +45,14 @@ describe('the face matcher (face-api in worker threads)', () => {
     expect(comparison.modelHash).toMatch(/^[0-9a-f]{64}$/);
     expect(comparison.score).toBeGreaterThanOrEqual(DEFAULT_FACE_THRESHOLD);
     expect(comparison.reference).toMatchObject({ faces: 1, flags: [] });
+    // The probe (the selfie) carries advisory presentation-attack scores, the reference none: recorded, deciding nothing.
+    expect(comparison.reference.presentation).toBeUndefined();
+    const { presentation } = comparison.probe;
+    expect(presentation).toMatchObject({ model: PRESENTATION_MODEL });
+    for (const score of [presentation!.antispoof, presentation!.liveness]) {
+      expect(score).toBeGreaterThanOrEqual(0);
+      expect(score).toBeLessThanOrEqual(1);
+    }
   });
 
   it('matches every sample person with themselves and with nobody else', () => {

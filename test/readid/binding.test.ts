@@ -29,7 +29,8 @@ interface Attribute {
 
 for (const database of testDatabases) {
   describe(`identity binding and assurance levels, readid (${database.name})`, () => {
-    const t = useHarness(database, { REUSEID_TRUST_STORE: trust.dir });
+    // The chip and the attributes: the selfie is optional here; faces.test.ts covers the face and the enrolled face.
+    const t = useHarness(database, { REUSEID_TRUST_STORE: trust.dir, REUSEID_READID_SELFIE: 'optional' });
 
     async function onboard(doc = newPassport(), body: Record<string, unknown> = {}) {
       const start = await t.rp.post('/reuseid/onboarding', { provider: 'readid', ...body });

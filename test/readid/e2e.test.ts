@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { samplePeople } from '../../src/testing/faces/index.js';
 import { testDatabases } from '../support/databases.js';
 import { BIN, cliJson, startServerProcess, type ServerProcess } from '../support/server-process.js';
 
@@ -23,15 +24,20 @@ for (const database of testDatabases) {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-readid-e2e-'));
-      // A chip photo in JPEG 2000 as most states store it, and a selfie for the app to send with the chip files.
-      await run('node', [BIN, 'videoid', 'sample-images', '--out', join(dir, 'samples')]);
-      const face = join(dir, 'samples', 'selfie.jpg');
-      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine'), '--photo', face, '--photo-format', 'jpeg2000']);
+      // Two real people: each one's document photo for a chip, and a selfie taken another day for the app to send.
+      const [holder, other] = await samplePeople();
+      for (const [name, person] of Object.entries({ holder, other })) {
+        writeFileSync(join(dir, `${name}-document.jpg`), person!.documentPhoto);
+        writeFileSync(join(dir, `${name}-selfie.jpg`), person!.selfie);
+      }
+      const photo = (name: string, format = 'jpeg') => ['--photo', join(dir, `${name}-document.jpg`), '--photo-format', format];
+      // The holder's chip photo in JPEG 2000, as most states store it.
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'genuine'), ...photo('holder', 'jpeg2000')]);
       await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'tampered'), '--variant', 'tampered-dg1', '--document-number', 'X1234567']);
       // The holder's renewed passport (new number and expiry), and another person's genuine one.
-      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'renewed'), '--document-number', 'R7654321', '--expiry', '2036-03-31']);
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'renewed'), '--document-number', 'R7654321', '--expiry', '2036-03-31', ...photo('holder')]);
       const stranger = ['--first-name', 'JOHN', '--last-name', 'DOE', '--date-of-birth', '1980-02-03', '--gender', 'M', '--document-number', 'S1111111'];
-      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'stranger'), ...stranger]);
+      await run('node', [BIN, 'passport', 'generate', '--out', join(dir, 'stranger'), ...stranger, ...photo('other')]);
       const trustStore = join(dir, 'trust-store');
       const cscas = ['genuine', 'tampered', 'renewed', 'stranger'].map((name) => join(dir, name, 'csca.pem'));
       await run('node', [BIN, 'trust', 'import', ...cscas, '--store', trustStore]);
@@ -52,7 +58,7 @@ for (const database of testDatabases) {
     });
 
     it('onboards and steps up with a passport chip, and fails a tampered one', async () => {
-      const client = await cli('clients', 'create', '--name', 'readid e2e', '--account', 'readid-bank', '--permission', 'reuseid-onboarding');
+      const client = await cli('clients', 'create', '--name', 'readid e2e', '--account', 'readid-bank', '--permission', 'reuseid-onboarding', 'reuseid-users');
       const tokenResponse = await fetch(`${server.baseUrl}/auth/open/connect/token`, {
         method: 'POST',
         headers: {
@@ -82,44 +88,55 @@ for (const database of testDatabases) {
         processType: 'ready',
         readid: { activeAuthentication: { challenge: expect.stringMatching(/^[0-9a-f]{16}$/) } },
       });
-      const selfie = join(dir, 'samples', 'selfie.jpg');
-      const proofed = await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, 'genuine'), '--selfie', selfie);
+      const selfie = (name: string) => join(dir, `${name}-selfie.jpg`);
+      const proof = (deviceState: string, passport: string, face: string) =>
+        cli('device', 'proof', '--state', deviceState, '--provider', 'readid', '--passport', join(dir, passport), '--selfie', selfie(face));
+      const proofed = await proof(state, 'genuine', 'holder');
       expect(proofed).toMatchObject({ status: 'Completed', readid: { verdict: 'accepted', checks: { activeAuthentication: 'SUCCEEDED' } } });
-      expect((await rp('GET', `/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({
+      const onboarded = (await rp('GET', `/reuseid/onboarding/${transactionId}`)).body.data;
+      expect(onboarded).toMatchObject({
         status: 'Completed',
         userId,
         deviceId: activated.deviceId,
         userData: passportData,
-        assuranceLevel: 'low',
-        verification: { document: 'chip', cloneDetection: 'active_authentication', faceMatch: null, reviewedByAgent: false },
+        assuranceLevel: 'high',
+        verification: { document: 'chip', cloneDetection: 'active_authentication', faceMatch: { match: true }, reviewedByAgent: false },
       });
+      expect(onboarded.verification.faceMatch.score).toBeGreaterThanOrEqual(onboarded.verification.faceMatch.threshold);
 
-      const stepUpWith = async (passport: string) => {
+      const stepUpWith = async (passport: string, face: string) => {
         const stepUp = await rp('POST', '/reuseid/step-up', { userId, deviceId: activated.deviceId, provider: 'readid' });
         expect(stepUp.status).toBe(200);
         await cli('device', 'approve', '--state', state);
-        await cli('device', 'proof', '--state', state, '--provider', 'readid', '--passport', join(dir, passport));
+        await proof(state, passport, face);
         return (await rp('GET', `/reuseid/step-up/${stepUp.body.data.transactionId}`)).body.data;
       };
-      expect(await stepUpWith('genuine')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'low' });
-      // Another person's genuine passport does not prove this user; the holder's renewed one does.
-      expect(await stepUpWith('stranger')).toMatchObject({ status: 'Failed', failureReason: 'identity_mismatch' });
-      expect(await stepUpWith('renewed')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'low' });
+      const attributes = async () => (await rp('GET', `/reuseid/users/${userId}`)).body.data.attributes;
+      expect(await stepUpWith('genuine', 'holder')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'high' });
+      // Another person's genuine passport and face do not prove this user, and change nothing; the holder's renewed one does.
+      const before = await attributes();
+      expect(await stepUpWith('stranger', 'other')).toMatchObject({ status: 'Failed', failureReason: 'identity_mismatch' });
+      expect(await attributes()).toEqual(before);
+      expect(await stepUpWith('renewed', 'holder')).toMatchObject({ status: 'Completed', userData: passportData, assuranceLevel: 'high' });
+      expect((await attributes()).documentNumber).toMatchObject({ value: 'R7654321' });
 
-      const second = await rp('POST', '/reuseid/onboarding', { provider: 'readid' });
-      const otherState = join(dir, 'device2.json');
-      await cli('device', 'activate', '--server', server.baseUrl, '--activation-code', second.body.data.activationCode, '--state', otherState);
-      const tampered = await cli('device', 'proof', '--state', otherState, '--provider', 'readid', '--passport', join(dir, 'tampered'));
-      expect(tampered).toMatchObject({
+      const newOnboarding = async (stateFile: string) => {
+        const started = await rp('POST', '/reuseid/onboarding', { provider: 'readid' });
+        await cli('device', 'activate', '--server', server.baseUrl, '--activation-code', started.body.data.activationCode, '--state', join(dir, stateFile));
+        return started.body.data.transactionId as string;
+      };
+      const tamperedTx = await newOnboarding('device2.json');
+      expect(await proof(join(dir, 'device2.json'), 'tampered', 'holder')).toMatchObject({
         status: 'Failed',
         failureReason: 'chip_verification_failed',
         readid: { verdict: 'rejected', checks: { dataGroupHashes: 'FAILED', certificateChain: 'SUCCEEDED' } },
       });
-      expect((await rp('GET', `/reuseid/onboarding/${second.body.data.transactionId}`)).body.data).toMatchObject({
-        status: 'Failed',
-        failureReason: 'chip_verification_failed',
-      });
-    }, 180_000); // eleven CLI processes, each starting Node: seconds apiece on a busy machine
+      expect((await rp('GET', `/reuseid/onboarding/${tamperedTx}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'chip_verification_failed' });
+      // A genuine passport in the hands of someone else than its holder.
+      const impostorTx = await newOnboarding('device3.json');
+      expect(await proof(join(dir, 'device3.json'), 'stranger', 'holder')).toMatchObject({ status: 'Failed', readid: { reason: 'face_mismatch' } });
+      expect((await rp('GET', `/reuseid/onboarding/${impostorTx}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
+    }, 240_000); // fifteen CLI processes, each starting Node, and the face model: seconds apiece on a busy machine
 
     it('logs the trust store it loaded, and no personal data', async () => {
       expect(server.output()).toMatch(/"cscas":4.*readid trust store loaded/);

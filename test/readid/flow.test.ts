@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedPassport } from '../../src/testing/passports/generator.js';
 import type { DeviceApiError, DeviceClient } from '../../src/sdk/device.js';
@@ -10,8 +7,6 @@ import { createHarness, type Harness, type Rp } from '../support/harness.js';
 import { instructions, passport, readIdPath, trustedCsca, upload, uploadBody } from './support.js';
 import { MAX_SELFIE_BYTES, UPLOAD_BODY_LIMIT } from '../../src/proofing/providers/readid/upload.js';
 import { sampleImages } from '../../src/testing/media/sample-images.js';
-import { writePassportDirectory } from '../../src/testing/passports/generator.js';
-import { submitReadIdPassport } from '../../src/testing/simulator/readid.js';
 
 const ANNA = { firstName: 'ANNA MARIA', lastName: 'ERIKSSON', dateOfBirth: '1974-08-12', gender: 'F', nationality: 'DEU' };
 const trust = trustedCsca();
@@ -21,6 +16,9 @@ afterAll(() => trust.remove());
 let documentSerial = 0;
 const newPassport = (options: Parameters<typeof passport>[1] = {}) =>
   passport(trust.csca, { nationality: 'D', documentNumber: `T${String(++documentSerial).padStart(8, '0')}`, ...options });
+
+/** These tests are about the chip: the selfie is optional here, and faces.test.ts covers the face comparison. */
+const CHIP_ONLY = { REUSEID_TRUST_STORE: trust.dir, REUSEID_READID_SELFIE: 'optional' };
 
 /** High enough for the tests that send a few dozen bad uploads to one transaction on purpose. */
 const MAX_FAILED_UPLOADS = 40;
@@ -38,7 +36,7 @@ for (const database of testDatabases) {
     let h: Harness;
     let rp: Rp;
     beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_TRUST_STORE: trust.dir, REUSEID_READID_MAX_FAILED_UPLOADS: String(MAX_FAILED_UPLOADS) });
+      h = await createHarness(database, { ...CHIP_ONLY, REUSEID_READID_MAX_FAILED_UPLOADS: String(MAX_FAILED_UPLOADS) });
       rp = await h.rp();
     });
     afterAll(() => h.close());
@@ -296,40 +294,7 @@ for (const database of testDatabases) {
       }
     });
 
-    const { 'selfie.jpg': selfieJpeg, 'document-front.png': somePng } = sampleImages();
-
-    /** The transaction's evidence, opened with the key of the user it belongs to. */
-    async function evidenceOf(transactionId: string, userId: string) {
-      const user = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, userId))!;
-      const tx = await h.ctx.store.db.selectFrom('transactions').select('proofing_id').where('id', '=', transactionId).executeTakeFirstOrThrow();
-      return { user, proofingId: tx.proofing_id!, items: await h.ctx.evidence.list(h.ctx.store.db, h.ctx.users.cipher(user), tx.proofing_id!) };
-    }
-
-    it('keeps the selfie with each attempt as sealed evidence, without deciding on it yet', async () => {
-      const { transactionId, userId, device } = await startReadId();
-      expect((await instructions(device, transactionId)).selfie).toEqual({ maxBytes: MAX_SELFIE_BYTES, imageTypes: ['image/jpeg', 'image/png'] });
-      const doc = newPassport();
-      const retried = await upload(device, transactionId, doc, { signed: randomBytes(8), selfie: selfieJpeg });
-      expect(retried).toMatchObject({ status: 'Pending', readid: { verdict: 'inconclusive' } });
-      const answer = await upload(device, transactionId, doc, { selfie: somePng });
-      expect(answer).toMatchObject({ status: 'Completed', readid: { attempt: 2, verdict: 'accepted' } });
-
-      const { user, proofingId, items } = await evidenceOf(transactionId, userId);
-      const selfies = items.filter((e) => e.kind === 'readid.selfie');
-      expect(selfies.map((e) => e.mediaType).sort()).toEqual(['image/jpeg', 'image/png']);
-      expect(selfies.find((e) => e.mediaType === 'image/jpeg')!.content.equals(selfieJpeg)).toBe(true);
-      expect(selfies.find((e) => e.mediaType === 'image/png')!.content.equals(somePng)).toBe(true);
-
-      // Sealed: the stored bytes are not the image, and another user's key cannot open them.
-      const rows = await h.ctx.store.db.selectFrom('evidence').select(['kind', 'content_sealed']).where('proofing_id', '=', proofingId).execute();
-      const sealed = rows.filter((r) => r.kind === 'readid.selfie').map((r) => Buffer.from(r.content_sealed));
-      expect(sealed).toHaveLength(2);
-      for (const row of sealed) expect(row.includes(selfieJpeg.subarray(0, 64)) || row.includes(selfieJpeg.toString('base64').slice(0, 64))).toBe(false);
-      const stranger = await startReadId();
-      const strangerUser = (await h.ctx.users.find(h.ctx.store.db, rp.accountId, stranger.userId))!;
-      expect(user.id).not.toBe(strangerUser.id);
-      await expect(h.ctx.evidence.list(h.ctx.store.db, h.ctx.users.cipher(strangerUser), proofingId)).rejects.toThrow();
-    });
+    const { 'selfie.jpg': selfieJpeg } = sampleImages();
 
     it('refuses a selfie that is not a JPEG or PNG, or is too large, with 422 on selfie, and a body over the limit with 413', async () => {
       const { transactionId, device } = await startReadId();
@@ -364,24 +329,6 @@ for (const database of testDatabases) {
       expect([200, 422]).toContain(status);
     });
 
-    it('simulator: device proof --selfie reads the file and sends it with the chip files', async () => {
-      const { transactionId, userId, device } = await startReadId();
-      const dir = mkdtempSync(join(tmpdir(), 'readid-selfie-'));
-      try {
-        await writePassportDirectory(join(dir, 'passport'), newPassport());
-        writeFileSync(join(dir, 'selfie.jpg'), selfieJpeg);
-        await expect(submitReadIdPassport(device, transactionId, join(dir, 'passport'), { selfie: join(dir, 'missing.jpg') })).rejects.toThrow(
-          /Cannot read the selfie .*missing\.jpg: ENOENT/,
-        );
-        const answer = await submitReadIdPassport(device, transactionId, join(dir, 'passport'), { selfie: join(dir, 'selfie.jpg') });
-        expect(answer).toMatchObject({ status: 'Completed', readid: { verdict: 'accepted' } });
-        const { items } = await evidenceOf(transactionId, userId);
-        expect(items.find((e) => e.kind === 'readid.selfie')?.content.equals(selfieJpeg)).toBe(true);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-
     it('refuses an upload by another device, and one for a transaction of another provider', async () => {
       const { transactionId } = await startReadId();
       const stranger = await startReadId();
@@ -399,7 +346,7 @@ for (const database of testDatabases) {
     let h: Harness;
     let rp: Rp;
     beforeAll(async () => {
-      h = await createHarness(database, { REUSEID_TRUST_STORE: trust.dir, REUSEID_READID_DUPLICATE_DOCUMENT: 'allow' });
+      h = await createHarness(database, { ...CHIP_ONLY, REUSEID_READID_DUPLICATE_DOCUMENT: 'allow' });
       rp = await h.rp();
     });
     afterAll(() => h.close());
@@ -434,7 +381,7 @@ describe('readid trust store', () => {
   });
 
   it('trusts only the CSCAs it was given: without REUSEID_TRUST_STORE the test CSCA is unknown', async () => {
-    const h = await createHarness(testDatabases[0]!);
+    const h = await createHarness(testDatabases[0]!, { REUSEID_READID_SELFIE: 'optional' });
     try {
       const rp = await h.rp();
       const start = await rp.post('/reuseid/onboarding', { provider: 'readid' });

@@ -6,6 +6,7 @@ import * as m004 from './004_idempotency.js';
 import * as m005 from './005_readid.js';
 import * as m006 from './006_binding.js';
 import * as m007 from './007_reference_photo.js';
+import * as m009 from './009_readid_refused_uploads.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '005_readid': m005,
   '006_binding': m006,
   '007_reference_photo': m007,
+  '009_readid_refused_uploads': m009,
 };

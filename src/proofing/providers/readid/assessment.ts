@@ -1,8 +1,10 @@
 import { toIsoCountry, type DocumentData, type VerificationResult } from '../../../icao/index.js';
 import { UserDataSchema, type UserData } from '../../../identity/user-data.js';
 import type { DocumentAttributes } from '../../../identity/binding.js';
-import type { VerificationSummary } from '../../assurance.js';
+import type { FaceQuality } from '../../../faces/types.js';
+import { faceMatchSummary, type FaceMatchSummary, type VerificationSummary } from '../../assurance.js';
 import type { DuplicatePolicy } from './documents.js';
+import type { FaceEvidence } from './faces.js';
 
 /**
  * What a verification result means for the flow, in Signicat ReadID's terms (reuseid-notes §5.3):
@@ -18,10 +20,20 @@ const REASONS = {
   cloneDetectionFailed: 'chip_clone_detection_failed',
   documentBoundToOtherUser: 'document_bound_to_other_user',
   documentDataIncomplete: 'document_data_incomplete',
+  faceMismatch: 'face_mismatch',
+  faceNotUsable: 'face_not_usable',
 } as const;
 
 export type Assessment =
-  | { outcome: 'accepted'; userData: UserData; document: DocumentData; verification: VerificationSummary; duplicate: boolean }
+  | {
+      outcome: 'accepted';
+      userData: UserData;
+      document: DocumentData;
+      verification: VerificationSummary;
+      duplicate: boolean;
+      /** On a step-up: the selfie against the enrolled reference face. */
+      enrolledFace?: FaceMatchSummary;
+    }
   | { outcome: 'rejected'; reason: string }
   | { outcome: 'retry'; reason: string };
 
@@ -47,11 +59,33 @@ export function assess({ result, attempt, boundToOtherUser, policy }: Assessment
 }
 
 /**
+ * The person, once the chip is accepted: the selfie must show the chip photo's holder. A selfie without one usable
+ * face (none, too small, or several: someone else's photo held up beside the holder) gets another attempt within
+ * MAX_ATTEMPTS; a chip photo without a usable face, or a face that is not the holder's, ends the proofing. Without
+ * a selfie (allowed only when the operator made it optional) the chip's assessment stands, with no face match.
+ */
+export function assessFace(chip: Extract<Assessment, { outcome: 'accepted' }>, face: FaceEvidence | null, attempt: number): Assessment {
+  if (!face) return chip;
+  const { document, enrolled } = face;
+  if (!usable(document.reference, true)) return { outcome: 'rejected', reason: REASONS.faceNotUsable };
+  if (!usable(document.probe, false)) {
+    return attempt >= MAX_ATTEMPTS ? { outcome: 'rejected', reason: REASONS.faceNotUsable } : { outcome: 'retry', reason: REASONS.faceNotUsable };
+  }
+  if (document.decision !== 'match') return { outcome: 'rejected', reason: REASONS.faceMismatch };
+  const verification = { ...chip.verification, faceMatch: faceMatchSummary(document) };
+  return { ...chip, verification, ...(enrolled ? { enrolledFace: faceMatchSummary(enrolled) } : {}) };
+}
+
+/** A face the descriptor can be trusted on; a chip photo with several faces (a ghost image) uses the largest. */
+function usable(quality: FaceQuality, severalAllowed: boolean): boolean {
+  return quality.flags.every((flag) => severalAllowed && flag === 'several_faces');
+}
+
+/**
  * How an accepted chip was verified. Passive authentication passed (or the verdict would not be accepted); clone
  * detection is named only when the chip proved it: Active Authentication answered the server's challenge, or Chip
  * Authentication verified (the server cannot run CA today, so that never happens yet). A chip without either was not
- * clone-checked: its data could come from a copied dump. No face comparison yet: the selfie arrives with the face
- * matcher.
+ * clone-checked: its data could come from a copied dump. The face comparison is added by assessFace.
  */
 export function chipVerification(result: VerificationResult): VerificationSummary {
   const { activeAuthentication, chipAuthentication } = result.checks;

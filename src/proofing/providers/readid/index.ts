@@ -36,7 +36,7 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
   return {
     id: PROVIDER_ID,
     processType: 'ready',
-    deviceInstructions: (tx) => readInstructions(challenges, proofing, tx),
+    deviceInstructions: (tx) => readInstructions(challenges, proofing, tx, ctx.config.readid.selfie),
     registerDeviceRoutes(base: FastifyInstance) {
       const app = base.withTypeProvider<ZodTypeProvider>();
       app.addHook('onReady', async () => trust.load(base.log));
@@ -53,10 +53,12 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
               '`dg2`, `dg14`, `dg15` and `com` when the chip has them. When the chip has DG15, `activeAuthentication` carries the ' +
               "challenge from the post-operation context (hex) and the chip's INTERNAL AUTHENTICATE answer (base64); each challenge works once. " +
               `Limits per file (bytes): ${JSON.stringify(FILE_LIMITS)}. ` +
-              `\`selfie\`: the user's photo taken by the app, JPEG or PNG (detected from the content) up to ${MAX_SELFIE_BYTES} bytes, kept sealed in the dossier. ` +
-              'Unreadable files, a selfie that is not a JPEG or PNG, and a missing DG15 that the SOD lists, are refused with 422 and change nothing; ' +
-              'a body larger than all fields at their limits with 413. ' +
-              `The answer carries the attempt's verdict; an inconclusive one (clone detection did not pass) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all.`,
+              `\`selfie\`: the user's photo taken by the app, JPEG or PNG (detected from the content) up to ${MAX_SELFIE_BYTES} bytes, compared with the chip's DG2 photo ` +
+              '(and on a step-up with the face enrolled at onboarding) and kept sealed in the dossier; required unless the operator made it optional, and then `dg2` is required too. ' +
+              'Unreadable files, a selfie that is not a JPEG or PNG, a missing selfie or DG2, and a missing DG15 that the SOD lists, are refused with 422 and change nothing; ' +
+              'a body larger than all fields at their limits with 413; a busy face matcher with 503 and Retry-After (send the same upload again). ' +
+              `The answer carries the attempt's verdict; an inconclusive attempt (clone detection did not pass, or no single usable face in the selfie) leaves the transaction Pending for a new attempt, ${MAX_ATTEMPTS} in all. ` +
+              "A selfie that is not the chip photo's holder ends it Failed with face_mismatch.",
             params: DeviceTransactionParams,
             body: ReadIdUpload,
             response: { 200: DeviceTransactionResponse.extend({ readid: AttemptReportSchema }), ...uploadErrorResponses },
@@ -79,14 +81,19 @@ export function readIdProvider(port: ProofingPort, ctx: ProviderServices & { con
 }
 
 /** What to read from the chip, the challenge to answer, and how the previous attempt went. */
-async function readInstructions(challenges: Challenges, proofing: ReadIdProofing, tx: Transaction): Promise<Record<string, unknown>> {
+async function readInstructions(
+  challenges: Challenges,
+  proofing: ReadIdProofing,
+  tx: Transaction,
+  selfiePolicy: Config['readid']['selfie'],
+): Promise<Record<string, unknown>> {
   const [challenge, last] = await Promise.all([challenges.current(tx), proofing.latestAttempt(tx.id)]);
   return {
     readid: {
       read: ['EF.SOD', 'DG1', 'DG2'],
       readWhenPresent: ['DG14', 'DG15', 'EF.COM'],
       maxBytes: FILE_LIMITS,
-      selfie: { maxBytes: MAX_SELFIE_BYTES, imageTypes: ['image/jpeg', 'image/png'] },
+      selfie: { required: selfiePolicy === 'required', maxBytes: MAX_SELFIE_BYTES, imageTypes: ['image/jpeg', 'image/png'] },
       activeAuthentication: { challenge: challenge.bytes.toString('hex'), expiresAt: isoTime(challenge.expiresAt) },
       attempt: (last?.attempt ?? 0) + 1,
       maxAttempts: MAX_ATTEMPTS,

@@ -1,21 +1,21 @@
+import { sql } from 'kysely';
 import type { Config } from '../../../config.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { effectiveStatus, findTransaction, lockTransaction, type Transaction } from '../../../flows/transaction.js';
 import { ApiError, apiError, errors } from '../../../shared/errors.js';
-import { WindowCounters } from '../../../security/counters.js';
 import { verifyDocument, type VerificationResult } from '../../../icao/index.js';
 import type { ProviderServices } from '../../provider.js';
 import type { Decision } from '../../service.js';
 import type { Executor, Tx } from '../../../store/database.js';
-import { assess, checkSummary, documentAttributes, MAX_ATTEMPTS, type Assessment } from './assessment.js';
+import { assess, assessFace, checkSummary, documentAttributes, MAX_ATTEMPTS, type Assessment } from './assessment.js';
 import type { Challenge, Challenges } from './challenges.js';
 import type { DocumentBindings } from './documents.js';
+import { compareWithChip, enrolledReference, type ChipPortrait, type FaceEvidence } from './faces.js';
 import type { TrustAnchors } from './trust.js';
-import { decodeFiles, decodeSelfie, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
+import { decodeFiles, decodeSelfie, requireFaceImages, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
 export const PROVIDER_ID = 'readid';
-const FAILED_UPLOADS = new WindowCounters(24 * 3600 * 1000);
 
 /** What the device is told about its upload: the verdict and the checks, nothing it did not send itself. */
 export interface AttemptReport {
@@ -41,8 +41,8 @@ export class ReadIdProofing {
     if (tx.provider !== PROVIDER_ID) throw apiError('provider_mismatch', `This transaction uses the ${tx.provider} provider.`);
     if (effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending' || tx.stage !== 'proofing') throw uploadNotExpected();
     const files = decodeFiles(upload);
-    // Kept with the attempt's evidence; comparing it with the DG2 photo belongs with the assessment below.
     const selfie = decodeSelfie(upload);
+    requireFaceImages(files, selfie, this.ctx.config.readid.selfie);
     const aa = upload.activeAuthentication;
     const challenge = aa ? await this.deps.challenges.find(tx.id, aa.challenge) : undefined;
     const signature = aa ? Buffer.from(aa.signature, 'base64') : undefined;
@@ -50,27 +50,44 @@ export class ReadIdProofing {
     const attempt = (await this.countAttempts(this.ctx.store.db, tx.id)) + 1;
     const documentHash = result.document && result.verdict === 'accepted' ? this.deps.documents.hash(result.document) : null;
     const owner = documentHash ? await this.deps.documents.owner(this.ctx.store.db, tx.accountId, documentHash) : null;
-    const assessment = assess({ result, attempt, boundToOtherUser: owner !== null && owner !== tx.userId, policy: this.ctx.config.readid.duplicateDocument });
-    const evidence = evidenceItems(files, selfie, result, challenge, signature);
+    const chip = assess({ result, attempt, boundToOtherUser: owner !== null && owner !== tx.userId, policy: this.ctx.config.readid.duplicateDocument });
+    // The person only once the document is accepted: a retry or a rejection of the chip never waits for the face model.
+    const face = chip.outcome === 'accepted' && selfie ? await this.compareFaces(tx, files, selfie) : null;
+    const assessment = chip.outcome === 'accepted' ? assessFace(chip, face?.evidence ?? null, attempt) : chip;
+    const evidence = evidenceItems(files, selfie, result, challenge, signature, face?.evidence);
     const record = (trx: Tx, current: Transaction) => this.recordAttempt(trx, current, attempt, result, assessment, challenge);
+    const details = { ...checkSummary(result, attempt), ...(face ? { face: face.evidence } : {}) };
     const ended =
       assessment.outcome === 'retry'
-        ? await this.retry(tx, evidence, meta, attempt, record)
-        : await this.decide(tx, toDecision(assessment, evidence, checkSummary(result, attempt)), meta, record, documentHash);
+        ? await this.retry(tx, evidence, meta, attempt, assessment.reason, record)
+        : await this.decide(tx, toDecision(assessment, evidence, details), meta, record, { documentHash, portrait: face?.portrait });
     return { tx: ended, report: report(attempt, result, assessment) };
+  }
+
+  /** The selfie against the chip photo and, on a step-up, against the user's enrolled reference face. */
+  private async compareFaces(tx: Transaction, files: ChipFiles, selfie: Selfie) {
+    const { faces, referenceFaces, users, store } = this.ctx;
+    const user = tx.kind === 'stepup' ? await users.find(store.db, tx.accountId, tx.userId) : undefined;
+    return compareWithChip(faces, files.dg2!, selfie, enrolledReference(referenceFaces, store.db, user, faces.model));
   }
 
   /**
    * Counts a refused upload of a transaction (400/422: unreadable or invalid files, a DG15 the SOD lists left out, an
    * unknown challenge), which changes nothing by itself; at `maxFailedUploads` the transaction ends Failed
    * (`too_many_failed_uploads`), so one device cannot have hostile files verified for a transaction's whole life.
-   * Counted per day in the shared counters: a transaction lives far less, so it sees at most two days' counts.
+   * Counted per transaction over its whole life (`readid_refused_uploads`), incremented in one statement so that
+   * concurrent refusals are all counted.
    */
   async countRefusedUpload(tx: Transaction, error: unknown, meta: RequestMeta): Promise<void> {
     const status = error instanceof ApiError ? error.status : (error as { statusCode?: unknown } | null)?.statusCode;
-    if ((status !== 400 && status !== 422) || tx.provider !== PROVIDER_ID || tx.status !== 'Pending') return;
-    const now = this.ctx.clock.now();
-    const refused = await FAILED_UPLOADS.increment(this.ctx.store.db, `readid-failed-uploads:${tx.id}`, now);
+    if ((status !== 400 && status !== 422) || tx.provider !== PROVIDER_ID || effectiveStatus(tx, this.ctx.clock.now()) !== 'Pending') return;
+    const row = await this.ctx.store.db
+      .insertInto('readid_refused_uploads')
+      .values({ transaction_id: tx.id, count: 1 })
+      .onConflict((oc) => oc.column('transaction_id').doUpdateSet({ count: sql`readid_refused_uploads.count + 1` }))
+      .returning('count')
+      .executeTakeFirstOrThrow();
+    const refused = Number(row.count);
     if (refused < this.ctx.config.readid.maxFailedUploads) return;
     const decision: Decision = { outcome: 'rejected', reason: 'too_many_failed_uploads', evidence: [], details: { refusedUploads: refused } };
     await this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta).catch((failure: unknown) => {
@@ -78,19 +95,35 @@ export class ReadIdProofing {
     });
   }
 
-  /** A final outcome: the attempt, the challenge and the document binding commit with the decision or not at all. */
+  /**
+   * A final outcome: the attempt, the challenge, the document binding and the user's new reference face (the chip
+   * photo of a completed proofing) commit with the decision or not at all.
+   */
   private async decide(
     tx: Transaction,
     decision: Decision,
     meta: RequestMeta,
     record: (trx: Tx, tx: Transaction) => Promise<void>,
-    documentHash: string | null,
+    completion: { documentHash: string | null; portrait: ChipPortrait | undefined },
   ): Promise<Transaction> {
     // Bound only when the flow completes: another person's passport refused on a step-up stays free for its holder.
     return this.ctx.proofing.decide(tx, PROVIDER_ID, decision, meta, async (trx, current, outcome) => {
       await record(trx, current);
-      if (outcome === 'accepted' && documentHash) await this.bindDocument(trx, current, documentHash, meta);
+      if (outcome !== 'accepted') return;
+      if (completion.documentHash) await this.bindDocument(trx, current, completion.documentHash, meta);
+      if (completion.portrait) await this.enrolFace(trx, current, completion.portrait);
     });
+  }
+
+  /**
+   * The issuer's photo becomes the face later proofings are compared with. A completed step-up replaces it with its
+   * own chip's photo: it matched the enrolled face, and a renewed document's photo is the more recent one.
+   */
+  private async enrolFace(trx: Tx, tx: Transaction, portrait: ChipPortrait): Promise<void> {
+    const user = await this.ctx.users.find(trx, tx.accountId, tx.userId);
+    if (!user || !tx.proofingId) throw errors.transactionNotFound(tx.id);
+    const provenance = { provider: PROVIDER_ID, transactionId: tx.id, proofingId: tx.proofingId, verifiedAt: this.ctx.clock.now() };
+    await this.ctx.referenceFaces.save(trx, user, portrait.template, provenance);
   }
 
   private async verify(files: ChipFiles, challenge: Challenge | undefined, signature: Buffer | undefined): Promise<VerificationResult> {
@@ -108,12 +141,16 @@ export class ReadIdProofing {
     return result;
   }
 
-  /** An inconclusive attempt: the evidence goes into the dossier, the flow stays Pending for a new challenge. */
+  /**
+   * An inconclusive attempt (clone detection did not pass, or the selfie showed no usable face): the evidence goes
+   * into the dossier, the flow stays Pending for a new challenge.
+   */
   private async retry(
     tx: Transaction,
     evidence: EvidenceItem[],
     meta: RequestMeta,
     attempt: number,
+    reason: string,
     record: (trx: Tx, tx: Transaction) => Promise<void>,
   ): Promise<Transaction> {
     const { store, users, audit } = this.ctx;
@@ -126,12 +163,12 @@ export class ReadIdProofing {
       await audit.append(trx, {
         accountId: tx.accountId,
         eventType: 'readid.attempt.inconclusive',
-        message: 'ReadID clone detection did not pass; a new attempt is allowed',
+        message: `ReadID attempt inconclusive (${reason}); a new attempt is allowed`,
         traceId: meta.traceId,
         ipAddress: meta.ipAddress,
         userId: tx.userId,
         referenceId: tx.id,
-        data: { proofingId: tx.proofingId, attempt, maxAttempts: MAX_ATTEMPTS },
+        data: { proofingId: tx.proofingId, attempt, maxAttempts: MAX_ATTEMPTS, reason },
       });
       return (await findTransaction(trx, tx.id))!;
     });
@@ -205,24 +242,29 @@ export class ReadIdProofing {
 
 function toDecision(assessment: Exclude<Assessment, { outcome: 'retry' }>, evidence: EvidenceItem[], details: Record<string, unknown>): Decision {
   if (assessment.outcome === 'rejected') return { outcome: 'rejected', reason: assessment.reason, evidence, details };
-  const { userData, verification } = assessment;
+  const { userData, verification, enrolledFace } = assessment;
   return {
     outcome: 'accepted',
     userData,
     document: documentAttributes(assessment.document),
     verification,
+    ...(enrolledFace ? { enrolledFace } : {}),
     evidence,
     details: { ...details, duplicateDocument: assessment.duplicate },
   };
 }
 
-/** The chip files as read, the selfie, the chip's answer with its challenge, and the full verification result. */
+/**
+ * The chip files as read, the selfie, the chip's answer with its challenge, the full verification result and the
+ * face comparisons (scores and image qualities, never the templates).
+ */
 function evidenceItems(
   files: ChipFiles,
   selfie: Selfie | undefined,
   result: VerificationResult,
   challenge: Challenge | undefined,
   signature: Buffer | undefined,
+  face: FaceEvidence | undefined,
 ): EvidenceItem[] {
   const items: EvidenceItem[] = Object.entries(files).map(([name, content]) => ({ kind: `readid.${name}`, mediaType: 'application/octet-stream', content }));
   if (selfie) items.push({ kind: 'readid.selfie', mediaType: selfie.mediaType, content: selfie.content });
@@ -234,6 +276,7 @@ function evidenceItems(
     });
   }
   items.push({ kind: 'readid.verification', mediaType: 'application/json', content: Buffer.from(JSON.stringify(result)) });
+  if (face) items.push({ kind: 'readid.face-comparison', mediaType: 'application/json', content: Buffer.from(JSON.stringify(face)) });
   return items;
 }
 

@@ -1,4 +1,4 @@
-/** Row types of the ReadID tables (migrations/005_readid.ts), merged into the shared Database interface. */
+/** Row types of the ReadID tables (migrations/005_readid.ts, 009_readid_refused_uploads.ts), merged into the shared Database interface. */
 export interface ReadIdChallengesTable {
   id: string;
   transaction_id: string;
@@ -20,6 +20,11 @@ export interface ReadIdAttemptsTable {
   created_at: number;
 }
 
+export interface ReadIdRefusedUploadsTable {
+  transaction_id: string;
+  count: number;
+}
+
 export interface ReadIdDocumentsTable {
   account_id: string;
   /** Keyed hash of issuing state, document code and number: the document number itself is never stored. */
@@ -34,5 +39,6 @@ declare module '../../../store/schema.js' {
     readid_challenges: ReadIdChallengesTable;
     readid_attempts: ReadIdAttemptsTable;
     readid_documents: ReadIdDocumentsTable;
+    readid_refused_uploads: ReadIdRefusedUploadsTable;
   }
 }

@@ -97,5 +97,16 @@ export function decodeSelfie(upload: ReadIdUpload): Selfie | undefined {
   return { mediaType, content };
 }
 
+/**
+ * What the face comparison needs, refused before any verification: the selfie when the operator requires one, and
+ * with a selfie the chip's DG2 (ICAO 9303 makes it mandatory on every chip: an app that leaves it out hides the photo).
+ */
+export function requireFaceImages(files: ChipFiles, selfie: Selfie | undefined, policy: 'required' | 'optional'): void {
+  if (!selfie && policy === 'required') {
+    throw errors.invalidParameters([{ name: 'selfie', reason: "required: the user's photo, to compare with the chip's" }]);
+  }
+  if (selfie && !files.dg2) throw errors.invalidParameters([{ name: 'dg2', reason: "required with a selfie: the chip's photo to compare it with" }]);
+}
+
 /** verifyDocument names files as ICAO does; the device knows them by their upload field. */
 export const UPLOAD_FIELD: Record<string, ChipFile> = { 'EF.SOD': 'sod', DG1: 'dg1', DG2: 'dg2', DG14: 'dg14', DG15: 'dg15', 'EF.COM': 'com' };

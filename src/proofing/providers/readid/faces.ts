@@ -1,0 +1,62 @@
+import { IMAGE_MEDIA_TYPES } from '../../../faces/image-format.js';
+import type { FaceComparison, FaceMatcher, FaceTemplate, TemplateResult } from '../../../faces/types.js';
+import { IcaoFormatError } from '../../../icao/index.js';
+import { parseDg2Face } from '../../../icao/dg2.js';
+import type { ReferenceFace, ReferenceFaces } from '../../../identity/reference-faces.js';
+import type { User } from '../../../identity/users.js';
+import type { Executor } from '../../../store/database.js';
+import type { Selfie } from './upload.js';
+
+/** What was learnt about the person's face in one attempt: comparisons and scores, no templates. */
+export interface FaceEvidence {
+  /** The selfie against the chip's DG2 photo: is the person holding the phone the document's holder? */
+  document: FaceComparison;
+  /** On a step-up whose user has an enrolled reference face: is it the same person as at onboarding? */
+  enrolled?: FaceComparison;
+}
+
+/** The chip photo's template, kept to become the user's reference face if the proofing completes. */
+export interface ChipPortrait {
+  template: FaceTemplate;
+  photo: { mediaType: string; content: Buffer };
+}
+
+/**
+ * Compares the selfie with the chip's photo, and on a step-up with the enrolled reference face. Each image's template
+ * is computed once, in the face workers; nothing here touches the database inside a transaction.
+ *
+ * The DG2 was verified against the SOD before this runs, so its photo is the issuer's. A DG2 this server cannot read
+ * is reported as an unusable reference (the issuer signed it: another attempt would not change it).
+ */
+export async function compareWithChip(
+  faces: FaceMatcher,
+  dg2: Buffer,
+  selfie: Selfie,
+  enrolled: () => Promise<ReferenceFace | null>,
+): Promise<{ evidence: FaceEvidence; portrait?: ChipPortrait }> {
+  const face = readChipFace(dg2);
+  const [reference, probe] = await Promise.all([face ? faces.template(face.image) : unreadable(), faces.template(selfie.content, { presentation: true })]);
+  const document = await faces.compareTemplates(reference, probe);
+  const enrolledFace = await enrolled();
+  const evidence: FaceEvidence = { document };
+  if (enrolledFace) evidence.enrolled = await faces.compareTemplates({ template: enrolledFace.template, quality: { faces: 1, flags: [] } }, probe);
+  const portrait = face && reference.template ? { template: reference.template, photo: { mediaType: face.mediaType, content: face.image } } : undefined;
+  return { evidence, portrait };
+}
+
+/** The user's enrolled reference face for the matcher's model, when a step-up has one to compare with. */
+export function enrolledReference(referenceFaces: Pick<ReferenceFaces, 'find'>, executor: Executor, user: User | null | undefined, model: string) {
+  return async () => (user ? referenceFaces.find(executor, user, model) : null);
+}
+
+function readChipFace(dg2: Buffer): { image: Buffer; mediaType: string } | null {
+  try {
+    const face = parseDg2Face(dg2);
+    return { image: face.image, mediaType: IMAGE_MEDIA_TYPES[face.format] };
+  } catch (error) {
+    if (error instanceof IcaoFormatError) return null;
+    throw error;
+  }
+}
+
+const unreadable = async (): Promise<TemplateResult> => ({ quality: { faces: 0, flags: ['unreadable_image'] } });
