@@ -8,6 +8,7 @@ import { registerAgentCommands } from '../console/cli.js';
 import { registerClientCommands } from './clients.js';
 import { describeError } from './errors.js';
 import { registerServerCommands } from './server.js';
+import { registerFaceSampleCommands } from '../testing/faces/cli.js';
 import { registerVideoIdCommands } from '../testing/media/cli.js';
 import { registerPassportCommands } from '../testing/passports/cli.js';
 import { registerDeviceCommands } from '../testing/simulator/cli.js';
@@ -34,6 +35,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerAuditCommands(program);
   registerIcaoCommands(program);
   registerFaceCommands(program);
+  registerFaceSampleCommands(program);
   registerPassportCommands(program);
   return program;
 }

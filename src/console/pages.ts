@@ -1,6 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { Prefill } from '../proofing/providers/videoid/capture.js';
 import { MAX_CAPTURES, REASONS, type ReviewCase } from '../proofing/providers/videoid/cases.js';
+import type { CaseFaces } from '../proofing/providers/videoid/faces.js';
+import { type EnrolledView, enrolledSection, evidenceUrl, faceFlag, faceSection } from './face-pages.js';
 import { isoTime } from '../shared/runtime.js';
 import { html, type Html } from './html.js';
 import type { Session } from './sessions.js';
@@ -90,7 +92,7 @@ ${
   entries.length
     ? html`<table class="queue">
   <caption class="visually-hidden">Cases waiting for review</caption>
-  <thead><tr><th scope="col">Case</th><th scope="col">Received</th><th scope="col">Waiting</th><th scope="col">Document type</th><th scope="col">Capture</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+  <thead><tr><th scope="col">Case</th><th scope="col">Received</th><th scope="col">Waiting</th><th scope="col">Document type</th><th scope="col">Capture</th><th scope="col">Face check</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
   <tbody>
   ${entries.map(
     ({ reviewCase: c, claimedByEmail }) => html`<tr>
@@ -99,6 +101,7 @@ ${
     <td>${Math.max(0, Math.floor((now - c.createdAt) / 60000))} min</td>
     <td>${c.docType}</td>
     <td>${c.attempt} of ${MAX_CAPTURES}</td>
+    <td>${faceFlag(c)}</td>
     <td>${claimStatus(c, session, claimedByEmail, now)}</td>
     <td><form method="post" action="/console/cases/${c.id}/claim">${csrfInput(session.csrfToken)}<button type="submit">Open<span class="visually-hidden"> case ${shortId(c.id)}</span></button></form></td>
   </tr>`,
@@ -125,7 +128,7 @@ export interface CaseView {
   reviewCase: ReviewCase;
   now: number;
   /** Set when the viewing agent holds the claim: only then are the images and the decision forms shown. */
-  review?: { prefill: Prefill | null; values: FieldValues; errors: FieldValues };
+  review?: { prefill: Prefill | null; faces: CaseFaces | null; enrolled: EnrolledView | null; values: FieldValues; errors: FieldValues };
   claimedByEmail?: string | null;
 }
 
@@ -158,22 +161,20 @@ function unclaimedBody(session: Session, c: ReviewCase, view: CaseView): Html {
 </div>`;
 }
 
-const EVIDENCE_LABELS = { documentFront: 'Document front', documentBack: 'Document back', selfie: 'Selfie' } as const;
-
 function reviewBody(session: Session, c: ReviewCase, review: NonNullable<CaseView['review']>): Html {
-  const evidenceUrl = (role: string) => `/console/cases/${c.id}/evidence/${role}`;
   return html`<div class="case">
-  <section class="evidence" aria-label="Captured images">
-    ${(Object.keys(EVIDENCE_LABELS) as (keyof typeof EVIDENCE_LABELS)[])
-      .filter((role) => c.evidenceIds[role])
-      .map(
-        (role) => html`<figure>
-      <img src="${evidenceUrl(role)}" alt="${EVIDENCE_LABELS[role]}">
-      <figcaption>${EVIDENCE_LABELS[role]}</figcaption>
-    </figure>`,
-      )}
-    ${c.evidenceIds.video ? html`<figure class="wide"><video controls preload="metadata" src="${evidenceUrl('video')}"></video><figcaption>Video</figcaption></figure>` : ''}
-  </section>
+  <div class="evidence-column">
+  ${faceSection(c, review.faces)}
+  ${review.enrolled ? enrolledSection(c, review.enrolled, review.faces) : ''}
+  ${
+    c.evidenceIds.documentBack || c.evidenceIds.video
+      ? html`<section class="evidence" aria-label="Other captures">
+    ${c.evidenceIds.documentBack ? html`<figure><img src="${evidenceUrl(c, 'documentBack')}" alt="Document back"><figcaption>Document back</figcaption></figure>` : ''}
+    ${c.evidenceIds.video ? html`<figure class="wide"><video controls preload="metadata" src="${evidenceUrl(c, 'video')}"></video><figcaption>Video</figcaption></figure>` : ''}
+  </section>`
+      : ''
+  }
+  </div>
   <section class="decision" aria-label="Decision">
     ${mrzSummary(review.prefill)}
     ${approveForm(session, c, review)}

@@ -12,6 +12,8 @@ import { ConsoleGuard, sessionOf } from './guard.js';
 import { registerSecurityHeaders } from './headers.js';
 import type { Html } from './html.js';
 import { casePage, messagePage, prefillValues, queuePage, sendPage, signInPage, type FieldValues } from './pages.js';
+import type { EnrolledView } from './face-pages.js';
+import type { User } from '../identity/users.js';
 import { ConsoleSessions, type Session } from './sessions.js';
 import { stylesheet } from './static.js';
 
@@ -76,6 +78,7 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ConsoleDeps): Pro
     authed.post('/cases/:caseId/reject', on(rejectCase));
     authed.post('/cases/:caseId/request-capture', on(requestCapture));
     authed.get('/cases/:caseId/evidence/:role', on(showEvidence));
+    authed.get('/cases/:caseId/enrolled-face', on(showEnrolledFace));
   });
 }
 
@@ -181,6 +184,16 @@ async function requestCapture(c: Console, request: FastifyRequest, reply: Fastif
 async function showEvidence(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const role = (request.params as { role: string }).role as CaptureRole;
   const item = ROLES.includes(role) ? await c.cases.evidence(caseIdOf(request), sessionOf(request).agent.id, role) : null;
+  return sendImage(reply, item);
+}
+
+/** The enrolled reference face of a step-up's user: like the case images, only to the agent holding the claim. */
+async function showEnrolledFace(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return sendImage(reply, await c.cases.enrolledPhoto(caseIdOf(request), sessionOf(request).agent.id));
+}
+
+/** An image or video for the page (never cached: the console's hook sets no-store), or 404. */
+function sendImage(reply: FastifyReply, item: { mediaType: string; content: Buffer } | null): FastifyReply {
   if (!item) return reply.status(404).type('text/plain; charset=utf-8').send('Not found');
   return reply.header('Content-Disposition', 'inline').type(item.mediaType).send(item.content);
 }
@@ -211,5 +224,25 @@ async function renderCase(c: Console, session: Session, reviewCase: ReviewCase, 
     return casePage(session, { reviewCase, now, claimedByEmail: claimedByEmail(reviewCase, emails) });
   }
   const prefill = await c.cases.prefill(reviewCase);
-  return casePage(session, { reviewCase, now, review: { prefill, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} } });
+  const { tx, user } = await c.cases.subject(reviewCase);
+  const faces = await c.cases.faces(reviewCase, user);
+  const enrolled = tx.kind === 'stepup' ? await enrolledView(c, user) : null;
+  return casePage(session, {
+    reviewCase,
+    now,
+    review: { prefill, faces, enrolled, values: retry?.values ?? prefillValues(prefill), errors: retry?.errors ?? {} },
+  });
+}
+
+/** A step-up user's enrolled identity (verified attributes) and whether the reference face has a photo. */
+async function enrolledView(c: Console, user: User): Promise<EnrolledView> {
+  const { db } = c.ctx.store;
+  const attributes = await c.ctx.users.readAttributes(db, user);
+  const reference = await c.ctx.referenceFaces.find(db, user, c.ctx.faces.model);
+  const enrolledName = attributes.firstName;
+  return {
+    attributes: Object.fromEntries(Object.entries(attributes).map(([name, attribute]) => [name, attribute.value])),
+    enrolledBy: enrolledName ? { provider: enrolledName.provider, verifiedAt: enrolledName.verifiedAt } : null,
+    hasPhoto: reference?.photo != null,
+  };
 }

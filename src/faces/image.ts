@@ -112,3 +112,14 @@ export function downscale(image: RgbImage, maxSide: number): RgbImage {
   for (let i = 0; i < sums.length; i++) data[i] = Math.round((sums[i] as number) / (counts[Math.floor(i / 3)] as number));
   return { width, height, data };
 }
+
+/** Encodes RGB as a baseline JPEG: what a browser shows of an image it could not display as stored (JPEG 2000). */
+export function encodeJpeg(image: RgbImage, quality: number): Buffer {
+  const rgba = Buffer.alloc(image.width * image.height * 4, 255);
+  for (let p = 0; p < image.width * image.height; p++) {
+    rgba[p * 4] = image.data[p * 3] as number;
+    rgba[p * 4 + 1] = image.data[p * 3 + 1] as number;
+    rgba[p * 4 + 2] = image.data[p * 3 + 2] as number;
+  }
+  return jpeg.encode({ width: image.width, height: image.height, data: rgba }, quality).data;
+}

@@ -10,7 +10,7 @@
 import type { FaceSettings } from '../config.js';
 import { FACE_MODEL, type FaceExtraction } from './model.js';
 import { siblingModule, WorkerPool } from './pool.js';
-import type { FaceComparison, FaceMatcher, FaceQuality, FaceTemplate, TemplateResult } from './types.js';
+import type { FaceComparison, FaceMatcher, FaceQuality, FaceTemplate, TemplateOptions, TemplateResult } from './types.js';
 import type { FaceJob, FaceWorkerInfo } from './worker.js';
 
 export interface FaceEngine extends FaceMatcher {
@@ -27,16 +27,17 @@ export function createFaceMatcher(settings: FaceSettings, options: { workerScrip
     timeoutMs: settings.timeoutMs,
   });
 
-  const extract = (image: Uint8Array, presentation: boolean): Promise<FaceExtraction> => {
+  const extract = (image: Uint8Array, options: TemplateOptions): Promise<FaceExtraction> => {
     // A copy, so the caller's Buffer (perhaps a slice of a shared pool) stays usable once this one is transferred.
     const copy = Uint8Array.from(image);
-    return pool.run({ image: copy, presentation }, [copy.buffer]);
+    return pool.run({ image: copy, presentation: options.presentation ?? false, jpeg: options.jpeg ?? false }, [copy.buffer]);
   };
 
-  const template = async (image: Uint8Array, options: { presentation?: boolean } = {}): Promise<TemplateResult> => {
-    const found = await extract(image, options.presentation ?? false);
-    if (!found.descriptor) return { quality: found.quality };
-    return { template: { model: FACE_MODEL, descriptor: found.descriptor }, quality: found.quality };
+  const template = async (image: Uint8Array, options: TemplateOptions = {}): Promise<TemplateResult> => {
+    const found = await extract(image, options);
+    const jpeg = found.jpeg ? { jpeg: Buffer.from(found.jpeg) } : {};
+    if (!found.descriptor) return { quality: found.quality, ...jpeg };
+    return { template: { model: FACE_MODEL, descriptor: found.descriptor }, quality: found.quality, ...jpeg };
   };
 
   const compareTemplates = async (reference: TemplateResult, probe: TemplateResult): Promise<FaceComparison> => {

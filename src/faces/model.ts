@@ -31,6 +31,8 @@ export interface FaceExtraction {
   box?: { x: number; y: number; width: number; height: number };
   /** Why the image could not be read (for the operator; never includes image bytes). */
   unreadable?: string;
+  /** The decoded image as JPEG, when the job asked for one (to show a JPEG 2000 photo in a browser). */
+  jpeg?: Uint8Array;
 }
 
 interface Box {

@@ -50,7 +50,15 @@ export interface FaceComparison {
   probe: FaceQuality;
 }
 
-export type TemplateResult = { template: FaceTemplate; quality: FaceQuality } | { template?: undefined; quality: FaceQuality };
+/** The face of one image; `jpeg` is the image itself as JPEG, when asked for. */
+export type TemplateResult = ({ template: FaceTemplate; quality: FaceQuality } | { template?: undefined; quality: FaceQuality }) & { jpeg?: Buffer };
+
+export interface TemplateOptions {
+  /** Score the face for presentation attacks too (advisory; for probes such as selfies). */
+  presentation?: boolean;
+  /** Return the decoded image as JPEG (a JPEG 2000 chip photo, to show it in a browser). */
+  jpeg?: boolean;
+}
 
 /**
  * Face matching, off the event loop. Images may be JPEG, PNG or JPEG 2000. Every call is bounded in time; a call
@@ -60,7 +68,7 @@ export interface FaceMatcher {
   readonly model: string;
   readonly threshold: number;
   /** The single face's template of an image (a document photo, a selfie); with advisory presentation scores on request. */
-  template(image: Uint8Array, options?: { presentation?: boolean }): Promise<TemplateResult>;
+  template(image: Uint8Array, options?: TemplateOptions): Promise<TemplateResult>;
   /** Compares a reference (an image, or a stored template) with a probe image (scored for presentation attacks too). */
   compare(reference: Uint8Array | FaceTemplate, probe: Uint8Array): Promise<FaceComparison>;
   /** Compares templates already computed: one probe against several references costs one extraction. */

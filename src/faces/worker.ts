@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FaceImageError } from './errors.js';
-import { decodeImage, downscale } from './image.js';
+import { decodeImage, downscale, encodeJpeg } from './image.js';
 import { type FaceExtraction, loadFaceModel, WORKING_SIDE } from './model.js';
 import { loadPresentationModel } from './presentation.js';
 
@@ -13,11 +13,14 @@ export interface FaceWorkerInfo {
   modelHash: string;
 }
 
-/** One image, and whether to score it for presentation attacks too (probes: selfies). */
+/** One image, whether to score it for presentation attacks too (probes: selfies), and whether to return it as JPEG. */
 export interface FaceJob {
   image: Uint8Array;
   presentation: boolean;
+  jpeg: boolean;
 }
+
+const JPEG_QUALITY = 90;
 
 const port = parentPort;
 if (!port) throw new Error('the face worker runs only as a worker thread');
@@ -35,9 +38,10 @@ async function extractFrom(job: FaceJob): Promise<FaceExtraction> {
   try {
     const image = await decodeImage(job.image);
     const found = await model.extract(image);
-    if (!job.presentation || !found.descriptor) return found;
+    const rendition = job.jpeg ? { jpeg: encodeJpeg(downscale(image, WORKING_SIDE), JPEG_QUALITY) } : {};
+    if (!job.presentation || !found.descriptor) return { ...found, ...rendition };
     const scores = await presentation.score(downscale(image, WORKING_SIDE));
-    return scores ? { ...found, quality: { ...found.quality, presentation: scores } } : found;
+    return { ...found, ...rendition, ...(scores ? { quality: { ...found.quality, presentation: scores } } : {}) };
   } catch (error) {
     if (error instanceof FaceImageError) return { quality: { faces: 0, flags: ['unreadable_image'] }, unreadable: error.message };
     throw error;

@@ -53,6 +53,9 @@ export interface UserReferenceFacesTable {
   transaction_id: string;
   proofing_id: string;
   created_at: number;
+  /** The photo the template was computed from, sealed like it (007_reference_photo); null when none was kept. */
+  photo_sealed: string | null;
+  photo_media_type: string | null;
 }
 
 export interface DevicesTable {

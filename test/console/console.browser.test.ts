@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
-import { sampleMrz } from '../../src/testing/media/sample-images.js';
+import { type SampleImages, sampleMrz, samplePersonImages } from '../../src/testing/media/sample-images.js';
 import { DeviceClient } from '../../src/sdk/device.js';
 import { migrateToLatest, openStore } from '../../src/store/database.js';
 import { TEST_MASTER_KEY } from '../support/harness.js';
-import { AGENT_PASSWORD, captureBody, createAgent } from '../videoid/support.js';
+import { AGENT_PASSWORD, b64, captureBody, createAgent } from '../videoid/support.js';
 
 /**
  * The console in a real browser (Debian chromium, headless) against a real listening server, not in sandbox mode:
- * an agent signs in, approves one capture and rejects another, and the RP sees Completed and Failed.
+ * an agent signs in, approves one capture and rejects another, and the RP sees Completed and Failed. The captures
+ * show real sample people, compared by the real face matcher: the agent sees the score.
  */
 const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT = join(tmpdir(), 'reuseid-console-case.png');
@@ -88,12 +89,16 @@ describe('agent console in Chromium (sqlite)', () => {
     return ((await response.json()) as { data: unknown }).data;
   }
 
-  /** An onboarding whose simulated device has sent a capture: returns the transaction and its case id. */
-  async function capturedOnboarding(): Promise<{ transactionId: string; caseId: string }> {
+  /** An onboarding whose simulated device has sent a capture of one person's document and a selfie: returns the transaction and its case id. */
+  async function capturedOnboarding(document: SampleImages, selfie: SampleImages): Promise<{ transactionId: string; caseId: string }> {
     const started = await rp('POST', '/reuseid/onboarding', { provider: 'signicatvideoid', videoidProviderOptions: { docTypes: [138], defaultId: 138 } });
     const device = await DeviceClient.create(baseUrl);
     const { transactionId } = await device.activate(started.activationCode);
-    await device.call('POST', `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`, captureBody({ mrz: sampleMrz() }));
+    await device.call(
+      'POST',
+      `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`,
+      captureBody({ mrz: sampleMrz(), documentFront: b64(document['document-front.png']), selfie: b64(selfie['selfie.jpg']) }),
+    );
     expect(await rp('GET', `/reuseid/onboarding/${transactionId}`)).toMatchObject({ status: 'Pending', stage: 'review' });
     const row = await ctx.store.db.selectFrom('videoid_cases').select('id').where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
     return { transactionId, caseId: row.id };
@@ -107,8 +112,9 @@ describe('agent console in Chromium (sqlite)', () => {
 
   it('signs in, approves one case and rejects another', async () => {
     const agent = await createAgent({ ctx });
-    const approved = await capturedOnboarding();
-    const rejected = await capturedOnboarding();
+    const [holder, stranger] = await Promise.all([samplePersonImages(1), samplePersonImages(2)]);
+    const approved = await capturedOnboarding(holder, holder);
+    const rejected = await capturedOnboarding(holder, stranger);
     const page = await browser.newPage();
     page.setDefaultTimeout(10_000);
     const cspViolations: string[] = [];
@@ -122,15 +128,22 @@ describe('agent console in Chromium (sqlite)', () => {
     await page.getByLabel('Password').fill(AGENT_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${baseUrl}/console/queue`);
+    // The queue flags the capture whose selfie is another person's.
+    expect(await page.locator('.flag').allTextContents()).toEqual(['Face mismatch']);
 
     await openCase(page, approved.caseId);
     expect(await page.getByLabel('First name').inputValue()).toBe('JANE');
     expect(await page.getByLabel('Document number').inputValue()).toBe('AB1234567');
-    const images = page.locator('.evidence img');
+    const images = page.locator('.faces img');
     expect(await images.count()).toBe(2);
-    await page.waitForFunction(() => [...document.querySelectorAll('.evidence img')].every((img) => (img as HTMLImageElement).complete));
+    await page.waitForFunction(() => [...document.querySelectorAll('.faces img')].every((img) => (img as HTMLImageElement).complete));
     const widths = await images.evaluateAll((nodes) => nodes.map((node) => (node as HTMLImageElement).naturalWidth));
-    expect(widths).toEqual([320, 96]);
+    expect(widths).toEqual([960, 480]);
+    // The automated comparison beside the two faces: score, threshold and decision, visible to the agent.
+    const score = page.locator('.faces .score');
+    expect(await score.isVisible()).toBe(true);
+    expect(await score.innerText()).toMatch(new RegExp(`Score\\s+0\\.\\d{4}\\s+Threshold\\s+${ctx.faces.threshold}\\s+Decision\\s+Match`));
+    expect(await page.getByText('Automated aid only').isVisible()).toBe(true);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -147,7 +160,7 @@ describe('agent console in Chromium (sqlite)', () => {
     await page.waitForURL(`${baseUrl}/console/queue?done=rejected`);
     expect(await rp('GET', `/reuseid/onboarding/${rejected.transactionId}`)).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
     expect(cspViolations).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });
 
 function freePort(): Promise<number> {

@@ -6,11 +6,12 @@ import { IDLE_MS } from '../../src/console/sessions.js';
 import { createContext } from '../../src/context.js';
 import { testDatabases } from '../support/databases.js';
 import { TEST_MASTER_KEY, useHarness } from '../support/harness.js';
-import { AGENT_PASSWORD, caseIdOf, ConsoleBrowser, createAgent, signedInAgent, upload, videoIdTransaction } from '../videoid/support.js';
+import { AGENT_PASSWORD, caseIdOf, ConsoleBrowser, createAgent, signedInAgent, upload, useInstantFaces, videoIdTransaction } from '../videoid/support.js';
 
 for (const database of testDatabases) {
   describe(`agent console security (${database.name})`, () => {
     const t = useHarness(database);
+    useInstantFaces(t);
 
     it('stores passwords as salted scrypt hashes and sets a strict session cookie and security headers', async () => {
       const { agent, browser } = await signedInAgent(t.h);

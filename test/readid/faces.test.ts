@@ -81,6 +81,9 @@ for (const database of testDatabases) {
       const reference = await t.h.ctx.referenceFaces.find(t.h.ctx.store.db, user, t.h.ctx.faces.model);
       expect(reference).toMatchObject({ provenance: { provider: 'readid', transactionId }, template: { model: t.h.ctx.faces.model } });
       expect(reference!.template.descriptor).toHaveLength(128);
+      // The chip photo is JPEG 2000, which browsers do not show: the console gets a JPEG rendering of it.
+      expect(reference!.photo?.mediaType).toBe('image/jpeg');
+      expect(reference!.photo!.content.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
       const comparison = (await evidenceKinds(userId, transactionId)).find((item) => item.kind === 'readid.face-comparison');
       expect(JSON.parse(comparison!.content.toString())).toMatchObject({ document: { decision: 'match', reference: { faces: 1 }, probe: { faces: 1 } } });
       // Scores and qualities only: no descriptor in the evidence of the comparison.

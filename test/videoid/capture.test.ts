@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildMrz } from '../../src/icao/mrz.js';
 import { CAPTURE_BODY_LIMIT, MAX_IMAGE_BYTES } from '../../src/proofing/providers/videoid/capture.js';
 import { ReviewCases } from '../../src/proofing/providers/videoid/cases.js';
 import { decodeOperationContext } from '../../src/sdk/device.js';
+import { errors } from '../../src/shared/errors.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness } from '../support/harness.js';
-import { b64, captureBody, failure, images, upload, videoIdTransaction } from './support.js';
+import { b64, captureBody, failure, images, upload, useInstantFaces, videoIdTransaction } from './support.js';
 
 const PNG = images['document-front.png'];
 const JPEG = images['selfie.jpg'];
@@ -31,6 +32,7 @@ const janeMrz = (format: 'TD1' | 'TD3', documentCode: string, documentNumber: st
 for (const database of testDatabases) {
   describe(`signicatvideoid capture upload (${database.name})`, () => {
     const t = useHarness(database);
+    useInstantFaces(t);
 
     it('accepts a capture, seals it in the dossier and moves the transaction to review (still Pending)', async () => {
       const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
@@ -51,6 +53,19 @@ for (const database of testDatabases) {
       for (const row of mine) expect(row.content_sealed).not.toContain(PNG.subarray(0, 32).toString('base64').slice(0, 20));
       const again = await failure(upload(device, transactionId));
       expect(again).toMatchObject({ status: 409, body: { code: 'capture_not_expected' } });
+    });
+
+    it('refuses an upload while the face matcher is busy, storing nothing, so that the device sends it again', async () => {
+      const { device, transactionId } = await videoIdTransaction(t.h, t.rp);
+      const evidenceCount = async () => (await t.h.ctx.store.db.selectFrom('evidence').select('id').execute()).length;
+      const before = await evidenceCount();
+      vi.mocked(t.h.ctx.faces.template).mockRejectedValueOnce(errors.faceMatcherBusy(2));
+      const busy = await failure(upload(device, transactionId));
+      expect(busy).toMatchObject({ status: 503, body: { code: 'face_matcher_busy' } });
+      expect(await evidenceCount()).toBe(before);
+      expect(await t.h.ctx.store.db.selectFrom('videoid_cases').select('id').where('transaction_id', '=', transactionId).execute()).toEqual([]);
+      expect((await t.rp.get(`/reuseid/onboarding/${transactionId}`)).body.data).toMatchObject({ status: 'Pending', stage: 'proofing' });
+      expect(await upload(device, transactionId)).toMatchObject({ stage: 'review' });
     });
 
     it('detects content types from the bytes, whatever they look like otherwise', async () => {
@@ -82,6 +97,8 @@ for (const database of testDatabases) {
         'videoid.documentFront': 'image/jpeg',
         'videoid.selfie': 'image/png',
         'videoid.video': 'video/webm',
+        // The automated face comparison, kept as evidence beside the images.
+        'videoid.faceMatch': 'application/json',
       });
       const second = await videoIdTransaction(t.h, t.rp);
       expect(await upload(second.device, second.transactionId, captureBody({ video: b64(MP4) }))).toMatchObject({ stage: 'review' });

@@ -1,13 +1,49 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { expect } from 'vitest';
+import { beforeAll, expect, vi } from 'vitest';
 import { AgentStore } from '../../src/console/agents.js';
+import type { FaceComparison, FaceQuality } from '../../src/faces/types.js';
 import { sampleImages, sampleMrz } from '../../src/testing/media/sample-images.js';
 import type { DeviceClient } from '../../src/sdk/device.js';
 import { PUBLIC_URL, type Harness, type Rp } from '../support/harness.js';
 
 /** Helpers shared by the VideoID and console tests: a device with a transaction in its proofing stage, captures, agents. */
 export const images = sampleImages();
+
+/**
+ * For the tests of everything but faces: the harness's face matcher answers at once that every face matches (score 1),
+ * without loading the model, since a real comparison takes about a second on a small machine. Call it after
+ * useHarness; test/videoid/faces.test.ts uses the real matcher.
+ */
+export function useInstantFaces(t: { h: Harness }): void {
+  beforeAll(() => {
+    const { faces } = t.h.ctx;
+    const quality: FaceQuality = { faces: 1, faceWidth: 100, flags: [] };
+    vi.spyOn(faces, 'template').mockResolvedValue({ template: { model: faces.model, descriptor: [0] }, quality });
+    vi.spyOn(faces, 'compareTemplates').mockImplementation(
+      async (reference, probe): Promise<FaceComparison> => ({
+        model: faces.model,
+        modelHash: 'test double',
+        threshold: faces.threshold,
+        score: 1,
+        decision: 'match',
+        reference: reference.quality,
+        probe: probe.quality,
+      }),
+    );
+  });
+}
 export const b64 = (content: Buffer) => content.toString('base64');
+
+/** What an agent confirms for the sample captures (the sample MRZ's identity and document). */
+export const VERIFIED = {
+  firstName: 'JANE',
+  lastName: 'SMITH',
+  dateOfBirth: '1990-01-01',
+  gender: 'F',
+  nationality: 'NOR',
+  documentNumber: 'AB1234567',
+  dateOfExpiry: '2031-06-30',
+};
 
 export function captureBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { docType: 138, documentFront: b64(images['document-front.png']), selfie: b64(images['selfie.jpg']), mrz: sampleMrz(), ...overrides };
@@ -17,8 +53,8 @@ export async function videoIdTransaction(h: Harness, rp: Rp, videoidProviderOpti
   const start = await rp.post('/reuseid/onboarding', { provider: 'signicatvideoid', videoidProviderOptions });
   expect(start.status).toBe(200);
   const device = await h.device();
-  const { transactionId } = await device.activate(start.body.data.activationCode);
-  return { device, transactionId, userId: start.body.data.userId as string };
+  const { transactionId, deviceId } = await device.activate(start.body.data.activationCode);
+  return { device, transactionId, deviceId, userId: start.body.data.userId as string };
 }
 
 export function upload(device: DeviceClient, transactionId: string, body: Record<string, unknown> = captureBody()) {

@@ -5,6 +5,7 @@ import * as m003 from './003_videoid.js';
 import * as m004 from './004_idempotency.js';
 import * as m005 from './005_readid.js';
 import * as m006 from './006_binding.js';
+import * as m007 from './007_reference_photo.js';
 import * as m008 from './008_sealed_webhook_urls.js';
 import * as m009 from './009_readid_refused_uploads.js';
 
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '004_idempotency': m004,
   '005_readid': m005,
   '006_binding': m006,
+  '007_reference_photo': m007,
   '008_sealed_webhook_urls': m008,
   '009_readid_refused_uploads': m009,
 };

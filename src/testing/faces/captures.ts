@@ -3,9 +3,8 @@
  * sizes, lighting, greyscale, shifts, mirroring, mild rotation, and lossy JPEG / JPEG 2000 round trips. They
  * imitate how a capture and its encoding vary; they cannot imitate ageing, pose, expression or another camera.
  */
-import jpeg from 'jpeg-js';
 import { decodeJpeg2000, encodeJpeg2000 } from '../../faces/jpeg2000.js';
-import type { RgbImage } from '../../faces/image.js';
+import { encodeJpeg, type RgbImage } from '../../faces/image.js';
 
 export interface FaceBox {
   /** Top-left corner and side of the detector's square box, in pixels of the source photo. */
@@ -90,15 +89,7 @@ export async function encodeCapture(image: RgbImage, recipe: CaptureRecipe): Pro
   return encodeJpeg(image, recipe.encoding.quality);
 }
 
-export function encodeJpeg(image: RgbImage, quality: number): Buffer {
-  const rgba = Buffer.alloc(image.width * image.height * 4, 255);
-  for (let p = 0; p < image.width * image.height; p++) {
-    rgba[p * 4] = image.data[p * 3] as number;
-    rgba[p * 4 + 1] = image.data[p * 3 + 1] as number;
-    rgba[p * 4 + 2] = image.data[p * 3 + 2] as number;
-  }
-  return jpeg.encode({ width: image.width, height: image.height, data: rgba }, quality).data;
-}
+export { encodeJpeg };
 
 /** Decodes a J2K this module encoded (kept for round-trip checks in tests). */
 export const decodeCaptureJ2k = decodeJpeg2000;

@@ -131,6 +131,10 @@ export async function labelledFaceSet(): Promise<{ description: FaceSetDescripti
   };
 }
 
+/** The people of `samplePeople()`, as indexes into PEOPLE. */
+const SAMPLE_PEOPLE = [0, 6, 10, 16] as const;
+export const SAMPLE_PEOPLE_COUNT = SAMPLE_PEOPLE.length;
+
 let samples: Promise<Array<{ name: string; documentPhoto: Buffer; selfie: Buffer }>> | undefined;
 
 /**
@@ -140,7 +144,7 @@ let samples: Promise<Array<{ name: string; documentPhoto: Buffer; selfie: Buffer
  */
 export async function samplePeople(): Promise<Array<{ name: string; documentPhoto: Buffer; selfie: Buffer }>> {
   samples ??= Promise.all(
-    [0, 6, 10, 16].map(async (index) => {
+    SAMPLE_PEOPLE.map(async (index) => {
       const person = await capturesOf(index, CAPTURES.slice(0, 2));
       return { name: person.name, documentPhoto: person.captures[0]?.image as Buffer, selfie: person.captures[1]?.image as Buffer };
     }),

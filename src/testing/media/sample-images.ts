@@ -1,9 +1,13 @@
 import { crc32, deflateSync } from 'node:zlib';
+import { decodeImage, type RgbImage } from '../../faces/image.js';
 import { buildMrz } from '../../icao/mrz.js';
+import { samplePeople } from '../faces/index.js';
 
 /**
  * Small, valid sample captures generated in code (no binary fixtures): a passport-like data page as PNG, the back of
  * a card as PNG and a selfie as JPEG, with the MRZ that matches the data page. For demos, the simulator and tests.
+ * `sampleImages()` draws a face-like shape (no face a detector finds); `samplePersonImages(n)` puts a real sample
+ * person's document photo on the data page and uses that person's selfie, so that face matching gives a real score.
  */
 export const SAMPLE_IDENTITY = { firstName: 'JANE', lastName: 'SMITH', dateOfBirth: '1990-01-01', gender: 'F', nationality: 'NOR' } as const;
 
@@ -24,20 +28,56 @@ export function sampleMrz(): string {
   }).join('\n');
 }
 
-export function sampleImages(): { 'document-front.png': Buffer; 'document-back.png': Buffer; 'selfie.jpg': Buffer; 'mrz.txt': Buffer } {
+export type SampleImages = { 'document-front.png': Buffer; 'document-back.png': Buffer; 'selfie.jpg': Buffer; 'mrz.txt': Buffer };
+
+export function sampleImages(): SampleImages {
   return {
-    'document-front.png': encodePng(320, 200, documentFront),
+    'document-front.png': encodePng(320, 200, documentFront(null)),
     'document-back.png': encodePng(320, 200, documentBack),
     'selfie.jpg': encodeGrayJpeg(96, 128, selfie),
     'mrz.txt': Buffer.from(`${sampleMrz()}\n`),
   };
 }
 
+/**
+ * The same data page at three times the size with sample person `person`'s document photo (1 to SAMPLE_PEOPLE_COUNT) in
+ * its photo box, and that person's selfie. The MRZ stays the sample identity's: the data page's text is drawn as bars.
+ */
+export async function samplePersonImages(person = 1): Promise<SampleImages> {
+  const people = await samplePeople();
+  const chosen = people[person - 1];
+  if (!Number.isInteger(person) || !chosen) throw new RangeError(`there are sample people 1 to ${people.length}, not ${person}`);
+  return {
+    ...sampleImages(),
+    'document-front.png': encodePng(320 * PHOTO_SCALE, 200 * PHOTO_SCALE, documentFront(await decodeImage(chosen.documentPhoto))),
+    'selfie.jpg': chosen.selfie,
+  };
+}
+
 const inBox = (x: number, y: number, left: number, top: number, width: number, height: number) => x >= left && x < left + width && y >= top && y < top + height;
 
-function documentFront(x: number, y: number): Rgb {
+/** A data page with a real photo is drawn this many times larger, so that the photo keeps a face a detector finds. */
+const PHOTO_SCALE = 3;
+const PHOTO_BOX = { left: 16, top: 44, width: 80, height: 104 };
+
+/** The data page's pixels: with a photo at PHOTO_SCALE, else at 1:1 with a drawn face. */
+function documentFront(photo: RgbImage | null): (x: number, y: number) => Rgb {
+  if (!photo) return documentPage;
+  const { left, top, width, height } = PHOTO_BOX;
+  return (x, y) => {
+    const u = x / PHOTO_SCALE;
+    const v = y / PHOTO_SCALE;
+    if (!inBox(u, v, left, top, width, height)) return documentPage(Math.floor(u), Math.floor(v));
+    const px = Math.floor(((u - left) / width) * photo.width);
+    const py = Math.floor(((v - top) / height) * photo.height);
+    const at = (py * photo.width + px) * 3;
+    return [photo.data[at] ?? 0, photo.data[at + 1] ?? 0, photo.data[at + 2] ?? 0];
+  };
+}
+
+function documentPage(x: number, y: number): Rgb {
   if (y < 28) return [24, 56, 110];
-  if (inBox(x, y, 16, 44, 80, 104)) return inBox(x, y, 36, 60, 40, 52) ? [196, 170, 150] : [150, 160, 175];
+  if (inBox(x, y, PHOTO_BOX.left, PHOTO_BOX.top, PHOTO_BOX.width, PHOTO_BOX.height)) return inBox(x, y, 36, 60, 40, 52) ? [196, 170, 150] : [150, 160, 175];
   const textLine = [52, 76, 100, 124].some((top) => inBox(x, y, 112, top, 120 + ((top * 7) % 70), 8));
   const mrzLine = [160, 178].some((top) => inBox(x, y, 12, top, 296, 10) && x % 7 < 5);
   if (textLine || mrzLine) return [40, 40, 50];

@@ -35,12 +35,18 @@ export async function compareWithChip(
   enrolled: () => Promise<ReferenceFace | null>,
 ): Promise<{ evidence: FaceEvidence; portrait?: ChipPortrait }> {
   const face = readChipFace(dg2);
-  const [reference, probe] = await Promise.all([face ? faces.template(face.image) : unreadable(), faces.template(selfie.content, { presentation: true })]);
+  // Browsers do not display JPEG 2000: the reference photo is kept as a JPEG the worker renders from the decoded image.
+  const displayable = face?.mediaType === 'image/jpeg' || face?.mediaType === 'image/png';
+  const [reference, probe] = await Promise.all([
+    face ? faces.template(face.image, { jpeg: !displayable }) : unreadable(),
+    faces.template(selfie.content, { presentation: true }),
+  ]);
   const document = await faces.compareTemplates(reference, probe);
   const enrolledFace = await enrolled();
   const evidence: FaceEvidence = { document };
   if (enrolledFace) evidence.enrolled = await faces.compareTemplates({ template: enrolledFace.template, quality: { faces: 1, flags: [] } }, probe);
-  const portrait = face && reference.template ? { template: reference.template, photo: { mediaType: face.mediaType, content: face.image } } : undefined;
+  const photo = displayable ? { mediaType: face.mediaType, content: face.image } : reference.jpeg && { mediaType: 'image/jpeg', content: reference.jpeg };
+  const portrait = reference.template && photo ? { template: reference.template, photo } : undefined;
   return { evidence, portrait };
 }
 

@@ -124,7 +124,7 @@ export class ReadIdProofing {
     const user = await this.ctx.users.find(trx, tx.accountId, tx.userId);
     if (!user || !tx.proofingId) throw errors.transactionNotFound(tx.id);
     const provenance = { provider: PROVIDER_ID, transactionId: tx.id, proofingId: tx.proofingId, verifiedAt: this.ctx.clock.now() };
-    await this.ctx.referenceFaces.save(trx, user, portrait.template, provenance);
+    await this.ctx.referenceFaces.save(trx, user, portrait.template, provenance, portrait.photo);
   }
 
   private async verify(files: ChipFiles, challenge: Challenge | undefined, signature: Buffer | undefined): Promise<VerificationResult> {

@@ -1,12 +1,18 @@
+import type { FailureReason } from '../../../flows/failure-reasons.js';
 import { z } from 'zod';
 import { apiError, errors } from '../../../shared/errors.js';
 import type { RequestMeta } from '../../../http/request-meta.js';
 import { findTransaction, type Transaction } from '../../../flows/transaction.js';
 import { UserDataSchema } from '../../../identity/user-data.js';
 import type { EvidenceItem } from '../../../dossier/evidence.js';
+import type { FaceComparison, FaceTemplate } from '../../../faces/types.js';
+import type { ReferencePhoto } from '../../../identity/reference-faces.js';
+import type { User } from '../../../identity/users.js';
 import type { Executor, Tx } from '../../../store/database.js';
+import { faceMatchSummary, type VerificationSummary } from '../../assurance.js';
 import type { ProviderServices } from '../../provider.js';
 import type { Capture, CaptureRole, Prefill } from './capture.js';
+import { type CaseFaces, compareCaptureFaces, faceDecisions } from './faces.js';
 import type { VideoIdCasesTable } from './schema.js';
 
 /**
@@ -28,11 +34,19 @@ export const REASONS = {
   document_not_allowed: 'Document type not accepted',
   suspected_fraud: 'Suspected fraud or tampering',
   other: 'Other',
-} as const;
+} as const satisfies Partial<Record<FailureReason, string>>;
 export type Reason = keyof typeof REASONS;
 
-/** A document read from images and approved by an agent, who compared the face by eye; no automated face match yet. */
-const AGENT_REVIEWED = { document: 'image', cloneDetection: 'not_performed', faceMatch: null, reviewedByAgent: true } as const;
+/**
+ * A document read from images and approved by an agent, who compared the face with the automated comparison's help
+ * (null for a case opened before comparisons were made: the agent compared by eye alone).
+ */
+const agentReviewed = (faces: CaseFaces | null): VerificationSummary => ({
+  document: 'image',
+  cloneDetection: 'not_performed',
+  faceMatch: faces ? faceMatchSummary(faces.document) : null,
+  reviewedByAgent: true,
+});
 export const ReasonSchema = z.enum(Object.keys(REASONS) as [Reason, ...Reason[]]);
 
 /** What an agent confirms when approving: the seed's userData plus the document's number and expiry. */
@@ -61,14 +75,30 @@ export interface ReviewCase {
   claimExpiresAt: number | null;
   decisionReason: string | null;
   createdAt: number;
+  /** The automated comparisons' decisions (the results themselves are sealed): null before comparisons were made. */
+  faceDecision: FaceComparison['decision'] | null;
+  enrolledFaceDecision: FaceComparison['decision'] | null;
+}
+
+/** Who a case is about, opened for the agent holding its claim. */
+export interface CaseSubject {
+  tx: Transaction;
+  user: User;
 }
 
 export class ReviewCases {
   constructor(private readonly ctx: ProviderServices) {}
 
-  /** Records a capture: evidence sealed into the dossier, a case opened, the transaction moved to review. */
+  /**
+   * Records a capture: the faces compared first (outside the database transaction; a busy matcher refuses the upload
+   * before anything is stored), then evidence sealed into the dossier, a case opened with the comparison's results,
+   * the transaction moved to review.
+   */
   async open(tx: Transaction, capture: Capture, meta: RequestMeta): Promise<Transaction> {
     const { store, clock, random, users, evidence } = this.ctx;
+    // Checked again by the transition below; here so that a capture nobody waits for costs no comparison.
+    if (tx.status !== 'Pending' || tx.stage !== 'proofing' || !tx.proofingId) throw captureNotExpected();
+    const caseFaces = await compareCaptureFaces(this.ctx, tx, await this.requireUser(store.db, tx), capture);
     return store.write(async (trx) => {
       const now = clock.now();
       const id = random.uuid();
@@ -77,22 +107,18 @@ export class ReviewCases {
       const audit = {
         eventType: 'videoid.capture.received',
         message: 'VideoID capture received for review',
-        data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null },
+        // The comparisons' decisions only: scores say how a person's face scored, and stay sealed with the case.
+        data: { caseId: id, attempt, docType: capture.docType, mrz: capture.prefill !== null, faces: faceDecisions(caseFaces) },
       };
       const inReview = proofingId ? await this.ctx.flows.transition(trx, tx, 'submitForReview', { audit }, meta) : null;
       if (!proofingId || !inReview) throw captureNotExpected();
-      const user = await users.find(trx, tx.accountId, tx.userId);
-      if (!user) throw errors.transactionNotFound(tx.id);
-      const cipher = users.cipher(user);
+      const cipher = users.cipher(await this.requireUser(trx, tx));
       const evidenceIds: ReviewCase['evidenceIds'] = {};
+      const where = { dossierId: tx.dossierId, proofingId };
       for (const item of capture.items) {
-        evidenceIds[item.role] = await evidence.store(
-          trx,
-          cipher,
-          { dossierId: tx.dossierId, proofingId },
-          { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content },
-        );
+        evidenceIds[item.role] = await evidence.store(trx, cipher, where, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
       }
+      await evidence.store(trx, cipher, where, { kind: 'videoid.faceMatch', mediaType: 'application/json', content: Buffer.from(JSON.stringify(caseFaces)) });
       await trx
         .insertInto('videoid_cases')
         .values({
@@ -111,6 +137,9 @@ export class ReviewCases {
           decision_reason: null,
           created_at: now,
           decided_at: null,
+          faces_sealed: cipher.sealJson(caseFaces, facesContext(id)),
+          face_decision: caseFaces.document.decision,
+          enrolled_face_decision: caseFaces.enrolled?.decision ?? null,
         })
         .execute();
       return inReview;
@@ -178,26 +207,42 @@ export class ReviewCases {
       .execute();
   }
 
+  /**
+   * Accepts the case with the fields the agent verified. The decision carries the automated face comparisons (the
+   * document's for the assurance level, the enrolled face's for a step-up's identity binding). An approved onboarding
+   * enrols the selfie as the user's reference face, with the selfie as its photo: the agent confirmed that it shows
+   * the document's holder. Its template is computed again here, outside the database transaction, since cases keep
+   * no templates.
+   */
   async approve(caseId: string, agentId: string, fields: VerifiedFields, meta: RequestMeta): Promise<Transaction> {
     const reviewCase = await this.requireCase(caseId);
     const { documentNumber, dateOfExpiry, ...userData } = fields;
     if (dateOfExpiry < new Date(this.ctx.clock.now()).toISOString().slice(0, 10)) {
       throw errors.invalidParameters([{ name: 'dateOfExpiry', reason: 'the document has expired: reject it as document_expired' }]);
     }
+    const subject = await this.subject(reviewCase);
+    const caseFaces = await this.faces(reviewCase, subject.user);
+    const reference = subject.tx.kind === 'onboarding' ? await this.selfieReference(reviewCase, agentId) : null;
     const details = { caseId, attempt: reviewCase.attempt, docType: reviewCase.docType, documentNumber, dateOfExpiry, agentId };
     return this.ctx.proofing.decide(
-      await this.transactionOf(this.ctx.store.db, reviewCase),
+      subject.tx,
       PROVIDER_ID,
       {
         outcome: 'accepted',
         userData,
         document: { documentNumber, dateOfExpiry, documentType: String(reviewCase.docType) },
-        verification: AGENT_REVIEWED,
+        verification: agentReviewed(caseFaces),
+        ...(caseFaces?.enrolled ? { enrolledFace: faceMatchSummary(caseFaces.enrolled) } : {}),
         evidence: [],
         details,
       },
       { ...meta, agentId },
-      (trx) => this.close(trx, reviewCase, agentId, 'accepted', null),
+      async (trx, tx, outcome) => {
+        await this.close(trx, reviewCase, agentId, 'accepted', null);
+        if (outcome !== 'accepted' || !reference || !tx.proofingId) return;
+        const provenance = { provider: PROVIDER_ID, transactionId: tx.id, proofingId: tx.proofingId, verifiedAt: this.ctx.clock.now() };
+        await this.ctx.referenceFaces.save(trx, subject.user, reference.template, provenance, reference.photo);
+      },
     );
   }
 
@@ -227,17 +272,38 @@ export class ReviewCases {
   async prefill(reviewCase: ReviewCase): Promise<Prefill | null> {
     const row = await this.ctx.store.db.selectFrom('videoid_cases').select('prefill_sealed').where('id', '=', reviewCase.id).executeTakeFirst();
     if (!row?.prefill_sealed) return null;
-    const { cipher } = await this.userOf(reviewCase);
-    return cipher.openJson<Prefill>(row.prefill_sealed, prefillContext(reviewCase.id));
+    const { user } = await this.subject(reviewCase);
+    return this.ctx.users.cipher(user).openJson<Prefill>(row.prefill_sealed, prefillContext(reviewCase.id));
+  }
+
+  /** The automated face comparisons of a case, opened with the user's key; null for a case opened without them. */
+  async faces(reviewCase: ReviewCase, user: User): Promise<CaseFaces | null> {
+    const row = await this.ctx.store.db.selectFrom('videoid_cases').select('faces_sealed').where('id', '=', reviewCase.id).executeTakeFirst();
+    if (!row?.faces_sealed) return null;
+    return this.ctx.users.cipher(user).openJson<CaseFaces>(row.faces_sealed, facesContext(reviewCase.id));
   }
 
   /** One captured item of a case, for the agent who holds a live claim on it (nobody else sees the images). */
   async evidence(caseId: string, agentId: string, role: CaptureRole): Promise<EvidenceItem | null> {
-    const reviewCase = await this.find(caseId);
-    const id = reviewCase?.evidenceIds[role];
-    if (!reviewCase || !id || !holdsClaim(reviewCase, agentId, this.ctx.clock.now())) return null;
-    const { cipher, tx } = await this.userOf(reviewCase);
-    return this.ctx.evidence.find(this.ctx.store.db, cipher, { dossierId: tx.dossierId, id });
+    const claimed = await this.claimed(caseId, agentId);
+    const id = claimed?.reviewCase.evidenceIds[role];
+    if (!claimed || !id) return null;
+    const { tx, user } = claimed.subject;
+    return this.ctx.evidence.find(this.ctx.store.db, this.ctx.users.cipher(user), { dossierId: tx.dossierId, id });
+  }
+
+  /** On a step-up, the photo of the user's enrolled reference face, for the agent holding the claim; otherwise null. */
+  async enrolledPhoto(caseId: string, agentId: string): Promise<ReferencePhoto | null> {
+    const claimed = await this.claimed(caseId, agentId);
+    if (claimed?.subject.tx.kind !== 'stepup') return null;
+    const reference = await this.ctx.referenceFaces.find(this.ctx.store.db, claimed.subject.user, this.ctx.faces.model);
+    return reference?.photo ?? null;
+  }
+
+  /** The transaction and user a case is about. */
+  async subject(reviewCase: ReviewCase): Promise<CaseSubject> {
+    const tx = await this.transactionOf(this.ctx.store.db, reviewCase);
+    return { tx, user: await this.requireUser(this.ctx.store.db, tx) };
   }
 
   private async rejectCase(reviewCase: ReviewCase, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
@@ -277,11 +343,25 @@ export class ReviewCases {
     return tx;
   }
 
-  private async userOf(reviewCase: ReviewCase) {
-    const tx = await this.transactionOf(this.ctx.store.db, reviewCase);
-    const user = await this.ctx.users.find(this.ctx.store.db, tx.accountId, tx.userId);
-    if (!user) throw errors.transactionNotFound(reviewCase.transactionId);
-    return { tx, cipher: this.ctx.users.cipher(user) };
+  private async requireUser(executor: Executor, tx: Transaction): Promise<User> {
+    const user = await this.ctx.users.find(executor, tx.accountId, tx.userId);
+    if (!user) throw errors.transactionNotFound(tx.id);
+    return user;
+  }
+
+  /** The case and its subject when the agent holds a live claim on it: nobody else sees what it holds. */
+  private async claimed(caseId: string, agentId: string): Promise<{ reviewCase: ReviewCase; subject: CaseSubject } | null> {
+    const reviewCase = await this.find(caseId);
+    if (!reviewCase || !holdsClaim(reviewCase, agentId, this.ctx.clock.now())) return null;
+    return { reviewCase, subject: await this.subject(reviewCase) };
+  }
+
+  /** The approved selfie as a reference face (template and photo), or null when it shows no usable face. */
+  private async selfieReference(reviewCase: ReviewCase, agentId: string): Promise<{ template: FaceTemplate; photo: ReferencePhoto } | null> {
+    const selfie = await this.evidence(reviewCase.id, agentId, 'selfie');
+    if (!selfie) return null;
+    const { template } = await this.ctx.faces.template(selfie.content);
+    return template ? { template, photo: { mediaType: selfie.mediaType, content: selfie.content } } : null;
   }
 
   private async countCases(executor: Executor, transactionId: string): Promise<number> {
@@ -298,6 +378,7 @@ export const holdsClaim = (reviewCase: ReviewCase, agentId: string, now: number)
   reviewCase.status === 'open' && reviewCase.claimedBy === agentId && (reviewCase.claimExpiresAt ?? 0) > now;
 
 const prefillContext = (caseId: string) => `videoid-case:${caseId}:prefill`;
+const facesContext = (caseId: string) => `videoid-case:${caseId}:faces`;
 
 function toCase(row: VideoIdCasesTable): ReviewCase {
   return {
@@ -313,6 +394,8 @@ function toCase(row: VideoIdCasesTable): ReviewCase {
     claimExpiresAt: row.claim_expires_at,
     decisionReason: row.decision_reason,
     createdAt: row.created_at,
+    faceDecision: row.face_decision as ReviewCase['faceDecision'],
+    enrolledFaceDecision: row.enrolled_face_decision as ReviewCase['enrolledFaceDecision'],
   };
 }
 

@@ -6,7 +6,7 @@ import { requestMeta } from '../../../http/request-meta.js';
 import type { Transaction } from '../../../flows/transaction.js';
 import type { ProofingPort, ProofingProvider, ProviderServices } from '../../provider.js';
 import { apiError } from '../../../shared/errors.js';
-import { uploadErrorResponses } from '../../../http/errors.js';
+import { ErrorObjectSchema, uploadErrorResponses } from '../../../http/errors.js';
 import { allowedDocTypes, CAPTURE_BODY_LIMIT, CaptureUpload, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, validateCapture } from './capture.js';
 import { MAX_CAPTURES, PROVIDER_ID, ReviewCases } from './cases.js';
 
@@ -33,10 +33,12 @@ export function videoIdProvider(port: ProofingPort, ctx: ProviderServices): Proo
             description:
               `Document front (and back for ID cards), a selfie and optionally a short video, base64 in JSON so that the device signature covers them. ` +
               `Images: JPEG or PNG up to ${MAX_IMAGE_BYTES} bytes; video: WebM or MP4 up to ${MAX_VIDEO_BYTES} bytes; types are detected from the content. ` +
-              "`docType` must be allowed by the transaction's provider options; `mrz`, when sent, must pass its check digits. The transaction moves to stage `review`.",
+              "`docType` must be allowed by the transaction's provider options; `mrz`, when sent, must pass its check digits. " +
+              'The server compares the face on the document front with the selfie (and, on a step-up, with the enrolled face) for the reviewing agent; ' +
+              'when the face matcher is busy the upload is refused with 503 `face_matcher_busy` and `Retry-After`, nothing stored: send it again. The transaction moves to stage `review`.',
             params: DeviceTransactionParams,
             body: CaptureUpload,
-            response: { 200: DeviceTransactionResponse, ...uploadErrorResponses },
+            response: { 200: DeviceTransactionResponse, ...uploadErrorResponses, 503: ErrorObjectSchema },
           },
         },
         async (request) => {

@@ -17,6 +17,11 @@ export interface VideoIdCasesTable {
   decision_reason: string | null;
   created_at: number;
   decided_at: number | null;
+  /** The automated face comparisons (CaseFaces), sealed with the user's key (007_reference_photo). */
+  faces_sealed: string | null;
+  /** The decisions alone (match, mismatch, unusable), in clear for the queue's flags. */
+  face_decision: string | null;
+  enrolled_face_decision: string | null;
 }
 
 declare module '../../../store/schema.js' {
