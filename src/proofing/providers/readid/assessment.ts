@@ -5,7 +5,7 @@ import type { FaceQuality } from '../../../faces/types.js';
 import type { FailureReason } from '../../../flows/failure-reasons.js';
 import { faceMatchSummary, type FaceMatchSummary, type VerificationSummary } from '../../assurance.js';
 import type { DuplicatePolicy } from './documents.js';
-import type { FaceEvidence } from './faces.js';
+import type { FaceEvidence } from '../../faces.js';
 
 /**
  * What a verification result means for the flow, in Signicat ReadID's terms (reuseid-notes §5.3):

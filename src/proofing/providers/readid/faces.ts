@@ -1,19 +1,12 @@
 import { IMAGE_MEDIA_TYPES } from '../../../faces/image-format.js';
-import type { FaceComparison, FaceMatcher, FaceTemplate, TemplateResult } from '../../../faces/types.js';
+import type { FaceMatcher, FaceTemplate, TemplateResult } from '../../../faces/types.js';
 import { IcaoFormatError } from '../../../icao/index.js';
 import { parseDg2Face } from '../../../icao/dg2.js';
 import type { ReferenceFace, ReferenceFaces } from '../../../identity/reference-faces.js';
 import type { User } from '../../../identity/users.js';
 import type { Executor } from '../../../store/database.js';
+import { compareSelfie, type FaceEvidence } from '../../faces.js';
 import type { Selfie } from './upload.js';
-
-/** What was learnt about the person's face in one attempt: comparisons and scores, no templates. */
-export interface FaceEvidence {
-  /** The selfie against the chip's DG2 photo: is the person holding the phone the document's holder? */
-  document: FaceComparison;
-  /** On a step-up whose user has an enrolled reference face: is it the same person as at onboarding? */
-  enrolled?: FaceComparison;
-}
 
 /** The chip photo's template, kept to become the user's reference face if the proofing completes. */
 export interface ChipPortrait {
@@ -37,16 +30,10 @@ export async function compareWithChip(
   const face = readChipFace(dg2);
   // Browsers do not display JPEG 2000: the reference photo is kept as a JPEG the worker renders from the decoded image.
   const displayable = face?.mediaType === 'image/jpeg' || face?.mediaType === 'image/png';
-  const [reference, probe] = await Promise.all([
-    face ? faces.template(face.image, { jpeg: !displayable }) : unreadable(),
-    faces.template(selfie.content, { presentation: true }),
-  ]);
-  const document = await faces.compareTemplates(reference, probe);
-  const enrolledFace = await enrolled();
-  const evidence: FaceEvidence = { document };
-  if (enrolledFace) evidence.enrolled = await faces.compareTemplates({ template: enrolledFace.template, quality: { faces: 1, flags: [] } }, probe);
-  const photo = displayable ? { mediaType: face.mediaType, content: face.image } : reference.jpeg && { mediaType: 'image/jpeg', content: reference.jpeg };
-  const portrait = reference.template && photo ? { template: reference.template, photo } : undefined;
+  const chipFace = face ? faces.template(face.image, { jpeg: !displayable }) : unreadable();
+  const { evidence, documentFace } = await compareSelfie(faces, chipFace, selfie.content, await enrolled());
+  const photo = displayable ? { mediaType: face.mediaType, content: face.image } : documentFace.jpeg && { mediaType: 'image/jpeg', content: documentFace.jpeg };
+  const portrait = documentFace.template && photo ? { template: documentFace.template, photo } : undefined;
   return { evidence, portrait };
 }
 

@@ -12,7 +12,8 @@ import type { Executor, Tx } from '../../../store/database.js';
 import { assess, assessFace, checkSummary, documentAttributes, MAX_ATTEMPTS, type Assessment } from './assessment.js';
 import type { Challenge, Challenges } from './challenges.js';
 import type { DocumentBindings } from './documents.js';
-import { compareWithChip, enrolledReference, type ChipPortrait, type FaceEvidence } from './faces.js';
+import type { FaceEvidence } from '../../faces.js';
+import { compareWithChip, enrolledReference, type ChipPortrait } from './faces.js';
 import type { TrustAnchors } from './trust.js';
 import { decodeFiles, decodeSelfie, requireFaceImages, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
