@@ -1,5 +1,8 @@
+import { Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { AgentStore } from '../../src/console/agents.js';
+import { migrateToLatest } from '../../src/store/database.js';
+import { migrations } from '../../src/store/migrations/index.js';
 import { testDatabases } from '../support/databases.js';
 import { useHarness, type Rp } from '../support/harness.js';
 import { caseIdOf, type ConsoleBrowser, signedInAgent, upload, useInstantFaces, videoIdTransaction, VERIFIED } from '../videoid/support.js';
@@ -105,6 +108,23 @@ for (const database of testDatabases) {
 
       await store.setAccounts(t.h.ctx.store.db, reviewer.agent.id, 'all');
       expect(await statuses(requests.byUrl)).toEqual([200, 200, 200, 200]);
+    });
+
+    it('keeps the agents of a database from before migration 011 reviewing every account, as they did', async () => {
+      const { db } = t.h.ctx.store;
+      const names = Object.keys(migrations);
+      const before = names[names.indexOf('011_agent_accounts') - 1]!;
+      await db.deleteFrom('console_agents').execute();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateTo(before)).error).toBeUndefined();
+      const now = t.h.clock.now();
+      // The row as the server wrote it before 011: no scope at all.
+      await sql`insert into console_agents (id, email, password_hash, created_at, disabled_at)
+        values (${'00000000-0000-4000-8000-000000000011'}, ${'legacy@bank.test'}, ${'scrypt$unused'}, ${now}, ${null})`.execute(db);
+      expect(await migrateToLatest(db)).toContain('011_agent_accounts');
+      expect(await new AgentStore(t.h.ctx).find(db, { email: 'legacy@bank.test' })).toMatchObject({ accounts: 'all' });
+      // An agent written without a scope after 011 (none is, but the column's default decides) sees nothing.
+      await sql`insert into console_agents (id, email, password_hash, created_at) values (${'no-scope'}, ${'none@bank.test'}, ${'x'}, ${now})`.execute(db);
+      expect(await new AgentStore(t.h.ctx).find(db, { id: 'no-scope' })).toMatchObject({ accounts: [] });
     });
   });
 }
