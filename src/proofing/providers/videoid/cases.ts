@@ -92,7 +92,7 @@ export interface Reviewer {
   accounts: AccountScope;
 }
 
-export const reviews = (reviewer: Reviewer, accountId: string): boolean => reviewer.accounts === 'all' || reviewer.accounts.includes(accountId);
+const reviews = (reviewer: Reviewer, accountId: string): boolean => reviewer.accounts === 'all' || reviewer.accounts.includes(accountId);
 
 /** Who a case is about, opened for the agent holding its claim. */
 export interface CaseSubject {
