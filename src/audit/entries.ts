@@ -38,6 +38,7 @@ const AGENT_CHANGES = {
   'agent.disabled': 'Console agent disabled',
   'agent.enabled': 'Console agent enabled',
   'agent.password_reset': 'Console agent password reset',
+  'agent.accounts_changed': 'Console agent accounts changed',
 } as const;
 
 /** Agents are the operator's staff, in no account: their items go to the system chain, by id (the email is personal data). */

@@ -9,12 +9,17 @@ import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
 import { setDisabledAt } from '../store/disabling.js';
+import type { AccountScope } from '../proofing/providers/videoid/cases.js';
 import { hashOfNoOne, hashPassword, verifyPassword } from './passwords.js';
 
-/** Agents review VideoID captures in the console. They are staff of the operator, not API clients. */
+/**
+ * Agents review VideoID captures in the console. They are staff of the operator, not API clients, and review the
+ * cases of their accounts only: the listed ones, or all of them for the operator's own review team.
+ */
 export interface Agent {
   id: string;
   email: string;
+  accounts: AccountScope;
 }
 
 /** What operators see of an agent: never the password hash. */
@@ -37,10 +42,43 @@ function validPassword(password: string): string {
   return parsed.data;
 }
 
-function toView(row: { id: string; email: string; created_at: number; disabled_at: number | null }): AgentView {
+/** A scope as the operator gives it: 'all', or at least one account, each once and in a stable order. */
+export function validScope(accounts: AccountScope): AccountScope {
+  if (accounts === 'all') return accounts;
+  if (!accounts.length) throw new AgentValidationError('An agent needs at least one account, or all accounts');
+  return [...new Set(accounts)].sort();
+}
+
+/**
+ * The scope of each agent row, in one query for any number of agents. Used wherever an agent is read, sign-in and
+ * sessions included, so a change of scope applies from the agent's next request.
+ */
+export async function withScopes<Row extends { id: string; all_accounts: number }>(
+  executor: Executor,
+  rows: Row[],
+): Promise<(Row & { accounts: AccountScope })[]> {
+  const limited = rows.filter((row) => Number(row.all_accounts) !== 1).map((row) => row.id);
+  const links = limited.length
+    ? await executor.selectFrom('console_agent_accounts').select(['agent_id', 'account_id']).where('agent_id', 'in', limited).orderBy('account_id').execute()
+    : [];
+  return rows.map((row) => ({
+    ...row,
+    accounts: Number(row.all_accounts) === 1 ? 'all' : links.filter((link) => link.agent_id === row.id).map((link) => link.account_id),
+  }));
+}
+
+export async function withScope<Row extends { id: string; all_accounts: number }>(executor: Executor, row: Row): Promise<Row & { accounts: AccountScope }> {
+  const [scoped] = await withScopes(executor, [row]);
+  return scoped!;
+}
+
+const VIEW_COLUMNS = ['id', 'email', 'all_accounts', 'created_at', 'disabled_at'] as const;
+
+function toView(row: { id: string; email: string; accounts: AccountScope; created_at: number; disabled_at: number | null }): AgentView {
   return {
     id: row.id,
     email: row.email,
+    accounts: row.accounts,
     enabled: row.disabled_at === null,
     createdAt: isoTime(Number(row.created_at)),
     disabledAt: row.disabled_at === null ? null : isoTime(Number(row.disabled_at)),
@@ -50,34 +88,59 @@ function toView(row: { id: string; email: string; created_at: number; disabled_a
 export class AgentStore {
   constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
 
-  async create(executor: Executor, input: { email: string; password: string }): Promise<Agent> {
+  /** The accounts of a limited scope must exist (the caller checks, to name the missing one). */
+  async create(executor: Executor, input: { email: string; password: string; accounts: AccountScope }): Promise<Agent> {
     const email = AgentEmail.safeParse(input.email);
     if (!email.success) throw new AgentValidationError(`Not a valid email address: ${input.email}`);
+    const accounts = validScope(input.accounts);
     const passwordHash = await hashPassword(validPassword(input.password));
     const id = this.deps.random.uuid();
     try {
       await executor
         .insertInto('console_agents')
-        .values({ id, email: email.data, password_hash: passwordHash, created_at: this.deps.clock.now(), disabled_at: null })
+        .values({
+          id,
+          email: email.data,
+          password_hash: passwordHash,
+          all_accounts: accounts === 'all' ? 1 : 0,
+          created_at: this.deps.clock.now(),
+          disabled_at: null,
+        })
         .execute();
     } catch (error) {
       if (isUniqueViolation(error)) throw new AgentValidationError(`An agent with the email ${email.data} exists already`);
       throw error;
     }
-    return { id, email: email.data };
+    await this.linkAccounts(executor, id, accounts);
+    return { id, email: email.data, accounts };
+  }
+
+  /** Replaces the agent's scope; the agent's sessions see the new one at their next request. */
+  async setAccounts(executor: Executor, id: string, scope: AccountScope): Promise<{ agent: AgentView; previous: AccountScope } | null> {
+    const before = await this.find(executor, { id });
+    if (!before) return null;
+    const accounts = validScope(scope);
+    await executor
+      .updateTable('console_agents')
+      .set({ all_accounts: accounts === 'all' ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
+    await executor.deleteFrom('console_agent_accounts').where('agent_id', '=', id).execute();
+    await this.linkAccounts(executor, id, accounts);
+    return { agent: { ...before, accounts }, previous: before.accounts };
   }
 
   /** Every agent, enabled or not, in the order they were created. */
   async list(executor: Executor): Promise<AgentView[]> {
-    const rows = await executor.selectFrom('console_agents').select(['id', 'email', 'created_at', 'disabled_at']).orderBy('created_at').orderBy('id').execute();
-    return rows.map(toView);
+    const rows = await executor.selectFrom('console_agents').select(VIEW_COLUMNS).orderBy('created_at').orderBy('id').execute();
+    return (await withScopes(executor, rows)).map(toView);
   }
 
   /** By id or by email (case-insensitive, as agents sign in), enabled or not. */
   async find(executor: Executor, by: { id: string } | { email: string }): Promise<AgentView | null> {
-    const query = executor.selectFrom('console_agents').select(['id', 'email', 'created_at', 'disabled_at']);
+    const query = executor.selectFrom('console_agents').select(VIEW_COLUMNS);
     const row = await ('id' in by ? query.where('id', '=', by.id) : query.where('email', '=', by.email.trim().toLowerCase())).executeTakeFirst();
-    return row ? toView(row) : null;
+    return row ? toView(await withScope(executor, row)) : null;
   }
 
   /**
@@ -98,25 +161,22 @@ export class AgentStore {
       .updateTable('console_agents')
       .set({ password_hash: passwordHash })
       .where('id', '=', id)
-      .returning(['id', 'email', 'created_at', 'disabled_at'])
+      .returning(VIEW_COLUMNS)
       .executeTakeFirst();
     if (!updated) return null;
-    return { agent: toView(updated), sessionsEnded: await this.endSessions(executor, id) };
-  }
-
-  async findActive(executor: Executor, id: string): Promise<Agent | null> {
-    const row = await executor.selectFrom('console_agents').select(['id', 'email']).where('id', '=', id).where('disabled_at', 'is', null).executeTakeFirst();
-    return row ?? null;
+    return { agent: toView(await withScope(executor, updated)), sessionsEnded: await this.endSessions(executor, id) };
   }
 
   async findByEmail(executor: Executor, email: string): Promise<(Agent & { passwordHash: string }) | null> {
     const row = await executor
       .selectFrom('console_agents')
-      .select(['id', 'email', 'password_hash'])
+      .select(['id', 'email', 'all_accounts', 'password_hash'])
       .where('email', '=', email)
       .where('disabled_at', 'is', null)
       .executeTakeFirst();
-    return row ? { id: row.id, email: row.email, passwordHash: row.password_hash } : null;
+    if (!row) return null;
+    const { accounts } = await withScope(executor, row);
+    return { id: row.id, email: row.email, accounts, passwordHash: row.password_hash };
   }
 
   /** The emails of the given agents (enabled or not), by id: who holds a claim, as the queue and case pages show it. */
@@ -125,6 +185,14 @@ export class AgentStore {
     if (!wanted.length) return new Map();
     const rows = await executor.selectFrom('console_agents').select(['id', 'email']).where('id', 'in', wanted).execute();
     return new Map(rows.map((row) => [row.id, row.email]));
+  }
+
+  private async linkAccounts(executor: Executor, agentId: string, accounts: AccountScope): Promise<void> {
+    if (accounts === 'all') return;
+    await executor
+      .insertInto('console_agent_accounts')
+      .values(accounts.map((accountId) => ({ agent_id: agentId, account_id: accountId })))
+      .execute();
   }
 
   private async endSessions(executor: Executor, agentId: string): Promise<number> {
@@ -168,7 +236,7 @@ export class SignIn {
     });
     if (!valid || !agent) return null;
     for (const key of keys) await this.counters.decrement(this.ctx.store.db, key, now);
-    return { id: agent.id, email: agent.email };
+    return { id: agent.id, email: agent.email, accounts: agent.accounts };
   }
 
   private async takeSlots(keys: string[], now: number): Promise<void> {

@@ -4,7 +4,8 @@ import { CliError } from '../cli/errors.js';
 import { audited, configFrom, print, withStore } from '../cli/options.js';
 import { cryptoRandom, systemClock } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';
-import { AgentStore, type AgentView } from './agents.js';
+import type { AccountScope } from '../proofing/providers/videoid/cases.js';
+import { AgentStore, validScope, type AgentView } from './agents.js';
 
 const agentStore = new AgentStore({ clock: systemClock, random: cryptoRandom });
 
@@ -14,18 +15,39 @@ export function registerAgentCommands(program: Command): void {
     command.option('--database <url>', 'sqlite:PATH or postgres://… (REUSEID_DATABASE_URL)').option('--json', 'machine-readable output');
   const identified = (command: Command) =>
     common(command).option('--email <email>', 'the agent, by email').option('--id <id>', 'the agent, by id (instead of --email)');
+  const scoped = (command: Command) =>
+    command
+      .option('--account <id>', 'an account whose cases the agent reviews (repeat for several)', (id: string, ids: string[]) => [...ids, id], [])
+      .option('--all-accounts', "the agent reviews every account's cases (the operator's own review team)");
 
-  common(agents.command('create').description('Create an agent account; the password is stored only as an scrypt hash'))
+  scoped(common(agents.command('create').description('Create an agent account; the password is stored only as an scrypt hash')))
     .requiredOption('--email <email>', "the agent's email, used to sign in")
     .option('--password <password>', PASSWORD_HELP)
     .action(async (flags) => {
+      const accounts = scopeOf(flags);
       const password: string = flags.password ?? (await promptNewPassword());
       const agent = await audited(flags, async (trx) => {
-        const created = await agentStore.create(trx, { email: flags.email, password });
-        return { result: created, audit: agentChangedAudit(created, 'agent.created') };
+        await requireAccounts(trx, accounts);
+        const created = await agentStore.create(trx, { email: flags.email, password, accounts });
+        return { result: created, audit: agentChangedAudit(created, 'agent.created', { accounts: created.accounts }) };
       });
-      print(flags.json, agent, `agent ${agent.email} created (id ${agent.id})`);
+      print(flags.json, agent, `agent ${agent.email} created (id ${agent.id}), ${scopeText(agent.accounts)}`);
     });
+
+  scoped(
+    identified(agents.command('set-accounts').description("Replace the accounts whose cases an agent reviews; applies at the agent's next request")),
+  ).action(async (flags) => {
+    const accounts = scopeOf(flags);
+    const agent = await audited(flags, async (trx) => {
+      await requireAccounts(trx, accounts);
+      const outcome = await agentStore.setAccounts(trx, (await findAgent(trx, flags)).id, accounts);
+      if (!outcome) throw agentNotFound(flags);
+      const changed = JSON.stringify(outcome.previous) !== JSON.stringify(outcome.agent.accounts);
+      const data = { accounts: outcome.agent.accounts, previousAccounts: outcome.previous };
+      return { result: outcome.agent, audit: changed ? agentChangedAudit(outcome.agent, 'agent.accounts_changed', data) : null };
+    });
+    print(flags.json, agent, describe(agent));
+  });
 
   common(agents.command('list').description('List the agent accounts')).action(async (flags) => {
     const items = await withStore(configFrom(flags), (store) => agentStore.list(store.db));
@@ -72,6 +94,21 @@ function agentSelector(flags: { email?: string; id?: string }): AgentSelector {
   return flags.id !== undefined ? { id: flags.id } : { email: flags.email! };
 }
 
+/** Exactly one of --account (repeatable) and --all-accounts: an agent's scope is never implied. */
+function scopeOf(flags: { account: string[]; allAccounts?: boolean }): AccountScope {
+  if (flags.allAccounts === true && flags.account.length) throw new CliError('invalid_argument', 'Give either --account or --all-accounts, not both');
+  if (flags.allAccounts === true) return 'all';
+  if (!flags.account.length) throw new CliError('invalid_argument', 'Give the agent its accounts: --account ID (repeatable), or --all-accounts');
+  return validScope(flags.account);
+}
+
+async function requireAccounts(executor: Executor, accounts: AccountScope): Promise<void> {
+  if (accounts === 'all') return;
+  const found = new Set((await executor.selectFrom('accounts').select('id').where('id', 'in', accounts).execute()).map((row) => row.id));
+  const missing = accounts.find((id) => !found.has(id));
+  if (missing !== undefined) throw new CliError('account_not_found', `No account ${missing}; accounts are created with \`reuseid clients create --account\``);
+}
+
 async function findAgent(executor: Executor, flags: { email?: string; id?: string }): Promise<AgentView> {
   const by = agentSelector(flags);
   const agent = await agentStore.find(executor, by);
@@ -84,7 +121,12 @@ function agentNotFound(flags: { email?: string; id?: string }): CliError {
 }
 
 function describe(agent: AgentView): string {
-  return `${agent.email}  id ${agent.id}  created ${agent.createdAt}  ${agent.enabled ? 'enabled' : `disabled since ${agent.disabledAt}`}`;
+  const state = agent.enabled ? 'enabled' : `disabled since ${agent.disabledAt}`;
+  return `${agent.email}  id ${agent.id}  created ${agent.createdAt}  ${state}  ${scopeText(agent.accounts)}`;
+}
+
+function scopeText(accounts: AccountScope): string {
+  return accounts === 'all' ? 'all accounts' : `accounts ${accounts.join(', ')}`;
 }
 
 /** Asks twice on a terminal; reads one line when the input is piped (scripts, containers). */

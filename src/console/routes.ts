@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { apiError, ApiError } from '../shared/errors.js';
+import { ApiError } from '../shared/errors.js';
 import { ReviewCases, VerifiedFieldsSchema, holdsClaim, type ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaptureRole } from '../proofing/providers/videoid/capture.js';
 import { type Agent, AgentStore, SignIn } from './agents.js';
@@ -123,7 +123,7 @@ async function signOut(c: Console, request: FastifyRequest, reply: FastifyReply)
 }
 
 async function showQueue(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const entries = await c.cases.queue();
+  const entries = await c.cases.queue(sessionOf(request).agent);
   const emails = await c.agents.emails(
     c.ctx.store.db,
     entries.map((entry) => entry.claimedBy),
@@ -135,7 +135,7 @@ async function showQueue(c: Console, request: FastifyRequest, reply: FastifyRepl
 
 async function claimCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   try {
-    await c.cases.claim(caseIdOf(request), sessionOf(request).agent.id, meta(request));
+    await c.cases.claim(caseIdOf(request), sessionOf(request).agent, meta(request));
   } catch (error) {
     // Taken by someone else or decided meanwhile: the case page says which.
     if (!(error instanceof ApiError && error.status === 409)) throw error;
@@ -144,24 +144,24 @@ async function claimCase(c: Console, request: FastifyRequest, reply: FastifyRepl
 }
 
 async function showCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const reviewCase = await requireCase(c.cases, caseIdOf(request));
+  const reviewCase = await c.cases.require(caseIdOf(request), sessionOf(request).agent);
   return sendPage(reply, await renderCase(c, sessionOf(request), reviewCase));
 }
 
 async function releaseCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  await c.cases.release(caseIdOf(request), sessionOf(request).agent.id);
+  await c.cases.release(caseIdOf(request), sessionOf(request).agent);
   return reply.redirect('/console/queue?done=released', 303);
 }
 
 async function approveCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const session = sessionOf(request);
-  const reviewCase = await requireCase(c.cases, caseIdOf(request));
+  const reviewCase = await c.cases.require(caseIdOf(request), session.agent);
   const values = formValues(request.body as Form);
   const parsed = VerifiedFieldsSchema.safeParse(values);
   const retry = async (errors: FieldValues) => sendPage(reply.status(422), await renderCase(c, session, reviewCase, { values, errors }));
   if (!parsed.success) return retry(Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message])));
   try {
-    await c.cases.approve(reviewCase.id, session.agent.id, parsed.data, meta(request));
+    await c.cases.approve(reviewCase.id, session.agent, parsed.data, meta(request));
   } catch (error) {
     if (error instanceof ApiError && error.invalidParams) return retry(Object.fromEntries(error.invalidParams.map((p) => [p.name, p.reason])));
     throw error;
@@ -171,25 +171,25 @@ async function approveCase(c: Console, request: FastifyRequest, reply: FastifyRe
 
 async function rejectCase(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const reason = reasonOf(request.body as Form);
-  await c.cases.reject(caseIdOf(request), sessionOf(request).agent.id, reason, meta(request));
+  await c.cases.reject(caseIdOf(request), sessionOf(request).agent, reason, meta(request));
   return reply.redirect('/console/queue?done=rejected', 303);
 }
 
 async function requestCapture(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const reason = reasonOf(request.body as Form);
-  const tx = await c.cases.requestCapture(caseIdOf(request), sessionOf(request).agent.id, reason, meta(request));
+  const tx = await c.cases.requestCapture(caseIdOf(request), sessionOf(request).agent, reason, meta(request));
   return reply.redirect(`/console/queue?done=${tx.status === 'Failed' ? 'rejected' : 'capture-requested'}`, 303);
 }
 
 async function showEvidence(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const role = (request.params as { role: string }).role as CaptureRole;
-  const item = ROLES.includes(role) ? await c.cases.evidence(caseIdOf(request), sessionOf(request).agent.id, role) : null;
+  const item = ROLES.includes(role) ? await c.cases.evidence(caseIdOf(request), sessionOf(request).agent, role) : null;
   return sendImage(reply, item);
 }
 
 /** The enrolled reference face of a step-up's user: like the case images, only to the agent holding the claim. */
 async function showEnrolledFace(c: Console, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return sendImage(reply, await c.cases.enrolledPhoto(caseIdOf(request), sessionOf(request).agent.id));
+  return sendImage(reply, await c.cases.enrolledPhoto(caseIdOf(request), sessionOf(request).agent));
 }
 
 /** An image or video for the page (never cached: the console's hook sets no-store), or 404. */
@@ -204,12 +204,6 @@ function meta(request: FastifyRequest): RequestMeta & { ipAddress: string } {
 
 function caseIdOf(request: FastifyRequest): string {
   return (request.params as { caseId: string }).caseId;
-}
-
-async function requireCase(cases: ReviewCases, caseId: string): Promise<ReviewCase> {
-  const reviewCase = caseId.length <= 100 ? await cases.find(caseId) : null;
-  if (!reviewCase) throw apiError('case_not_found', 'There is no such case.');
-  return reviewCase;
 }
 
 function claimedByEmail(reviewCase: ReviewCase, emails: Map<string, string>): string | null {

@@ -2,7 +2,7 @@ import type { Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
 import { safeEqual, sha256Hex } from '../security/keyring.js';
-import type { Agent } from './agents.js';
+import { withScope, type Agent } from './agents.js';
 
 /**
  * Console sessions, in the database so that every instance knows them. The cookie holds 256 random bits; the table
@@ -45,7 +45,7 @@ export class ConsoleSessions {
     const row = await db
       .selectFrom('console_sessions as s')
       .innerJoin('console_agents as a', 'a.id', 's.agent_id')
-      .select(['s.id_hash', 's.last_seen_at', 's.expires_at', 'a.id as agentId', 'a.email', 'a.disabled_at'])
+      .select(['s.id_hash', 's.last_seen_at', 's.expires_at', 'a.id', 'a.email', 'a.all_accounts', 'a.disabled_at'])
       .where('s.id_hash', '=', sha256Hex(id))
       .executeTakeFirst();
     if (!row) return null;
@@ -55,7 +55,9 @@ export class ConsoleSessions {
       return null;
     }
     if (now - row.last_seen_at >= TOUCH_MS) await db.updateTable('console_sessions').set({ last_seen_at: now }).where('id_hash', '=', row.id_hash).execute();
-    return { id, agent: { id: row.agentId, email: row.email }, csrfToken: this.csrfToken(id) };
+    // The scope is read at every request, so that a change of the agent's accounts applies at once.
+    const { accounts } = await withScope(db, row);
+    return { id, agent: { id: row.id, email: row.email, accounts }, csrfToken: this.csrfToken(id) };
   }
 
   async destroy(id: string): Promise<void> {

@@ -93,12 +93,18 @@ for (const database of testDatabases) {
       for (const output of [listed, shown, rotated]) expect(JSON.stringify(output)).not.toMatch(/hash/i);
     });
 
-    it('agents: create, list, disable, enable and reset the password, signing the agent out; all audited', async () => {
-      const created = await cli('agents', 'create', '--email', 'Reviewer@Bank.test', '--password', 'correct horse battery');
-      expect(created).toEqual({ id: expect.any(String), email: 'reviewer@bank.test' });
+    it('agents: create, list, set the accounts, disable, enable and reset the password, signing the agent out; all audited', async () => {
+      const scope = ['--account', 'bank-b', '--account', 'bank-a', '--account', 'bank-b'];
+      const created = await cli('agents', 'create', '--email', 'Reviewer@Bank.test', ...scope, '--password', 'correct horse battery');
+      expect(created).toEqual({ id: expect.any(String), email: 'reviewer@bank.test', accounts: ['bank-a', 'bank-b'] });
       const listed = await cli('agents', 'list');
       expect(listed.items).toEqual([{ ...created, enabled: true, createdAt: expect.any(String), disabledAt: null }]);
       expect(JSON.stringify(listed)).not.toMatch(/hash|scrypt/);
+      expect(await cli('agents', 'set-accounts', '--email', 'reviewer@bank.test', '--all-accounts')).toMatchObject({ id: created.id, accounts: 'all' });
+      expect(await cli('agents', 'set-accounts', '--id', created.id, '--account', 'bank-a')).toMatchObject({ accounts: ['bank-a'] });
+      // The same scope again changes nothing and is not audited.
+      await cli('agents', 'set-accounts', '--id', created.id, '--account', 'bank-a');
+      expect((await cli('agents', 'list')).items[0].accounts).toEqual(['bank-a']);
 
       const signIn = (idHash: string) =>
         store.db
@@ -122,23 +128,48 @@ for (const database of testDatabases) {
       expect(await verifyPassword('correct horse battery', password_hash)).toBe(false);
 
       const events = await auditEvents(SYSTEM_ACCOUNT);
-      expect(events.map((e) => e.event_type)).toEqual(['agent.created', 'agent.disabled', 'agent.enabled', 'agent.password_reset']);
+      expect(events.map((e) => e.event_type)).toEqual([
+        'agent.created',
+        'agent.accounts_changed',
+        'agent.accounts_changed',
+        'agent.disabled',
+        'agent.enabled',
+        'agent.password_reset',
+      ]);
+      expect(events.slice(0, 3).map(({ body }) => JSON.parse(body).data)).toEqual([
+        { agentId: created.id, accounts: ['bank-a', 'bank-b'], source: 'cli' },
+        { agentId: created.id, accounts: 'all', previousAccounts: ['bank-a', 'bank-b'], source: 'cli' },
+        { agentId: created.id, accounts: ['bank-a'], previousAccounts: 'all', source: 'cli' },
+      ]);
       for (const { body } of events) {
         expect(JSON.parse(body)).toMatchObject({ referenceId: created.id, data: { agentId: created.id } });
         expect(body).not.toMatch(/passphrase|horse|reviewer@/);
       }
     });
 
-    it('refuses bad agent input with codes: unknown agent, short password, both or neither of --email and --id', async () => {
+    it('refuses bad agent input with codes: unknown agent or account, short password, both or neither of --email and --id, of --account and --all-accounts', async () => {
       const unknown = await run('agents', 'reset-password', '--email', 'nobody@bank.test', '--password', 'long enough password', '--json');
       expect(unknown.code).not.toBe(0);
       expect(JSON.parse(unknown.stdout)).toEqual({ error: { code: 'agent_not_found', message: 'No agent nobody@bank.test' } });
-      const short = await run('agents', 'create', '--email', 'short@bank.test', '--password', 'short', '--json');
+      const short = await run('agents', 'create', '--email', 'short@bank.test', '--all-accounts', '--password', 'short', '--json');
       expect(JSON.parse(short.stdout).error.code).toBe('invalid_argument');
       const neither = await run('agents', 'disable', '--json');
       expect(JSON.parse(neither.stdout).error).toEqual({ code: 'invalid_argument', message: 'Name the agent with either --email or --id' });
-      // Refused changes leave no trace in the audit log: the four items of the previous test are all there is.
-      expect(await auditEvents(SYSTEM_ACCOUNT)).toHaveLength(4);
+      const create = (...args: string[]) => run('agents', 'create', '--email', 'scope@bank.test', '--password', 'long enough password', ...args, '--json');
+      expect(JSON.parse((await create()).stdout).error).toEqual({
+        code: 'invalid_argument',
+        message: 'Give the agent its accounts: --account ID (repeatable), or --all-accounts',
+      });
+      expect(JSON.parse((await create('--account', 'bank-a', '--all-accounts')).stdout).error).toEqual({
+        code: 'invalid_argument',
+        message: 'Give either --account or --all-accounts, not both',
+      });
+      expect(JSON.parse((await create('--account', 'bank-a', '--account', 'nope')).stdout).error.code).toBe('account_not_found');
+      const setNothing = await run('agents', 'set-accounts', '--email', 'reviewer@bank.test', '--json');
+      expect(JSON.parse(setNothing.stdout).error.code).toBe('invalid_argument');
+      expect((await cli('agents', 'list')).items.map((agent: { email: string }) => agent.email)).toEqual(['reviewer@bank.test']);
+      // Refused changes leave no trace in the audit log: the six items of the previous test are all there is.
+      expect(await auditEvents(SYSTEM_ACCOUNT)).toHaveLength(6);
     });
 
     it('errors: JSON on stdout with --json, plain text on stderr without; both exit non-zero', async () => {

@@ -17,7 +17,8 @@ import { AGENT_PASSWORD, b64, captureBody, createAgent } from '../videoid/suppor
 /**
  * The console in a real browser (Debian chromium, headless) against a real listening server, not in sandbox mode:
  * an agent signs in, approves one capture and rejects another, and the RP sees Completed and Failed. The captures
- * show real sample people, compared by the real face matcher: the agent sees the score.
+ * show real sample people, compared by the real face matcher: the agent sees the score. An agent of one account does
+ * not see another account's case in its queue.
  */
 const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOT = join(tmpdir(), 'reuseid-console-case.png');
@@ -28,7 +29,8 @@ describe('agent console in Chromium (sqlite)', () => {
   let baseUrl: string;
   let browser: BrowserContext;
   let profile: string;
-  let token: string;
+  /** The RP of the default account, as the agent console tests use it. */
+  let main: RpClient;
 
   beforeAll(async () => {
     // No skipping: a missing browser is a broken test environment, and it must show.
@@ -41,7 +43,7 @@ describe('agent console in Chromium (sqlite)', () => {
     ctx = createContext({ config, store, masterKey: TEST_MASTER_KEY });
     app = await buildApp(ctx);
     await app.listen({ port, host: '127.0.0.1' });
-    token = await rpToken();
+    main = await rpClient();
     profile = mkdtempSync(join(tmpdir(), 'reuseid-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -67,8 +69,9 @@ describe('agent console in Chromium (sqlite)', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  async function rpToken(): Promise<string> {
-    const client = await ctx.clients.create(ctx.store.db, { name: 'browser test rp', permissions: ['reuseid-onboarding'] });
+  /** An RP client of an account (the default one when omitted), with its access token. */
+  async function rpClient(accountId?: string): Promise<RpClient> {
+    const client = await ctx.clients.create(ctx.store.db, { name: 'browser test rp', accountId, permissions: ['reuseid-onboarding'] });
     const response = await fetch(`${baseUrl}/auth/open/connect/token`, {
       method: 'POST',
       headers: {
@@ -77,21 +80,22 @@ describe('agent console in Chromium (sqlite)', () => {
       },
       body: 'grant_type=client_credentials',
     });
-    return ((await response.json()) as { access_token: string }).access_token;
+    return { accountId: client.accountId, token: ((await response.json()) as { access_token: string }).access_token };
   }
 
-  async function rp(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  async function rp(method: 'GET' | 'POST', path: string, body?: unknown, client: RpClient = main): Promise<any> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${client.token}`, 'content-type': 'application/json' },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return ((await response.json()) as { data: unknown }).data;
   }
 
   /** An onboarding whose simulated device has sent a capture of one person's document and a selfie: returns the transaction and its case id. */
-  async function capturedOnboarding(document: SampleImages, selfie: SampleImages): Promise<{ transactionId: string; caseId: string }> {
-    const started = await rp('POST', '/reuseid/onboarding', { provider: 'signicatvideoid', videoidProviderOptions: { docTypes: [138], defaultId: 138 } });
+  async function capturedOnboarding(document: SampleImages, selfie: SampleImages, client: RpClient = main): Promise<{ transactionId: string; caseId: string }> {
+    const options = { provider: 'signicatvideoid', videoidProviderOptions: { docTypes: [138], defaultId: 138 } };
+    const started = await rp('POST', '/reuseid/onboarding', options, client);
     const device = await DeviceClient.create(baseUrl);
     const { transactionId } = await device.activate(started.activationCode);
     await device.call(
@@ -99,7 +103,7 @@ describe('agent console in Chromium (sqlite)', () => {
       `/device/v1/transactions/${transactionId}/proofing/signicatvideoid`,
       captureBody({ mrz: sampleMrz(), documentFront: b64(document['document-front.png']), selfie: b64(selfie['selfie.jpg']) }),
     );
-    expect(await rp('GET', `/reuseid/onboarding/${transactionId}`)).toMatchObject({ status: 'Pending', stage: 'review' });
+    expect(await rp('GET', `/reuseid/onboarding/${transactionId}`, undefined, client)).toMatchObject({ status: 'Pending', stage: 'review' });
     const row = await ctx.store.db.selectFrom('videoid_cases').select('id').where('transaction_id', '=', transactionId).executeTakeFirstOrThrow();
     return { transactionId, caseId: row.id };
   }
@@ -110,8 +114,17 @@ describe('agent console in Chromium (sqlite)', () => {
     await page.waitForURL(`${baseUrl}/console/cases/${caseId}`);
   }
 
+  async function signIn(page: Page, email: string): Promise<void> {
+    await page.goto(`${baseUrl}/console`);
+    await page.waitForURL(`${baseUrl}/console/sign-in`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(AGENT_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${baseUrl}/console/queue`);
+  }
+
   it('signs in, approves one case and rejects another', async () => {
-    const agent = await createAgent({ ctx });
+    const agent = await createAgent({ ctx }, 'all');
     const [holder, stranger] = await Promise.all([samplePersonImages(1), samplePersonImages(2)]);
     const approved = await capturedOnboarding(holder, holder);
     const rejected = await capturedOnboarding(holder, stranger);
@@ -122,12 +135,7 @@ describe('agent console in Chromium (sqlite)', () => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
     });
 
-    await page.goto(`${baseUrl}/console`);
-    await page.waitForURL(`${baseUrl}/console/sign-in`);
-    await page.getByLabel('Email').fill(agent.email);
-    await page.getByLabel('Password').fill(AGENT_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${baseUrl}/console/queue`);
+    await signIn(page, agent.email);
     // The queue flags the capture whose selfie is another person's.
     expect(await page.locator('.flag').allTextContents()).toEqual(['Face mismatch']);
 
@@ -161,7 +169,33 @@ describe('agent console in Chromium (sqlite)', () => {
     expect(await rp('GET', `/reuseid/onboarding/${rejected.transactionId}`)).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
     expect(cspViolations).toEqual([]);
   }, 180_000);
+
+  it("lists only its account's cases in the queue of an account's agent; another account's case page is not found", async () => {
+    const other = await rpClient('browser-bank-b');
+    const holder = await samplePersonImages(1);
+    const mine = await capturedOnboarding(holder, holder);
+    const theirs = await capturedOnboarding(holder, holder, other);
+    const agent = await createAgent({ ctx }, [main.accountId]);
+    // A new person at the browser: the previous test's agent is still signed in.
+    await browser.clearCookies();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    await signIn(page, agent.email);
+
+    expect(await page.getByRole('button', { name: `Open case ${mine.caseId.slice(0, 8)}` }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: `Open case ${theirs.caseId.slice(0, 8)}` }).count()).toBe(0);
+    expect(await page.content()).not.toContain(theirs.caseId);
+    const response = await page.goto(`${baseUrl}/console/cases/${theirs.caseId}`);
+    expect(response?.status()).toBe(404);
+    expect(await page.getByRole('main').textContent()).toContain('There is no such case.');
+    await page.close();
+  }, 180_000);
 });
+
+interface RpClient {
+  accountId: string;
+  token: string;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { beforeAll, expect, vi } from 'vitest';
 import { AgentStore } from '../../src/console/agents.js';
+import type { AccountScope } from '../../src/proofing/providers/videoid/cases.js';
 import type { FaceComparison, FaceQuality } from '../../src/faces/types.js';
 import { sampleImages, sampleMrz } from '../../src/testing/media/sample-images.js';
 import type { DeviceClient } from '../../src/sdk/device.js';
@@ -78,8 +79,9 @@ export async function failure(call: Promise<unknown>): Promise<{ status: number;
 let agentCount = 0;
 export const AGENT_PASSWORD = 'correct horse battery staple';
 
-export async function createAgent(h: Pick<Harness, 'ctx'>, password = AGENT_PASSWORD) {
-  return new AgentStore(h.ctx).create(h.ctx.store.db, { email: `agent${++agentCount}-${Date.now()}@bank.test`, password });
+/** An agent of the given accounts; by default of all accounts, as the operator's own review team. */
+export async function createAgent(h: Pick<Harness, 'ctx'>, accounts: AccountScope = 'all', password = AGENT_PASSWORD) {
+  return new AgentStore(h.ctx).create(h.ctx.store.db, { email: `agent${++agentCount}-${Date.now()}@bank.test`, password, accounts });
 }
 
 type Response = { status: number; body: string; headers: OutgoingHttpHeaders };
@@ -132,8 +134,8 @@ export class ConsoleBrowser {
   }
 }
 
-export async function signedInAgent(h: Harness) {
-  const agent = await createAgent(h);
+export async function signedInAgent(h: Harness, accounts: AccountScope = 'all') {
+  const agent = await createAgent(h, accounts);
   const browser = new ConsoleBrowser(h);
   const res = await browser.signIn(agent.email, AGENT_PASSWORD);
   expect(res.status).toBe(303);

@@ -80,6 +80,20 @@ export interface ReviewCase {
   enrolledFaceDecision: FaceComparison['decision'] | null;
 }
 
+/** Whose cases an agent reviews: every account's (an operator's own review team), or only the listed accounts'. */
+export type AccountScope = 'all' | readonly string[];
+
+/**
+ * The agent acting on cases. Every agent-facing method takes one, and every case it reaches goes through find(),
+ * which treats a case outside the agent's accounts as absent: the agent learns nothing, not even that it exists.
+ */
+export interface Reviewer {
+  id: string;
+  accounts: AccountScope;
+}
+
+const reviews = (reviewer: Reviewer, accountId: string): boolean => reviewer.accounts === 'all' || reviewer.accounts.includes(accountId);
+
 /** Who a case is about, opened for the agent holding its claim. */
 export interface CaseSubject {
   tx: Transaction;
@@ -146,8 +160,10 @@ export class ReviewCases {
     });
   }
 
-  /** Open cases whose transaction still waits for review, oldest first. */
-  async queue(limit = 200): Promise<ReviewCase[]> {
+  /** Open cases of the reviewer's accounts whose transaction still waits for review, oldest first. */
+  async queue(reviewer: Reviewer, limit = 200): Promise<ReviewCase[]> {
+    const { accounts } = reviewer;
+    if (accounts !== 'all' && !accounts.length) return [];
     const rows = await this.ctx.store.db
       .selectFrom('videoid_cases as c')
       .innerJoin('transactions as t', 't.id', 'c.transaction_id')
@@ -156,15 +172,25 @@ export class ReviewCases {
       .where('t.status', '=', 'Pending')
       .where('t.stage', '=', 'review')
       .where('t.expires_at', '>', this.ctx.clock.now())
+      .$if(accounts !== 'all', (query) => query.where('c.account_id', 'in', accounts as readonly string[]))
       .orderBy('c.created_at')
       .limit(limit)
       .execute();
     return rows.map(toCase);
   }
 
-  async find(caseId: string): Promise<ReviewCase | null> {
+  /** The one lookup of a case for an agent: null when there is none, or when it belongs to another account. */
+  async find(caseId: string, reviewer: Reviewer): Promise<ReviewCase | null> {
+    if (caseId.length > 100) return null;
     const row = await this.ctx.store.db.selectFrom('videoid_cases').selectAll().where('id', '=', caseId).executeTakeFirst();
-    return row ? toCase(row) : null;
+    return row && reviews(reviewer, row.account_id) ? toCase(row) : null;
+  }
+
+  /** find(), or case_not_found (404, as for a case that does not exist). */
+  async require(caseId: string, reviewer: Reviewer): Promise<ReviewCase> {
+    const reviewCase = await this.find(caseId, reviewer);
+    if (!reviewCase) throw apiError('case_not_found', 'There is no such case.');
+    return reviewCase;
   }
 
   /** The latest case of a transaction: what the device is told about its previous capture. */
@@ -179,8 +205,11 @@ export class ReviewCases {
   }
 
   /** Takes (or renews) the claim on an open case; refused while another agent's claim is live. */
-  async claim(caseId: string, agentId: string, meta: RequestMeta): Promise<ReviewCase> {
+  async claim(caseId: string, reviewer: Reviewer, meta: RequestMeta): Promise<ReviewCase> {
     const { store, clock, audit } = this.ctx;
+    // A case's account never changes: checked once, before the claim.
+    await this.require(caseId, reviewer);
+    const agentId = reviewer.id;
     return store.write(async (trx) => {
       const now = clock.now();
       const claimed = await trx
@@ -197,13 +226,14 @@ export class ReviewCases {
     });
   }
 
-  async release(caseId: string, agentId: string): Promise<void> {
+  async release(caseId: string, reviewer: Reviewer): Promise<void> {
+    await this.require(caseId, reviewer);
     await this.ctx.store.db
       .updateTable('videoid_cases')
       .set({ claimed_by: null, claim_expires_at: null })
       .where('id', '=', caseId)
       .where('status', '=', 'open')
-      .where('claimed_by', '=', agentId)
+      .where('claimed_by', '=', reviewer.id)
       .execute();
   }
 
@@ -214,15 +244,16 @@ export class ReviewCases {
    * the document's holder. Its template is computed again here, outside the database transaction, since cases keep
    * no templates.
    */
-  async approve(caseId: string, agentId: string, fields: VerifiedFields, meta: RequestMeta): Promise<Transaction> {
-    const reviewCase = await this.requireCase(caseId);
+  async approve(caseId: string, reviewer: Reviewer, fields: VerifiedFields, meta: RequestMeta): Promise<Transaction> {
+    const reviewCase = await this.require(caseId, reviewer);
+    const agentId = reviewer.id;
     const { documentNumber, dateOfExpiry, ...userData } = fields;
     if (dateOfExpiry < new Date(this.ctx.clock.now()).toISOString().slice(0, 10)) {
       throw errors.invalidParameters([{ name: 'dateOfExpiry', reason: 'the document has expired: reject it as document_expired' }]);
     }
     const subject = await this.subject(reviewCase);
     const caseFaces = await this.faces(reviewCase, subject.user);
-    const reference = subject.tx.kind === 'onboarding' ? await this.selfieReference(reviewCase, agentId) : null;
+    const reference = subject.tx.kind === 'onboarding' ? await this.selfieReference(reviewCase, reviewer) : null;
     const details = { caseId, attempt: reviewCase.attempt, docType: reviewCase.docType, documentNumber, dateOfExpiry, agentId };
     return this.ctx.proofing.decide(
       subject.tx,
@@ -246,13 +277,14 @@ export class ReviewCases {
     );
   }
 
-  async reject(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
-    return this.rejectCase(await this.requireCase(caseId), agentId, reason, meta);
+  async reject(caseId: string, reviewer: Reviewer, reason: Reason, meta: RequestMeta): Promise<Transaction> {
+    return this.rejectCase(await this.require(caseId, reviewer), reviewer.id, reason, meta);
   }
 
   /** Asks the device for a new capture; once the user has used up MAX_CAPTURES the case is rejected instead. */
-  async requestCapture(caseId: string, agentId: string, reason: Reason, meta: RequestMeta): Promise<Transaction> {
-    const reviewCase = await this.requireCase(caseId);
+  async requestCapture(caseId: string, reviewer: Reviewer, reason: Reason, meta: RequestMeta): Promise<Transaction> {
+    const reviewCase = await this.require(caseId, reviewer);
+    const agentId = reviewer.id;
     if (reviewCase.attempt >= MAX_CAPTURES) return this.rejectCase(reviewCase, agentId, reason, meta);
     return this.ctx.store.write(async (trx) => {
       await this.close(trx, reviewCase, agentId, 'resubmission', reason);
@@ -284,8 +316,8 @@ export class ReviewCases {
   }
 
   /** One captured item of a case, for the agent who holds a live claim on it (nobody else sees the images). */
-  async evidence(caseId: string, agentId: string, role: CaptureRole): Promise<EvidenceItem | null> {
-    const claimed = await this.claimed(caseId, agentId);
+  async evidence(caseId: string, reviewer: Reviewer, role: CaptureRole): Promise<EvidenceItem | null> {
+    const claimed = await this.claimed(caseId, reviewer);
     const id = claimed?.reviewCase.evidenceIds[role];
     if (!claimed || !id) return null;
     const { tx, user } = claimed.subject;
@@ -293,8 +325,8 @@ export class ReviewCases {
   }
 
   /** On a step-up, the photo of the user's enrolled reference face, for the agent holding the claim; otherwise null. */
-  async enrolledPhoto(caseId: string, agentId: string): Promise<ReferencePhoto | null> {
-    const claimed = await this.claimed(caseId, agentId);
+  async enrolledPhoto(caseId: string, reviewer: Reviewer): Promise<ReferencePhoto | null> {
+    const claimed = await this.claimed(caseId, reviewer);
     if (claimed?.subject.tx.kind !== 'stepup') return null;
     const reference = await this.ctx.referenceFaces.find(this.ctx.store.db, claimed.subject.user, this.ctx.faces.model);
     return reference?.photo ?? null;
@@ -331,12 +363,6 @@ export class ReviewCases {
     if (Number(closed.numUpdatedRows) !== 1) throw caseNotAvailable();
   }
 
-  private async requireCase(caseId: string): Promise<ReviewCase> {
-    const reviewCase = await this.find(caseId);
-    if (!reviewCase) throw apiError('case_not_found', `No review case ${caseId}.`);
-    return reviewCase;
-  }
-
   private async transactionOf(executor: Executor, reviewCase: ReviewCase): Promise<Transaction> {
     const tx = await findTransaction(executor, reviewCase.transactionId);
     if (!tx) throw errors.transactionNotFound(reviewCase.transactionId);
@@ -349,16 +375,19 @@ export class ReviewCases {
     return user;
   }
 
-  /** The case and its subject when the agent holds a live claim on it: nobody else sees what it holds. */
-  private async claimed(caseId: string, agentId: string): Promise<{ reviewCase: ReviewCase; subject: CaseSubject } | null> {
-    const reviewCase = await this.find(caseId);
-    if (!reviewCase || !holdsClaim(reviewCase, agentId, this.ctx.clock.now())) return null;
+  /**
+   * The case and its subject when the agent holds a live claim on it: nobody else sees what it holds. Looked up
+   * in the agent's accounts even so: a claim taken before the agent lost that account shows nothing more.
+   */
+  private async claimed(caseId: string, reviewer: Reviewer): Promise<{ reviewCase: ReviewCase; subject: CaseSubject } | null> {
+    const reviewCase = await this.find(caseId, reviewer);
+    if (!reviewCase || !holdsClaim(reviewCase, reviewer.id, this.ctx.clock.now())) return null;
     return { reviewCase, subject: await this.subject(reviewCase) };
   }
 
   /** The approved selfie as a reference face (template and photo), or null when it shows no usable face. */
-  private async selfieReference(reviewCase: ReviewCase, agentId: string): Promise<{ template: FaceTemplate; photo: ReferencePhoto } | null> {
-    const selfie = await this.evidence(reviewCase.id, agentId, 'selfie');
+  private async selfieReference(reviewCase: ReviewCase, reviewer: Reviewer): Promise<{ template: FaceTemplate; photo: ReferencePhoto } | null> {
+    const selfie = await this.evidence(reviewCase.id, reviewer, 'selfie');
     if (!selfie) return null;
     const { template } = await this.ctx.faces.template(selfie.content);
     return template ? { template, photo: { mediaType: selfie.mediaType, content: selfie.content } } : null;
