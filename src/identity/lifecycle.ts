@@ -6,6 +6,7 @@ import type { Outbox } from '../events/outbox.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import { toTransaction } from '../flows/transaction.js';
 import { transactionData, type TransactionData } from '../flows/view.js';
+import { openCursor, sealCursor } from '../http/cursors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { sealedPlaintextSize, type DataCipher } from '../security/keyring.js';
 import { apiError, errors } from '../shared/errors.js';
@@ -221,17 +222,10 @@ export class UserLifecycle {
   }
 
   private nextUrl(cursor: FindCursor): string {
-    return `${this.deps.baseUrl}/reuseid/users?cursor=${encodeURIComponent(this.deps.cipher.sealJson(cursor, CURSOR_CONTEXT))}`;
+    return `${this.deps.baseUrl}/reuseid/users?cursor=${sealCursor(this.deps.cipher, CURSOR_CONTEXT, cursor)}`;
   }
 
   private openCursor(accountId: string, cursor: string): FindCursor {
-    let page: FindCursor | undefined;
-    try {
-      page = this.deps.cipher.openJson<FindCursor>(cursor, CURSOR_CONTEXT);
-    } catch {
-      page = undefined;
-    }
-    if (!page || page.accountId !== accountId) throw errors.invalidParameters([{ name: 'cursor', reason: 'not a cursor this server issued for this account' }]);
-    return page;
+    return openCursor<FindCursor>(this.deps.cipher, CURSOR_CONTEXT, accountId, cursor);
   }
 }

@@ -33,8 +33,32 @@ for (const database of testDatabases) {
       expect(() => t.h.ctx.keyring.userCipher(user.userId, row.data_key_sealed)).toThrow();
       expect(await db.selectFrom('user_attributes').select('name').where('user_id', '=', user.userId).execute()).toEqual([]);
       expect(await db.selectFrom('user_reference_faces').select('model').where('user_id', '=', user.userId).execute()).toEqual([]);
-      const sealedLeft = await db.selectFrom('transactions').select(['user_data_sealed', 'external_ref_sealed']).where('user_id', '=', user.userId).execute();
-      expect(sealedLeft.some((tx) => tx.user_data_sealed !== null)).toBe(true);
+      // What stays sealed in rows that outlive the user (transactions, proofings, evidence) opens with no key left.
+      const transactions = await db.selectFrom('transactions').selectAll().where('user_id', '=', user.userId).execute();
+      const proofings = await db
+        .selectFrom('proofings')
+        .select(['id', 'decision_sealed'])
+        .where(
+          'transaction_id',
+          'in',
+          transactions.map((tx) => tx.id),
+        )
+        .execute();
+      const evidence = await db.selectFrom('evidence').select(['id', 'content_sealed']).where('dossier_id', '=', user.start.dossierId).execute();
+      const sealed: [string, string | null][] = [
+        ...transactions.flatMap((tx): [string, string | null][] => [
+          [`transaction:${tx.id}:userData`, tx.user_data_sealed],
+          [`transaction:${tx.id}:externalRef`, tx.external_ref_sealed],
+        ]),
+        ...proofings.map((p): [string, string | null] => [`proofing:${p.id}:decision`, p.decision_sealed]),
+        ...evidence.map((e): [string, string | null] => [`evidence:${e.id}`, e.content_sealed]),
+      ];
+      const present = sealed.filter((entry): entry is [string, string] => entry[1] !== null);
+      expect(present.length).toBeGreaterThanOrEqual(4);
+      for (const [context, value] of present) {
+        expect(() => t.h.ctx.keyring.userCipher(user.userId, row.data_key_sealed).open(value, context)).toThrow();
+        expect(() => t.h.ctx.keyring.serverCipher().open(value, context)).toThrow();
+      }
 
       const onboarding = (await t.rp.get(`/reuseid/onboarding/${user.start.transactionId}`)).body.data;
       expect(onboarding).toMatchObject({ status: 'Completed', transactionId: user.start.transactionId });
@@ -89,6 +113,7 @@ for (const database of testDatabases) {
 
       const db = t.h.ctx.store.db;
       const stored = await db.selectFrom('evidence').select(['id', 'kind']).where('dossier_id', '=', user.start.dossierId).execute();
+      expect(stored.length).toBeGreaterThan(0);
       expect(exported.evidence.map((e: { evidenceId: string }) => e.evidenceId).sort()).toEqual(stored.map((e) => e.id).sort());
       for (const item of exported.evidence) expect(item.content).toBeUndefined();
 
