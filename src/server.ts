@@ -22,9 +22,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
   // The step of migration 008 that needs the master key, which migrations never see.
   const sealedUrls = await ctx.webhooks.subscriptions.sealClearUrls();
+  // The step of migration 010 that needs the master key: lookup hashes of the externalRefs stored before it.
+  const hashedRefs = await ctx.users.hashExternalRefs(ctx.store.db);
   const app = await buildApp(ctx, logger);
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, publicUrl: config.publicUrl, database: redactUrl(config.databaseUrl), sandbox: config.sandbox }, 'reuseid server listening');
+  if (hashedRefs) logger.info({ hashedRefs }, 'hashed the externalRefs of users created before migration 010');
   if (sealedUrls) logger.info({ sealedUrls }, 'sealed the webhook URLs stored in clear before migration 008');
   if (config.sandbox) {
     logger.warn({ sandbox: true }, 'SANDBOX MODE: any device can state its own proofing outcome (REUSEID_SANDBOX=true). Never run this in production');

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { openCursor, sealCursor } from '../http/cursors.js';
 import { apiError, errors } from '../shared/errors.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
@@ -58,19 +59,11 @@ export class AuditQueries {
   }
 
   private nextUrl(query: ResolvedQuery): string {
-    return `${this.deps.baseUrl}/audit/query?cursor=${encodeURIComponent(this.deps.cipher.sealJson(query, CURSOR_CONTEXT))}`;
+    return `${this.deps.baseUrl}/audit/query?cursor=${sealCursor(this.deps.cipher, CURSOR_CONTEXT, query)}`;
   }
 
   private openCursor(accountId: string, cursor: string): ResolvedQuery {
-    let query: ResolvedQuery | undefined;
-    try {
-      query = this.deps.cipher.openJson<ResolvedQuery>(cursor, CURSOR_CONTEXT);
-    } catch {
-      query = undefined;
-    }
-    if (!query || query.accountId !== accountId)
-      throw errors.invalidParameters([{ name: 'cursor', reason: 'not a cursor this server issued for this account' }]);
-    return query;
+    return openCursor<ResolvedQuery>(this.deps.cipher, CURSOR_CONTEXT, accountId, cursor);
   }
 }
 

@@ -70,3 +70,10 @@ export async function setDeviceState(executor: Executor, id: string, state: Devi
   const result = await executor.updateTable('devices').set({ state, updated_at: now }).where('id', '=', id).where('state', '!=', state).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+/** Deactivates every device of the user still not deactivated (erasure); returns their IDs. */
+export async function deactivateUserDevices(executor: Executor, userId: string, now: number): Promise<string[]> {
+  const rows = await executor.selectFrom('devices').select('id').where('user_id', '=', userId).where('state', '!=', 'DEACTIVATED').execute();
+  for (const row of rows) await setDeviceState(executor, row.id, 'DEACTIVATED', now);
+  return rows.map((row) => row.id);
+}

@@ -20,6 +20,8 @@ export const EVENT_NAMES = [
   'stepup.expired',
   'device.activated',
   'device.state.change',
+  // Erasure (identity/lifecycle.ts): {userId, erasedAt, endedTransactionIds, deactivatedDeviceIds}, no personal data.
+  'user.erased',
   'webhook.test',
 ] as const;
 

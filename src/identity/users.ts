@@ -35,7 +35,7 @@ export class UserStore {
     const id = this.deps.random.uuid();
     const dataKeySealed = this.deps.keyring.newDataKey(id);
     const user: User = { id, accountId, state: 'ACTIVE', createdAt: now, dataKeySealed };
-    const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, `user:${id}:externalRef`);
+    const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, externalRefContext(id));
     await executor
       .insertInto('users')
       .values({
@@ -44,22 +44,96 @@ export class UserStore {
         state: user.state,
         data_key_sealed: dataKeySealed,
         external_ref_sealed: externalRefSealed,
+        external_ref_hash: externalRef === undefined ? null : this.externalRefHash(externalRef),
         created_at: now,
         updated_at: now,
+        erased_at: null,
       })
       .execute();
     return user;
   }
 
-  /** The user of this account, or null: another account's user is indistinguishable from a missing one. */
+  /**
+   * The live user of this account, or null: another account's user is indistinguishable from a missing one, and an
+   * erased user no longer exists for anything that would open or add personal data.
+   */
   async find(executor: Executor, accountId: string, userId: string): Promise<User | null> {
     const row = await executor
       .selectFrom('users')
-      .select(['id', 'account_id', 'state', 'created_at', 'data_key_sealed'])
+      .select(['id', 'account_id', 'created_at', 'data_key_sealed'])
       .where('id', '=', userId)
       .where('account_id', '=', accountId)
+      .where('state', '=', 'ACTIVE')
       .executeTakeFirst();
     return row ? { id: row.id, accountId: row.account_id, state: 'ACTIVE', createdAt: row.created_at, dataKeySealed: row.data_key_sealed } : null;
+  }
+
+  /** The user's state in this account (ACTIVE or ERASED), or null when the account has no such user. */
+  async stateOf(executor: Executor, accountId: string, userId: string): Promise<string | null> {
+    const row = await executor.selectFrom('users').select('state').where('id', '=', userId).where('account_id', '=', accountId).executeTakeFirst();
+    return row?.state ?? null;
+  }
+
+  /** The user's externalRef, opened; undefined when it was given none. */
+  async readExternalRef(executor: Executor, user: User): Promise<unknown> {
+    const row = await executor.selectFrom('users').select('external_ref_sealed').where('id', '=', user.id).executeTakeFirstOrThrow();
+    return row.external_ref_sealed === null ? undefined : this.cipher(user).openJson<unknown>(row.external_ref_sealed, externalRefContext(user.id));
+  }
+
+  /**
+   * The keyed hash that finds a user by externalRef. A string is hashed as is (what `?externalRef=` carries); any other
+   * JSON value as its JSON text, so that an RP can look it up by sending that text.
+   */
+  externalRefHash(externalRef: unknown): string {
+    return this.deps.keyring.keyedHash(EXTERNAL_REF_PURPOSE, typeof externalRef === 'string' ? externalRef : JSON.stringify(externalRef));
+  }
+
+  /**
+   * The step of migration 010 that needs the master key: hashes the externalRef of users created before it. Run at
+   * every start (a no-op once done); returns how many users it hashed.
+   */
+  async hashExternalRefs(executor: Executor): Promise<number> {
+    const rows = await executor
+      .selectFrom('users')
+      .select(['id', 'data_key_sealed', 'external_ref_sealed'])
+      .where('state', '=', 'ACTIVE')
+      .where('external_ref_sealed', 'is not', null)
+      .where('external_ref_hash', 'is', null)
+      .execute();
+    for (const row of rows) {
+      const externalRef = this.cipher({ id: row.id, dataKeySealed: row.data_key_sealed }).openJson<unknown>(
+        row.external_ref_sealed!,
+        externalRefContext(row.id),
+      );
+      await executor
+        .updateTable('users')
+        .set({ external_ref_hash: this.externalRefHash(externalRef) })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    return rows.length;
+  }
+
+  /**
+   * Crypto-shredding: destroys the user's data key, so every value sealed with it (attributes, externalRef, face
+   * templates and photos, evidence, proofing decisions, transaction userData) can never be opened again, in this
+   * database or any copy of it. The attribute and reference-face rows go too; they hold nothing usable without the key.
+   * Returns false when the user was not live (already erased, or not this account's).
+   */
+  async erase(executor: Executor, accountId: string, userId: string, now: number): Promise<boolean> {
+    const erased = await executor
+      .updateTable('users')
+      .set({ state: 'ERASED', data_key_sealed: '', external_ref_sealed: null, external_ref_hash: null, erased_at: now, updated_at: now })
+      .where('id', '=', userId)
+      .where('account_id', '=', accountId)
+      .where('state', '=', 'ACTIVE')
+      .executeTakeFirst();
+    if (Number(erased.numUpdatedRows) !== 1) return false;
+    await executor.deleteFrom('user_attributes').where('user_id', '=', userId).execute();
+    await executor.deleteFrom('user_reference_faces').where('user_id', '=', userId).execute();
+    // The keyed hash of a document number would still single the person out (and bind the document to them).
+    await executor.deleteFrom('readid_documents').where('user_id', '=', userId).execute();
+    return true;
   }
 
   cipher(user: Pick<User, 'id' | 'dataKeySealed'>): DataCipher {
@@ -118,3 +192,6 @@ export class UserStore {
     return attributes;
   }
 }
+
+const EXTERNAL_REF_PURPOSE = 'user-external-ref';
+const externalRefContext = (userId: string) => `user:${userId}:externalRef`;

@@ -125,3 +125,9 @@ export function loadMasterKey(options: { masterKey?: string; masterKeyFile?: str
   }
   return parseMasterKey(readFileSync(file, 'utf8'));
 }
+
+/** The plaintext size of a sealed value, without opening it (the GCM tag is 16 bytes): evidence metadata in exports. */
+export function sealedPlaintextSize(sealed: string): number {
+  const body = sealed.split('.')[2] ?? '';
+  return Math.max(0, Buffer.byteLength(body, 'base64url') - 16);
+}

@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   uri_too_long: { status: 414, title: 'URI too long', description: "A path segment is longer than 500 characters (longer than any identifier; up to 500, the field's own limit answers 422)." },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The endpoint does not accept that content type.' },
   invalid_request_parameter: { status: 422, title: 'Invalid request parameter', description: 'Validation failed: `invalidParams` has one `{name, reason}` per bad field.' },
+  export_too_large: { status: 422, title: 'Export too large', description: "The user's evidence exceeds what one export with `include=evidence` carries (64 MiB); export without it." },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused', description: 'The `Idempotency-Key` was already used with a different request.' },
   too_many_requests: { status: 429, title: 'Too many requests', description: 'A rate or failure bound was hit; `Retry-After` says when to retry.' },
   request_headers_too_large: { status: 431, title: 'Request headers too large', description: "The request headers exceed the server's size limit." },

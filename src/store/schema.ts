@@ -33,6 +33,10 @@ export interface UsersTable {
   external_ref_sealed: string | null;
   created_at: number;
   updated_at: number;
+  /** Keyed hash of the externalRef, for lookup (010_user_lifecycle); null without one, or once erased. */
+  external_ref_hash: string | null;
+  /** When the user was erased (state ERASED); null for a live user. */
+  erased_at: number | null;
 }
 
 export interface UserAttributesTable {

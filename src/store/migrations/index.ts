@@ -8,6 +8,7 @@ import * as m006 from './006_binding.js';
 import * as m007 from './007_reference_photo.js';
 import * as m008 from './008_sealed_webhook_urls.js';
 import * as m009 from './009_readid_refused_uploads.js';
+import * as m010 from './010_user_lifecycle.js';
 import * as m011 from './011_agent_accounts.js';
 
 /**
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
   '007_reference_photo': m007,
   '008_sealed_webhook_urls': m008,
   '009_readid_refused_uploads': m009,
+  '010_user_lifecycle': m010,
   '011_agent_accounts': m011,
 };
