@@ -19,7 +19,7 @@ import type { User, UserStore, VerifiedAttribute } from './users.js';
  * The personal-data lifecycle of a user (GDPR Art. 15 and 17): erase, export, and find by externalRef.
  *
  * Erasure is crypto-shredding: the user's data key is destroyed (UserStore.erase), which makes every value sealed with
- * it unreadable here and in every backup. Around it, in the same unit of work, the user's open transactions end
+ * it unreadable here; a backup taken before still holds the sealed key until it expires (README). Around it, in the same unit of work, the user's open transactions end
  * Failed (`user_erased`) through the state machine, the devices are deactivated, and `user.erased` is audited and
  * announced. The audit chain is left untouched (its items hold identifiers, never personal data), so it still verifies.
  *
