@@ -65,7 +65,13 @@ export class WebhookDeliveries {
     return this.deps.write(async (trx) => {
       const subscription = await this.deps.subscriptions.find(trx, accountId, subscriptionId);
       if (subscription.disabled_at !== null) throw subscriptionDisabled(subscriptionId);
-      const envelope = await this.deps.outbox.enqueue(trx, accountId, TEST_EVENT_NAME, { subscriptionId, message: 'This is a test event.' }, ['mock']);
+      const envelope = await this.deps.outbox.enqueue(
+        trx,
+        accountId,
+        TEST_EVENT_NAME,
+        { subscriptionId, message: 'This is a test event.' },
+        { tags: ['mock'] },
+      );
       // Dispatched by hand: the fan-out must not send the test to the account's other subscriptions.
       const event = await trx
         .updateTable('outbox_events')

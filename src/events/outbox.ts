@@ -18,7 +18,15 @@ export const EVENT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
 export class Outbox {
   constructor(private readonly deps: { clock: Clock; random: RandomSource; cipher: DataCipher }) {}
 
-  async enqueue<T>(executor: Executor, accountId: string, eventName: EventName, eventData: T, tags: string[] = []): Promise<EventEnvelope<T>> {
+  /** `options.userId`: the user whose personal data `eventData` carries, so that erasing them can redact it. */
+  async enqueue<T>(
+    executor: Executor,
+    accountId: string,
+    eventName: EventName,
+    eventData: T,
+    options: { tags?: string[]; userId?: string } = {},
+  ): Promise<EventEnvelope<T>> {
+    const tags = options.tags ?? [];
     const now = this.deps.clock.now();
     const envelope: EventEnvelope<T> = {
       id: this.deps.random.uuid().replace(/-/g, ''),
@@ -41,9 +49,26 @@ export class Outbox {
         created_at: now,
         expires_at: now + EVENT_RETENTION_MS,
         dispatched_at: null,
+        user_id: options.userId ?? null,
       })
       .execute();
     return envelope;
+  }
+
+  /**
+   * Erasure: the user's events keep their place in the outbox and the delivery log, but lose the personal data
+   * (`userData`), as the Get endpoints do once the user's key is gone; a delivery still pending sends the redacted
+   * event. Returns how many events were redacted.
+   */
+  async redactUser(executor: Executor, userId: string): Promise<number> {
+    const rows = await executor.selectFrom('outbox_events').select(['id', 'envelope']).where('user_id', '=', userId).execute();
+    for (const row of rows) {
+      const envelope = openEnvelope(this.deps.cipher, row.id, row.envelope) as EventEnvelope<Record<string, unknown>>;
+      const { userData: _erased, ...eventData } = envelope.eventData ?? {};
+      const redacted = this.deps.cipher.sealJson({ ...envelope, eventData }, envelopeContext(row.id));
+      await executor.updateTable('outbox_events').set({ envelope: redacted, user_id: null }).where('id', '=', row.id).execute();
+    }
+    return rows.length;
   }
 }
 

@@ -210,7 +210,7 @@ export class FlowStateMachine {
         ...input.audit?.data,
       },
     });
-    await this.deps.outbox.enqueue(trx, tx.accountId, eventName, transactionData(tx, now, ended ? (input.userData ?? null) : null));
+    await this.deps.outbox.enqueue(trx, tx.accountId, eventName, transactionData(tx, now, ended ? (input.userData ?? null) : null), { userId: tx.userId });
   }
 }
 

@@ -20,8 +20,9 @@ import type { User, UserStore, VerifiedAttribute } from './users.js';
  *
  * Erasure is crypto-shredding: the user's data key is destroyed (UserStore.erase), which makes every value sealed with
  * it unreadable here; a backup taken before still holds the sealed key until it expires (README). Around it, in the same unit of work, the user's open transactions end
- * Failed (`user_erased`) through the state machine, the devices are deactivated, and `user.erased` is audited and
- * announced. The audit chain is left untouched (its items hold identifiers, never personal data), so it still verifies.
+ * Failed (`user_erased`) through the state machine, the devices are deactivated, the user's queued and logged events
+ * lose their personal data (Outbox.redactUser), and `user.erased` is audited and announced. The audit chain is left
+ * untouched (its items hold identifiers, never personal data), so it still verifies.
  *
  * A second erase answers 204 and changes nothing: DELETE is idempotent, and a client retrying after a lost answer must
  * not see an error. A proofing in flight when the user is erased cannot complete: its transaction is already Failed,
@@ -34,7 +35,7 @@ export interface LifecycleDeps {
   users: UserStore;
   flows: Pick<FlowStateMachine, 'transition' | 'readUserData'>;
   audit: Pick<AuditLog, 'append'>;
-  outbox: Pick<Outbox, 'enqueue'>;
+  outbox: Pick<Outbox, 'enqueue' | 'redactUser'>;
   /** The server cipher: seals find cursors. */
   cipher: DataCipher;
   baseUrl: string;
@@ -101,6 +102,8 @@ export class UserLifecycle {
       if (!(await deps.users.erase(trx, accountId, userId, now))) return;
       const endedTransactionIds = await this.endOpenTransactions(trx, userId, now, meta);
       const deactivatedDeviceIds = await deactivateUserDevices(trx, userId, now);
+      // The user's past events were sealed with the server key: their personal data goes with the user's key.
+      await deps.outbox.redactUser(trx, userId);
       await deps.audit.append(trx, {
         accountId,
         eventType: 'user.erased',

@@ -180,6 +180,8 @@ export interface OutboxEventsTable {
   created_at: number;
   expires_at: number;
   dispatched_at: number | null;
+  /** The user whose personal data the event carries (012_outbox_subject), so that erasing them redacts it. */
+  user_id: string | null;
 }
 
 export interface Database {

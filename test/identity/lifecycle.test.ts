@@ -1,3 +1,4 @@
+import { openEnvelope } from '../../src/events/outbox.js';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChains } from '../../src/audit/verify.js';
 import { testDatabases } from '../support/databases.js';
@@ -71,8 +72,17 @@ for (const database of testDatabases) {
       expect(devices.map((d) => d.state)).toEqual(['DEACTIVATED']);
       await expect(user.device.pendingOperations()).rejects.toMatchObject({ status: 401 });
 
-      const events = await db.selectFrom('outbox_events').select('event_name').where('account_id', '=', t.rp.accountId).execute();
+      const events = await db.selectFrom('outbox_events').select(['id', 'event_name', 'envelope']).where('account_id', '=', t.rp.accountId).execute();
       expect(events.map((e) => e.event_name)).toEqual(expect.arrayContaining(['user.erased', 'stepup.failed']));
+      // The onboarding's completed event carried userData, sealed with the server key: erasure redacted it.
+      const completed = events
+        .filter((e) => e.event_name === 'onboarding.completed')
+        .map((e) => openEnvelope(t.h.ctx.cipher, e.id, e.envelope).eventData as Record<string, unknown>)
+        .find((data) => data.transactionId === user.start.transactionId);
+      expect(completed).toMatchObject({ status: 'Completed', transactionId: user.start.transactionId });
+      expect(completed!.userData).toBeUndefined();
+      for (const e of events)
+        for (const clear of ['JANE', 'SMITH', '1990-01-01']) expect(JSON.stringify(openEnvelope(t.h.ctx.cipher, e.id, e.envelope))).not.toContain(clear);
       const audit = await db.selectFrom('audit_items').select(['event_type', 'body']).where('account_id', '=', t.rp.accountId).execute();
       expect(audit.map((a) => a.event_type)).toContain('user.erased');
       for (const item of audit) for (const clear of ['JANE', 'SMITH', '1990-01-01', 'customer-42']) expect(item.body).not.toContain(clear);

@@ -10,6 +10,7 @@ import * as m008 from './008_sealed_webhook_urls.js';
 import * as m009 from './009_readid_refused_uploads.js';
 import * as m010 from './010_user_lifecycle.js';
 import * as m011 from './011_agent_accounts.js';
+import * as m012 from './012_outbox_subject.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '009_readid_refused_uploads': m009,
   '010_user_lifecycle': m010,
   '011_agent_accounts': m011,
+  '012_outbox_subject': m012,
 };
