@@ -11,7 +11,7 @@ import type {
   SubscriptionWithSecretSchema,
 } from '../events/schemas.js';
 import type { onboardingBodySchema, StartOnboardingResponse, StartStepUpResponse, stepUpBodySchema, TransactionDataSchema } from '../flows/schemas.js';
-import type { DeviceStateSchema, DeviceViewSchema, UserViewSchema } from '../identity/schemas.js';
+import type { DeviceStateSchema, DeviceViewSchema, UserExportSchema, UserFindResponse, UserSummarySchema, UserViewSchema } from '../identity/schemas.js';
 import { invalidResponse, parseJson, ReuseIdError } from './errors.js';
 import { TokenSource } from './tokens.js';
 import { systemClock, Transport, type ClientClock, type Exchange, type FetchLike, type RetryOptions } from './transport.js';
@@ -33,6 +33,9 @@ export type StartedOnboarding = z.infer<typeof StartOnboardingResponse>['data'];
 export type StartedStepUp = z.infer<typeof StartStepUpResponse>['data'];
 export type Transaction = z.infer<typeof TransactionDataSchema>;
 export type User = z.infer<typeof UserViewSchema>;
+export type UserExport = z.infer<typeof UserExportSchema>;
+export type UserSummary = z.infer<typeof UserSummarySchema>;
+type UserPage = z.infer<typeof UserFindResponse>;
 export type Device = z.infer<typeof DeviceViewSchema>;
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
 export type SubscriptionCreate = z.input<typeof SubscriptionCreateBody>;
@@ -119,6 +122,34 @@ export class ReuseIdClient {
 
   async getUser(userId: string): Promise<User> {
     return (await this.get<{ data: User }>(`/reuseid/users/${segment(userId)}`)).data;
+  }
+
+  /**
+   * Erases the user (GDPR Art. 17): their data key is destroyed, open transactions end Failed (`user_erased`), devices
+   * are deactivated. Erasing an erased user succeeds again; DELETE is idempotent, so it is retried like a read.
+   */
+  async eraseUser(userId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/reuseid/users/${segment(userId)}`, retryable: true });
+  }
+
+  /** Everything held about the user (GDPR Art. 15); `includeEvidence` adds the evidence contents, base64. */
+  async exportUser(userId: string, options: { includeEvidence?: boolean } = {}): Promise<UserExport> {
+    const query = options.includeEvidence ? '?include=evidence' : '';
+    return (await this.get<{ data: UserExport }>(`/reuseid/users/${segment(userId)}/export${query}`)).data;
+  }
+
+  /** The account's users with this externalRef (usually one), every page followed. */
+  async findUsers(externalRef: string): Promise<UserSummary[]> {
+    const users: UserSummary[] = [];
+    let page = await this.get<UserPage>(`/reuseid/users?externalRef=${encodeURIComponent(externalRef)}`);
+    for (;;) {
+      users.push(...page.items);
+      if (page.next === null) return users;
+      // Only the cursor is taken from the link: the token never goes to a host named in an answer.
+      const cursor = new URL(page.next, this.baseUrl).searchParams.get('cursor');
+      if (!cursor) throw new TypeError('Not a users `next` link: it has no cursor.');
+      page = await this.get<UserPage>(`/reuseid/users?cursor=${encodeURIComponent(cursor)}`);
+    }
   }
 
   /** Locks, deactivates or reactivates a device (a deactivated one cannot be reactivated). */

@@ -327,6 +327,24 @@ for (const database of testDatabases) {
         await expect(client.setDeviceState(started.userId, 'other-device', 'ACTIVE')).rejects.toMatchObject({ status: 404, code: 'device_not_found' });
       });
 
+      it('finds a user by externalRef, exports and erases them; a second erase succeeds, the user is gone afterwards', async () => {
+        const { client } = await rp();
+        const { started, deviceId } = await onboarded(client);
+        const others = await Promise.all([1, 2].map(() => client.startOnboarding({ externalRef: 'customer-17' })));
+        const found = await client.findUsers('customer-17');
+        expect(found.map((u) => u.userId).sort()).toEqual([started.userId, ...others.map((o) => o.userId)].sort());
+        expect(await client.findUsers('nobody')).toEqual([]);
+        const exported = await client.exportUser(started.userId, { includeEvidence: true });
+        expect(exported).toMatchObject({ userId: started.userId, externalRef: 'customer-17', devices: [expect.objectContaining({ deviceId })] });
+        expect(exported.attributes.lastName).toMatchObject({ value: 'SMITH' });
+        expect(exported.transactions.map((tx) => tx.transactionId)).toContain(started.transactionId);
+        await client.eraseUser(started.userId);
+        await client.eraseUser(started.userId);
+        await expect(client.getUser(started.userId)).rejects.toMatchObject({ status: 404 });
+        expect((await client.findUsers('customer-17')).map((u) => u.userId)).not.toContain(started.userId);
+        expect((await client.getOnboarding(started.transactionId)).userData).toBeUndefined();
+      });
+
       it('manages a subscription whose deliveries verifyWebhook accepts, before and after a secret rotation', async () => {
         const receiver = await startReceiver();
         try {
