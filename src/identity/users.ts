@@ -93,31 +93,37 @@ export class UserStore {
    * every start (a no-op once done); returns how many users it hashed.
    */
   async hashExternalRefs(executor: Executor): Promise<number> {
-    const rows = await executor
-      .selectFrom('users')
-      .select(['id', 'data_key_sealed', 'external_ref_sealed'])
-      .where('state', '=', 'ACTIVE')
-      .where('external_ref_sealed', 'is not', null)
-      .where('external_ref_hash', 'is', null)
-      .execute();
-    for (const row of rows) {
-      const externalRef = this.cipher({ id: row.id, dataKeySealed: row.data_key_sealed }).openJson<unknown>(
-        row.external_ref_sealed!,
-        externalRefContext(row.id),
-      );
-      await executor
-        .updateTable('users')
-        .set({ external_ref_hash: this.externalRefHash(externalRef) })
-        .where('id', '=', row.id)
+    let hashed = 0;
+    // In batches, so that a large backfill never holds the whole table in memory; the partial index of migration 010
+    // finds the rows still to hash, and an empty batch ends it.
+    for (;;) {
+      const rows = await executor
+        .selectFrom('users')
+        .select(['id', 'data_key_sealed', 'external_ref_sealed'])
+        .where('external_ref_hash', 'is', null)
+        .where('external_ref_sealed', 'is not', null)
+        .limit(HASH_BATCH)
         .execute();
+      for (const row of rows) {
+        const externalRef = this.cipher({ id: row.id, dataKeySealed: row.data_key_sealed }).openJson<unknown>(
+          row.external_ref_sealed!,
+          externalRefContext(row.id),
+        );
+        await executor
+          .updateTable('users')
+          .set({ external_ref_hash: this.externalRefHash(externalRef) })
+          .where('id', '=', row.id)
+          .execute();
+      }
+      hashed += rows.length;
+      if (rows.length < HASH_BATCH) return hashed;
     }
-    return rows.length;
   }
 
   /**
    * Crypto-shredding: destroys the user's data key, so every value sealed with it (attributes, externalRef, face
-   * templates and photos, evidence, proofing decisions, transaction userData) can never be opened again, in this
-   * database or any copy of it. The attribute and reference-face rows go too; they hold nothing usable without the key.
+   * templates and photos, evidence, proofing decisions, transaction userData) can never be opened again; a backup taken
+   * before still holds the sealed key until it expires (README). The attribute and reference-face rows go too; they hold nothing usable without the key.
    * Returns false when the user was not live (already erased, or not this account's).
    */
   async erase(executor: Executor, accountId: string, userId: string, now: number): Promise<boolean> {
@@ -193,5 +199,7 @@ export class UserStore {
   }
 }
 
+/** Users hashed per query by the start-up backfill of migration 010. */
+const HASH_BATCH = 500;
 const EXTERNAL_REF_PURPOSE = 'user-external-ref';
 const externalRefContext = (userId: string) => `user:${userId}:externalRef`;

@@ -2,9 +2,7 @@ import { IMAGE_MEDIA_TYPES } from '../../../faces/image-format.js';
 import type { FaceMatcher, FaceTemplate, TemplateResult } from '../../../faces/types.js';
 import { IcaoFormatError } from '../../../icao/index.js';
 import { parseDg2Face } from '../../../icao/dg2.js';
-import type { ReferenceFace, ReferenceFaces } from '../../../identity/reference-faces.js';
-import type { User } from '../../../identity/users.js';
-import type { Executor } from '../../../store/database.js';
+import type { ReferenceFace } from '../../../identity/reference-faces.js';
 import { compareSelfie, type FaceEvidence } from '../../faces.js';
 import type { Selfie } from './upload.js';
 
@@ -25,21 +23,16 @@ export async function compareWithChip(
   faces: FaceMatcher,
   dg2: Buffer,
   selfie: Selfie,
-  enrolled: () => Promise<ReferenceFace | null>,
+  enrolled: ReferenceFace | null,
 ): Promise<{ evidence: FaceEvidence; portrait?: ChipPortrait }> {
   const face = readChipFace(dg2);
   // Browsers do not display JPEG 2000: the reference photo is kept as a JPEG the worker renders from the decoded image.
   const displayable = face?.mediaType === 'image/jpeg' || face?.mediaType === 'image/png';
   const chipFace = face ? faces.template(face.image, { jpeg: !displayable }) : unreadable();
-  const { evidence, documentFace } = await compareSelfie(faces, chipFace, selfie.content, await enrolled());
+  const { evidence, documentFace } = await compareSelfie(faces, chipFace, selfie.content, enrolled);
   const photo = displayable ? { mediaType: face.mediaType, content: face.image } : documentFace.jpeg && { mediaType: 'image/jpeg', content: documentFace.jpeg };
   const portrait = documentFace.template && photo ? { template: documentFace.template, photo } : undefined;
   return { evidence, portrait };
-}
-
-/** The user's enrolled reference face for the matcher's model, when a step-up has one to compare with. */
-export function enrolledReference(referenceFaces: Pick<ReferenceFaces, 'find'>, executor: Executor, user: User | null | undefined, model: string) {
-  return async () => (user ? referenceFaces.find(executor, user, model) : null);
 }
 
 function readChipFace(dg2: Buffer): { image: Buffer; mediaType: string } | null {

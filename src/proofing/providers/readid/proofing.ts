@@ -13,7 +13,7 @@ import { assess, assessFace, checkSummary, documentAttributes, MAX_ATTEMPTS, typ
 import type { Challenge, Challenges } from './challenges.js';
 import type { DocumentBindings } from './documents.js';
 import type { FaceEvidence } from '../../faces.js';
-import { compareWithChip, enrolledReference, type ChipPortrait } from './faces.js';
+import { compareWithChip, type ChipPortrait } from './faces.js';
 import type { TrustAnchors } from './trust.js';
 import { decodeFiles, decodeSelfie, requireFaceImages, UPLOAD_FIELD, type ChipFiles, type ReadIdUpload, type Selfie } from './upload.js';
 
@@ -69,8 +69,9 @@ export class ReadIdProofing {
   /** The selfie against the chip photo and, on a step-up, against the user's enrolled reference face. */
   private async compareFaces(tx: Transaction, files: ChipFiles, selfie: Selfie) {
     const { faces, referenceFaces, users, store } = this.ctx;
-    const user = tx.kind === 'stepup' ? await users.find(store.db, tx.accountId, tx.userId) : undefined;
-    return compareWithChip(faces, files.dg2!, selfie, enrolledReference(referenceFaces, store.db, user, faces.model));
+    const user = tx.kind === 'stepup' ? await users.find(store.db, tx.accountId, tx.userId) : null;
+    const enrolled = user ? await referenceFaces.find(store.db, user, faces.model) : null;
+    return compareWithChip(faces, files.dg2!, selfie, enrolled);
   }
 
   /**
