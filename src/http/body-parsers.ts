@@ -32,6 +32,8 @@ export function parseJsonBody(app: FastifyInstance, options: { keepRawBody: bool
     if (options.keepRawBody) request.rawBody = bytes;
     if (bytes.length === 0) done(null, undefined);
     else if (!isUtf8Charset(request.headers['content-type'])) done(errors.unsupportedMediaType('JSON bodies must be UTF-8.'));
+    // No field holds a NUL character, and PostgreSQL text cannot store one: refused here rather than failing deep down.
+    else if (bytes.includes('\\u0000')) done(errors.invalidRequest('The body holds a NUL character (\\u0000), which no field may hold.'));
     else parse(request, bytes.toString('utf8'), done);
   };
 }

@@ -10,6 +10,9 @@ import { recordRouteMethods } from './route-methods.js';
 export function installErrorHandling(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-TRACE-ID', request.id);
+    // No identifier or parameter holds a NUL character, and PostgreSQL text cannot store one: every route refuses it
+    // here, before a lookup would fail in the database with a 500.
+    if (request.url.includes('%00')) throw errors.invalidRequest('The URL holds a NUL character (%00), which no identifier or parameter may hold.');
   });
   recordRouteMethods(app);
 

@@ -58,6 +58,19 @@ for (const database of testDatabases) {
         expectErrorObject(await send({ method: 'GET', url: '/device/v1/transactions/%ZZ' }), 400, 'invalid_request');
       });
 
+      it('refuses a NUL character in a URL or a JSON body with 400 invalid_request, on every database (found by the fuzz test on PostgreSQL)', async () => {
+        const auth = { authorization: `Bearer ${t.rp.token}` };
+        expect(expectErrorObject(await send({ method: 'GET', url: '/reuseid/onboarding/%00', headers: auth }), 400, 'invalid_request').detail).toMatch(/NUL/);
+        expectErrorObject(await send({ method: 'GET', url: '/reuseid/users?externalRef=a%00b', headers: auth }), 400, 'invalid_request');
+        const body = await send({
+          method: 'POST',
+          url: '/reuseid/onboarding',
+          headers: { ...auth, 'content-type': 'application/json' },
+          payload: '{"externalRef":"a\\u0000b"}',
+        });
+        expect(expectErrorObject(body, 400, 'invalid_request').detail).toMatch(/NUL/);
+      });
+
       it('validates overlong path parameters by their schema (422 naming the field); beyond the router limit 414', async () => {
         const overlong = expectErrorObject(await send({ method: 'GET', url: `/reuseid/onboarding/${'a'.repeat(150)}` }), 422, 'invalid_request_parameter');
         expect(overlong.invalidParams?.map((p) => p.name)).toEqual(['transactionId']);
