@@ -100,44 +100,6 @@ export function buildDg1(mrzLines: readonly string[]): Buffer {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// DG2 — face: 75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E ISO/IEC 19794-5 record }… } }; read by dg2.ts
-
-/** How buildDg2 stores the image: ISO/IEC 19794-5 image data type 0 (JPEG) or 1 (JPEG 2000). The reader is dg2.ts. */
-export type Dg2ImageType = 'image/jpeg' | 'image/jp2';
-
-/**
- * A DG2 holding one face: biometric header (ICAO header version 1.1, type face, format owner ISO/IEC JTC1
- * SC37, format type 0x0008) and an ISO/IEC 19794-5:2005 facial record with one full-frontal image.
- */
-export function buildDg2(image: Buffer, mimeType: Dg2ImageType = 'image/jpeg', size = { width: 16, height: 16 }): Buffer {
-  const header = encodeTlv(
-    TAGS.BIOMETRIC_HEADER,
-    Buffer.concat([
-      encodeTlv(0x80, Buffer.from([0x01, 0x01])), // ICAO header version
-      encodeTlv(0x81, Buffer.from([0x02])), // biometric type: facial features
-      encodeTlv(0x87, Buffer.from([0x01, 0x01])), // format owner: ISO/IEC JTC1 SC37
-      encodeTlv(0x88, Buffer.from([0x00, 0x08])), // format type: face image
-    ]),
-  );
-  const imageInfo = Buffer.alloc(12);
-  imageInfo.writeUInt8(1, 0); // face image type: full frontal
-  imageInfo.writeUInt8(mimeType === 'image/jpeg' ? 0 : 1, 1); // image data type
-  imageInfo.writeUInt16BE(size.width, 2);
-  imageInfo.writeUInt16BE(size.height, 4);
-  imageInfo.writeUInt8(1, 6); // colour space: 24-bit RGB
-  const faceInfo = Buffer.alloc(20); // no feature points, unspecified gender/eyes/hair/pose
-  const blockLength = faceInfo.length + imageInfo.length + image.length;
-  faceInfo.writeUInt32BE(blockLength, 0);
-  const recordHeader = Buffer.alloc(14);
-  Buffer.from('FAC\u0000010\u0000', 'latin1').copy(recordHeader, 0); // format identifier and version
-  recordHeader.writeUInt32BE(14 + blockLength, 8);
-  recordHeader.writeUInt16BE(1, 12); // number of facial images
-  const record = Buffer.concat([recordHeader, faceInfo, imageInfo, image]);
-  const template = encodeTlv(TAGS.BIOMETRIC_TEMPLATE, Buffer.concat([header, encodeTlv(TAGS.BIOMETRIC_DATA, record)]));
-  return encodeTlv(TAGS.DG2, encodeTlv(TAGS.BIOMETRIC_GROUP, Buffer.concat([encodeTlv(0x02, Buffer.from([1])), template])));
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // DG14 — SecurityInfos ::= SET OF SecurityInfo { protocol OID, requiredData ANY, optionalData ANY OPTIONAL }
 
 export const SECURITY_OIDS = {

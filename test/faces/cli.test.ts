@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFaceCommands } from '../../src/faces/cli.js';
-import { buildDg2 } from '../../src/icao/lds.js';
+import { faceDg2Of } from '../../src/testing/passports/face-dg2.js';
 import { samplePeople } from '../../src/testing/faces/index.js';
 import { runReuseid } from '../cli/support.js';
 import { runCommands } from '../support/commands.js';
@@ -21,7 +21,7 @@ describe('reuseid face compare', () => {
     dir = await mkdtemp(join(tmpdir(), 'face-cli-'));
     const [first, second] = people;
     await writeFile(file('document.jpg'), first!.documentPhoto);
-    await writeFile(file('EF_DG2.bin'), buildDg2(first!.documentPhoto, 'image/jpeg', { width: 240, height: 320 }));
+    await writeFile(file('EF_DG2.bin'), faceDg2Of(first!.documentPhoto, 'jpeg', { width: 240, height: 320 }));
     await writeFile(file('selfie.jpg'), first!.selfie);
     await writeFile(file('other.jpg'), second!.selfie);
     await writeFile(file('blank.jpg'), Buffer.from('not an image'));

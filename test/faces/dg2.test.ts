@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/faces/image.js';
 import { isDg2, parseDg2Face, parseDg2Faces } from '../../src/icao/dg2.js';
 import { IcaoFormatError } from '../../src/icao/errors.js';
-import { buildDg2 } from '../../src/icao/lds.js';
+import { faceDg2Of } from '../../src/testing/passports/face-dg2.js';
 import { encodeTlv } from '../../src/icao/tlv.js';
 import { samplePeople } from '../../src/testing/faces/index.js';
 
@@ -48,7 +48,7 @@ function dg2With39794(image: Buffer, form: '7F2E' | '5F2E'): Buffer {
 describe('EF.DG2 face records', () => {
   it('reads an ISO/IEC 19794-5 record holding a JPEG', async () => {
     const [person] = people;
-    const dg2 = buildDg2(person!.documentPhoto, 'image/jpeg', { width: 240, height: 320 });
+    const dg2 = faceDg2Of(person!.documentPhoto, 'jpeg', { width: 240, height: 320 });
     expect(isDg2(dg2)).toBe(true);
     expect(isDg2(person!.documentPhoto)).toBe(false);
     const face = parseDg2Face(dg2);
@@ -61,7 +61,7 @@ describe('EF.DG2 face records', () => {
       [OPJ_JP2, 'jp2'],
       [OPJ_J2K, 'j2k'],
     ] as const) {
-      const face = parseDg2Face(buildDg2(encoded, 'image/jp2', { width: 240, height: 320 }));
+      const face = parseDg2Face(faceDg2Of(encoded, 'jpeg2000', { width: 240, height: 320 }));
       expect(face).toMatchObject({ standard: 'ISO/IEC 19794-5', format });
       const image = await decodeImage(face.image);
       expect([image.width, image.height]).toEqual([240, 320]);
@@ -80,13 +80,13 @@ describe('EF.DG2 face records', () => {
 
   it('reads every image of a 19794-5 record that holds two', async () => {
     const [first, second] = people;
-    const one = parseDg2Face(buildDg2(first!.documentPhoto)).image;
+    const one = parseDg2Face(faceDg2Of(first!.documentPhoto)).image;
     // Two facial record data blocks after one record header: rebuild the record with the count set to 2.
-    const single = buildDg2(second!.documentPhoto);
+    const single = faceDg2Of(second!.documentPhoto);
     const record = single.subarray(single.indexOf(Buffer.from('FAC\u0000', 'latin1')));
     const blockLength = record.readUInt32BE(14);
     const block = record.subarray(14, 14 + blockLength);
-    const firstRecord = buildDg2(first!.documentPhoto);
+    const firstRecord = faceDg2Of(first!.documentPhoto);
     const firstBlock = firstRecord.subarray(firstRecord.indexOf(Buffer.from('FAC\u0000', 'latin1')) + 14);
     const header = Buffer.from(record.subarray(0, 14));
     header.writeUInt32BE(14 + firstBlock.length + block.length, 8);
@@ -103,13 +103,13 @@ describe('EF.DG2 face records', () => {
     const [person] = people;
     const jpeg = person!.documentPhoto;
     // Declared JPEG 2000, but the image is a JPEG.
-    expect(() => parseDg2Face(buildDg2(jpeg, 'image/jp2'))).toThrow(/declared JPEG 2000 but is jpeg/);
+    expect(() => parseDg2Face(faceDg2Of(jpeg, 'jpeg2000'))).toThrow(/declared JPEG 2000 but is jpeg/);
     // Another record version.
-    const other = buildDg2(jpeg);
+    const other = faceDg2Of(jpeg);
     other.write('030\u0000', other.indexOf(Buffer.from('FAC\u0000', 'latin1')) + 4, 'latin1');
     expect(() => parseDg2Face(other)).toThrow(/version "030" is not supported/);
     // A block length past the record.
-    const lying = buildDg2(jpeg);
+    const lying = faceDg2Of(jpeg);
     lying.writeUInt32BE(0x7fffffff, lying.indexOf(Buffer.from('FAC\u0000', 'latin1')) + 14);
     expect(() => parseDg2Face(lying)).toThrow(IcaoFormatError);
     // A 39794-5 block without an image.
@@ -120,7 +120,7 @@ describe('EF.DG2 face records', () => {
 
   it('never crashes on mutated or truncated input: it parses or throws IcaoFormatError', async () => {
     const [person] = people;
-    const seeds = [buildDg2(person!.documentPhoto.subarray(0, 400)), dg2With39794(OPJ_J2K.subarray(0, 300), '7F2E')];
+    const seeds = [faceDg2Of(person!.documentPhoto.subarray(0, 400)), dg2With39794(OPJ_J2K.subarray(0, 300), '7F2E')];
     fc.assert(
       fc.property(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(), (seed, edits, cut) => {
         const bytes = Buffer.from(seed);

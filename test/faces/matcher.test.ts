@@ -9,7 +9,7 @@ import { FACE_MODEL } from '../../src/faces/model.js';
 import { PRESENTATION_MODEL } from '../../src/faces/presentation.js';
 import type { FaceTemplate } from '../../src/faces/types.js';
 import { parseDg2Face } from '../../src/icao/dg2.js';
-import { buildDg2 } from '../../src/icao/lds.js';
+import { faceDg2Of } from '../../src/testing/passports/face-dg2.js';
 import { samplePeople } from '../../src/testing/faces/index.js';
 
 const people = await samplePeople();
@@ -70,7 +70,7 @@ describe('the face matcher (face-api in worker threads)', () => {
   });
 
   it('matches a selfie with the JPEG 2000 chip photo of a DG2 written by OpenJPEG', MODEL_TEST, async () => {
-    const chipPhoto = parseDg2Face(buildDg2(OPJ_JP2, 'image/jp2')).image;
+    const chipPhoto = parseDg2Face(faceDg2Of(OPJ_JP2, 'jpeg2000')).image;
     expect(await matcher.compare(chipPhoto, people[0]!.selfie)).toMatchObject({ decision: 'match' });
   });
 

@@ -5,7 +5,8 @@ import { parseCertificate } from '../../src/icao/certificates.js';
 import { describe, expect, it } from 'vitest';
 import { IcaoFormatError } from '../../src/icao/errors.js';
 import { parseDg2Face, parseDg2Faces } from '../../src/icao/dg2.js';
-import { buildDg14, buildDg2, parseCom, parseDg1, parseDg14, parseDg15 } from '../../src/icao/lds.js';
+import { faceDg2Of } from '../../src/testing/passports/face-dg2.js';
+import { buildDg14, parseCom, parseDg1, parseDg14, parseDg15 } from '../../src/icao/lds.js';
 import { SAMPLE_FACE_JPEG } from '../../src/testing/passports/sample-face.js';
 import { parseSod, wrapSod } from '../../src/icao/sod.js';
 import { encodeTlv, readFileTlv } from '../../src/icao/tlv.js';
@@ -33,8 +34,8 @@ describe('LDS data groups', () => {
 
   it('DG2: reads JPEG 2000 and rejects templates without an image', () => {
     const jp2 = Buffer.concat([Buffer.from('0000000c6a5020200d0a870a', 'hex'), Buffer.alloc(20, 1)]);
-    expect(parseDg2Face(buildDg2(jp2, 'image/jp2')).format).toBe('jp2');
-    expect(() => parseDg2Face(buildDg2(Buffer.from('no image here'), 'image/jpeg'))).toThrow(/declared JPEG but is not a known image format/);
+    expect(parseDg2Face(faceDg2Of(jp2, 'jpeg2000')).format).toBe('jp2');
+    expect(() => parseDg2Face(faceDg2Of(Buffer.from('no image here'), 'jpeg'))).toThrow(/declared JPEG but is not a known image format/);
     expect(() => parseDg2Face(encodeTlv(0x75, encodeTlv(0x02, Buffer.from([1]))))).toThrow(IcaoFormatError);
   });
 

@@ -89,3 +89,12 @@ function dateDigits(date: Date, withTime: boolean): string {
 function bcd(digits: string): Buffer {
   return Buffer.from(digits, 'hex');
 }
+
+/**
+ * A DG2 around any bytes, declared as JPEG or JPEG 2000, for tests of the reader: the bytes need not be a real image
+ * (tests check how the reader treats a record that lies about its content).
+ */
+export function faceDg2Of(data: Buffer, format: DocumentPhoto['format'] = 'jpeg', size = { width: 16, height: 16 }): Buffer {
+  const epoch = new Date(0);
+  return buildFaceDg2({ data, format, ...size }, { sex: 'X', createdAt: epoch, validUntil: epoch });
+}
