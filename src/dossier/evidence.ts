@@ -1,4 +1,4 @@
-import type { DataCipher } from '../security/keyring.js';
+import { sealedPlaintextSize, type DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 
@@ -10,6 +10,18 @@ export interface EvidenceItem {
   kind: string;
   mediaType: string;
   content: Buffer;
+}
+
+/** What is known of an item without opening it: enough to list it, size it and open it on demand. */
+export interface SealedEvidence {
+  id: string;
+  proofingId: string;
+  kind: string;
+  mediaType: string;
+  createdAt: number;
+  /** Plaintext size in bytes, known without decrypting. */
+  size: number;
+  open(cipher: DataCipher): Buffer;
 }
 
 export class EvidenceStore {
@@ -35,6 +47,26 @@ export class EvidenceStore {
   async list(executor: Executor, cipher: DataCipher, proofingId: string): Promise<(EvidenceItem & { id: string })[]> {
     const rows = await executor.selectFrom('evidence').selectAll().where('proofing_id', '=', proofingId).orderBy('created_at').execute();
     return rows.map((row) => ({ id: row.id, kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) }));
+  }
+
+  /** Every item in the user's dossiers, oldest first, still sealed. */
+  async listForUser(executor: Executor, userId: string): Promise<SealedEvidence[]> {
+    const rows = await executor
+      .selectFrom('evidence')
+      .innerJoin('dossiers', 'dossiers.id', 'evidence.dossier_id')
+      .select(['evidence.id', 'evidence.proofing_id', 'evidence.kind', 'evidence.media_type', 'evidence.content_sealed', 'evidence.created_at'])
+      .where('dossiers.user_id', '=', userId)
+      .orderBy('evidence.created_at')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      proofingId: row.proofing_id,
+      kind: row.kind,
+      mediaType: row.media_type,
+      createdAt: row.created_at,
+      size: sealedPlaintextSize(row.content_sealed),
+      open: (cipher: DataCipher) => cipher.open(row.content_sealed, evidenceContext(row.id)),
+    }));
   }
 
   /** One item of a dossier, or null: showing one image must not decrypt the whole proofing. */

@@ -97,6 +97,13 @@ export async function findByActivationCode(executor: Executor, codeHash: string,
   return toTransaction(row);
 }
 
+/** A user's transactions, oldest first; only the open ones (Pending and not yet expired at `openAt`) when it is given. */
+export async function findUserTransactions(executor: Executor, userId: string, openAt?: number): Promise<Transaction[]> {
+  let query = executor.selectFrom('transactions').selectAll().where('user_id', '=', userId);
+  if (openAt !== undefined) query = query.where('status', '=', 'Pending').where('expires_at', '>', openAt);
+  return (await query.orderBy('created_at').execute()).map(toTransaction);
+}
+
 /** Pending transactions past their expiry, oldest first: the sweeper's work. */
 export async function findOverdue(executor: Executor, now: number, limit: number): Promise<Transaction[]> {
   const rows = await executor

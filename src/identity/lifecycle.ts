@@ -4,14 +4,15 @@ import { parseAuditBody, type AuditItem } from '../audit/log.js';
 import { deactivateUserDevices, listUserDevices } from '../devices/device-store.js';
 import type { Outbox } from '../events/outbox.js';
 import type { FlowStateMachine } from '../flows/state.js';
-import { toTransaction } from '../flows/transaction.js';
+import { findUserTransactions } from '../flows/transaction.js';
 import { transactionData, type TransactionData } from '../flows/view.js';
 import { openCursor, sealCursor } from '../http/cursors.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import { sealedPlaintextSize, type DataCipher } from '../security/keyring.js';
+import type { DataCipher } from '../security/keyring.js';
 import { apiError, errors } from '../shared/errors.js';
 import { isoTime, type Clock } from '../shared/runtime.js';
 import type { Executor, Store, Tx } from '../store/database.js';
+import type { EvidenceStore } from '../dossier/evidence.js';
 import type { DeviceViewSchema } from './schemas.js';
 import type { User, UserStore, VerifiedAttribute } from './users.js';
 
@@ -33,6 +34,7 @@ export interface LifecycleDeps {
   store: Pick<Store, 'db' | 'write'>;
   clock: Clock;
   users: UserStore;
+  evidence: Pick<EvidenceStore, 'listForUser'>;
   flows: Pick<FlowStateMachine, 'transition' | 'readUserData'>;
   audit: Pick<AuditLog, 'append'>;
   outbox: Pick<Outbox, 'enqueue' | 'redactUser'>;
@@ -121,15 +123,8 @@ export class UserLifecycle {
 
   /** Open (Pending, unexpired) transactions end Failed; an expired one is the sweeper's, as always. */
   private async endOpenTransactions(trx: Tx, userId: string, now: number, meta: RequestMeta): Promise<string[]> {
-    const rows = await trx
-      .selectFrom('transactions')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('status', '=', 'Pending')
-      .where('expires_at', '>', now)
-      .execute();
     const ended: string[] = [];
-    for (const tx of rows.map(toTransaction)) {
+    for (const tx of await findUserTransactions(trx, userId, now)) {
       if (await this.deps.flows.transition(trx, tx, 'fail', { reason: 'user_erased' }, meta)) ended.push(tx.id);
     }
     return ended;
@@ -159,32 +154,24 @@ export class UserLifecycle {
   }
 
   private async transactions(db: Executor, user: User, now: number): Promise<TransactionData[]> {
-    const rows = await db.selectFrom('transactions').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute();
     const transactions: TransactionData[] = [];
-    for (const tx of rows.map(toTransaction)) transactions.push(transactionData(tx, now, await this.deps.flows.readUserData(db, tx)));
+    for (const tx of await findUserTransactions(db, user.id)) transactions.push(transactionData(tx, now, await this.deps.flows.readUserData(db, tx)));
     return transactions;
   }
 
   private async evidence(db: Executor, user: User, includeContent: boolean): Promise<ExportedEvidence[]> {
-    const rows = await db
-      .selectFrom('evidence')
-      .innerJoin('dossiers', 'dossiers.id', 'evidence.dossier_id')
-      .select(['evidence.id', 'evidence.proofing_id', 'evidence.kind', 'evidence.media_type', 'evidence.content_sealed', 'evidence.created_at'])
-      .where('dossiers.user_id', '=', user.id)
-      .orderBy('evidence.created_at')
-      .execute();
-    const total = rows.reduce((sum, row) => sum + sealedPlaintextSize(row.content_sealed), 0);
+    const items = await this.deps.evidence.listForUser(db, user.id);
     // Checked before anything is opened: an oversized export costs no decryption and no memory.
-    if (includeContent && total > MAX_EXPORT_EVIDENCE_BYTES) throw exportTooLarge();
+    if (includeContent && items.reduce((sum, item) => sum + item.size, 0) > MAX_EXPORT_EVIDENCE_BYTES) throw exportTooLarge();
     const cipher = this.deps.users.cipher(user);
-    return rows.map((row) => ({
-      evidenceId: row.id,
-      proofingId: row.proofing_id,
-      kind: row.kind,
-      mediaType: row.media_type,
-      size: sealedPlaintextSize(row.content_sealed),
-      createdAt: isoTime(row.created_at),
-      ...(includeContent ? { content: cipher.open(row.content_sealed, `evidence:${row.id}`).toString('base64') } : {}),
+    return items.map((item) => ({
+      evidenceId: item.id,
+      proofingId: item.proofingId,
+      kind: item.kind,
+      mediaType: item.mediaType,
+      size: item.size,
+      createdAt: isoTime(item.createdAt),
+      ...(includeContent ? { content: item.open(cipher).toString('base64') } : {}),
     }));
   }
 
@@ -206,17 +193,10 @@ export class UserLifecycle {
    */
   async find(accountId: string, query: { externalRef?: string; limit?: number; cursor?: string }): Promise<{ items: UserSummary[]; next: string | null }> {
     const page = query.cursor !== undefined ? this.openCursor(accountId, query.cursor) : this.firstPage(accountId, query);
-    let select = this.deps.store.db
-      .selectFrom('users')
-      .select(['id', 'state', 'created_at'])
-      .where('account_id', '=', accountId)
-      .where('external_ref_hash', '=', page.hash)
-      .where('state', '=', 'ACTIVE');
-    if (page.after) select = select.where('id', '>', page.after);
-    const rows = await select.orderBy('id').limit(page.limit).execute();
+    const rows = await this.deps.users.findByExternalRefHash(this.deps.store.db, accountId, page);
     const last = rows.at(-1);
     const next = rows.length === page.limit && last ? this.nextUrl({ ...page, after: last.id }) : null;
-    return { items: rows.map((row) => ({ userId: row.id, state: row.state, createdAt: isoTime(row.created_at) })), next };
+    return { items: rows.map((row) => ({ userId: row.id, state: row.state, createdAt: isoTime(row.createdAt) })), next };
   }
 
   private firstPage(accountId: string, query: { externalRef?: string; limit?: number }): FindCursor {

@@ -24,7 +24,7 @@ const deviceView = (device: Device) => ({ deviceId: device.id, state: device.sta
 
 export async function identityRoutes(
   base: FastifyInstance,
-  ctx: Pick<AppContext, 'verifyToken' | 'users' | 'store' | 'clock' | 'audit' | 'outbox' | 'flows' | 'cipher' | 'config'>,
+  ctx: Pick<AppContext, 'verifyToken' | 'users' | 'evidence' | 'store' | 'clock' | 'audit' | 'outbox' | 'flows' | 'cipher' | 'config'>,
 ): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const guard = requirePermission(ctx.verifyToken, 'reuseid-users');

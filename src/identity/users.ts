@@ -15,6 +15,12 @@ export interface User {
   dataKeySealed: string;
 }
 
+export interface UserSummaryRow {
+  id: string;
+  state: string;
+  createdAt: number;
+}
+
 export interface Provenance {
   provider: string;
   transactionId: string;
@@ -66,6 +72,19 @@ export class UserStore {
       .where('state', '=', 'ACTIVE')
       .executeTakeFirst();
     return row ? { id: row.id, accountId: row.account_id, state: 'ACTIVE', createdAt: row.created_at, dataKeySealed: row.data_key_sealed } : null;
+  }
+
+  /** Live users of the account with this externalRef hash and an ID after `after`, by ID: one page of a find. */
+  async findByExternalRefHash(executor: Executor, accountId: string, page: { hash: string; after: string; limit: number }): Promise<UserSummaryRow[]> {
+    let select = executor
+      .selectFrom('users')
+      .select(['id', 'state', 'created_at'])
+      .where('account_id', '=', accountId)
+      .where('external_ref_hash', '=', page.hash)
+      .where('state', '=', 'ACTIVE');
+    if (page.after) select = select.where('id', '>', page.after);
+    const rows = await select.orderBy('id').limit(page.limit).execute();
+    return rows.map((row) => ({ id: row.id, state: row.state, createdAt: row.created_at }));
   }
 
   /** The user's state in this account (ACTIVE or ERASED), or null when the account has no such user. */
