@@ -163,20 +163,17 @@ for (const database of testDatabases) {
     });
 
     it('refuses malformed JSON and wrong content types with the error object', async () => {
-      const malformed = await t.h.app.inject({
-        method: 'POST',
-        url: '/reuseid/onboarding',
-        headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/json' },
-        payload: '{"externalRef":',
-      });
+      const postRaw = (contentType: string, payload: string) =>
+        t.h.app.inject({
+          method: 'POST',
+          url: '/reuseid/onboarding',
+          headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': contentType },
+          payload,
+        });
+      const malformed = await postRaw('application/json', '{"externalRef":');
       expect(malformed.statusCode).toBe(400);
       expect(malformed.json()).toMatchObject({ code: 'invalid_request', traceId: malformed.headers['x-trace-id'] });
-      const text = await t.h.app.inject({
-        method: 'POST',
-        url: '/reuseid/onboarding',
-        headers: { authorization: `Bearer ${t.rp.token}`, 'content-type': 'application/xml' },
-        payload: '<a/>',
-      });
+      const text = await postRaw('application/xml', '<a/>');
       expect(text.statusCode).toBe(415);
       const huge = await t.rp.post('/reuseid/onboarding', { externalRef: 'x'.repeat(2 * 1024 * 1024) });
       expect(huge.status).toBe(413);
