@@ -15,6 +15,8 @@ export async function load(options: {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** Each connection sends these header sets in turn, one per request (e.g. tokens of several accounts). */
+  rotateHeaders?: Record<string, string>[];
   seconds: number;
   connections: number;
 }): Promise<LoadResult> {
@@ -23,6 +25,7 @@ export async function load(options: {
     method: options.method ?? 'GET',
     headers: options.headers,
     body: options.body,
+    ...(options.rotateHeaders ? { requests: options.rotateHeaders.map((headers) => ({ headers })) } : {}),
     duration: options.seconds,
     connections: options.connections,
   });
