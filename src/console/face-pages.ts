@@ -1,4 +1,4 @@
-import type { FaceComparison, FaceQualityFlag } from '../faces/types.js';
+import type { FaceComparison, FaceQualityFlag, PresentationScores } from '../faces/types.js';
 import type { IDENTITY_ATTRIBUTES } from '../identity/binding.js';
 import type { ReviewCase } from '../proofing/providers/videoid/cases.js';
 import type { CaseFaces } from '../proofing/providers/videoid/faces.js';
@@ -105,7 +105,17 @@ function comparison(title: string, result: FaceComparison, referenceName: string
         ? html`<div class="wide"><dt>Why</dt><dd>${qualityText(referenceName, result.reference.flags)}${qualityText('selfie', result.probe.flags)}</dd></div>`
         : ''
     }
+    ${presentationRow(result.probe.presentation)}
   </dl>`;
+}
+
+/**
+ * The selfie's advisory presentation-attack scores (0 to 1, higher: more likely a live person rather than a photo,
+ * screen or mask). Shown so that the agent looks harder at a low one; the model is not certified PAD and decides nothing.
+ */
+function presentationRow(scores: PresentationScores | undefined): Html | string {
+  if (!scores) return '';
+  return html`<div class="wide"><dt>Selfie liveness (advisory)</dt><dd><span class="mono">antispoof ${scores.antispoof.toFixed(2)}, liveness ${scores.liveness.toFixed(2)}</span> <span class="muted">(0 to 1, higher is more likely a live person; an aid, not a decision)</span></dd></div>`;
 }
 
 function qualityText(side: string, flags: readonly FaceQualityFlag[]): Html | string {

@@ -151,6 +151,8 @@ describe('agent console in Chromium (sqlite)', () => {
     const score = page.locator('.faces .score');
     expect(await score.isVisible()).toBe(true);
     expect(await score.innerText()).toMatch(new RegExp(`Score\\s+0\\.\\d{4}\\s+Threshold\\s+${ctx.faces.threshold}\\s+Decision\\s+Match`));
+    // The selfie's advisory presentation-attack scores, labelled as such.
+    expect(await score.innerText()).toMatch(/Selfie liveness \(advisory\)\s+antispoof [01]\.\d{2}, liveness [01]\.\d{2}/);
     expect(await page.getByText('Automated aid only').isVisible()).toBe(true);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
