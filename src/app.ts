@@ -19,10 +19,13 @@ import { decorateIdempotency } from './http/idempotency.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-/** A request's id, also its X-TRACE-ID. */
-const newTraceId = () => randomBytes(16).toString('hex');
+/**
+ * A request's id, also its X-TRACE-ID: 32 hex digits, unique but not secret. randomUUID draws from a cached entropy
+ * pool; randomBytes(16) made a system call on every request (4 % of a Get onboarding's CPU in the profile).
+ */
+const newTraceId = () => randomUUID().replaceAll('-', '');
 
 /**
  * Fastify's trustProxy for the configured hops. Fastify 5.12 ignores a plain hop count (it trusts no hop then), so a
