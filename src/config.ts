@@ -51,6 +51,34 @@ export const defaultFaceWorkers = (): number => Math.max(1, Math.min(4, availabl
 
 const seconds = (fallback: number, max = 31 * 24 * 3600) => z.coerce.number().int().min(1).max(max).default(fallback);
 
+/** How long what a transaction leaves behind is kept after it ends, in days (README "Retention" gives the why). */
+export interface RetentionPeriods {
+  /** Evidence (captured images, chip files, submitted outcomes): the proof, kept for disputes and reviews. */
+  evidenceDays: number;
+  /** The ended transaction itself (its outcome, proofings, device operations); Get answers 404 afterwards. */
+  transactionsDays: number;
+  /** Webhook delivery logs (deliveries and their attempts), after the delivery ended. */
+  deliveriesDays: number;
+}
+
+export const DEFAULT_RETENTION: Readonly<RetentionPeriods> = { evidenceDays: 90, transactionsDays: 365, deliveriesDays: 30 };
+/**
+ * Evidence and transactions: 20 years covers the longest anti-money-laundering keeping periods. Delivery logs: 30,
+ * because the outbox event a delivery logs is erased 33 days after it was sent (EVENT_RETENTION_MS +
+ * EVENT_LOG_RETENTION_MS in events/outbox.ts) and takes its deliveries with it: a longer setting would promise
+ * what the server does not keep.
+ */
+export const MAX_RETENTION_DAYS: Readonly<RetentionPeriods> = { evidenceDays: 7300, transactionsDays: 7300, deliveriesDays: 30 };
+
+const retentionDays = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Evidence belongs to its transaction, which takes it along when deleted: a longer evidence period would not hold. */
+export function retentionProblem(periods: RetentionPeriods): string | null {
+  return periods.evidenceDays > periods.transactionsDays
+    ? `evidence cannot be kept longer (${periods.evidenceDays} days) than the transaction it belongs to (${periods.transactionsDays} days)`
+    : null;
+}
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
@@ -107,6 +135,11 @@ const ConfigSchema = z.object({
   REUSEID_FACE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   // Refused ReadID uploads (unreadable files, 422s) a transaction may have before it ends Failed.
   REUSEID_READID_MAX_FAILED_UPLOADS: z.coerce.number().int().min(1).default(10),
+  // Retention (README "Retention"), in days after a transaction (or a webhook delivery) ended; accounts may override.
+  REUSEID_RETENTION_EVIDENCE_DAYS: retentionDays(DEFAULT_RETENTION.evidenceDays, MAX_RETENTION_DAYS.evidenceDays),
+  REUSEID_RETENTION_TRANSACTIONS_DAYS: retentionDays(DEFAULT_RETENTION.transactionsDays, MAX_RETENTION_DAYS.transactionsDays),
+  REUSEID_RETENTION_DELIVERIES_DAYS: retentionDays(DEFAULT_RETENTION.deliveriesDays, MAX_RETENTION_DAYS.deliveriesDays),
+  REUSEID_RETENTION_INTERVAL_SECONDS: seconds(3600, 24 * 3600),
   NODE_ENV: z.string().optional(),
 });
 
@@ -166,6 +199,11 @@ export type Config = {
     selfie: 'required' | 'optional';
   };
   faces: FaceSettings;
+  /** The default retention periods (an account's own periods replace them: retention/policy.ts). */
+  retention: RetentionPeriods & {
+    /** How often each instance runs the retention job. */
+    intervalSeconds: number;
+  };
 };
 
 export interface FaceSettings {
@@ -198,6 +236,13 @@ export function loadConfig(
       'Invalid configuration:\n  REUSEID_SANDBOX: sandbox mode lets any device state its own proofing outcome; refused with NODE_ENV=production',
     );
   }
+  const retention = {
+    evidenceDays: c.REUSEID_RETENTION_EVIDENCE_DAYS,
+    transactionsDays: c.REUSEID_RETENTION_TRANSACTIONS_DAYS,
+    deliveriesDays: c.REUSEID_RETENTION_DELIVERIES_DAYS,
+  };
+  const retentionInvalid = retentionProblem(retention);
+  if (retentionInvalid) throw new ConfigError(`Invalid configuration:\n  REUSEID_RETENTION_EVIDENCE_DAYS: ${retentionInvalid}`);
   const publicUrl = (c.REUSEID_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return {
     port: c.PORT,
@@ -251,6 +296,7 @@ export function loadConfig(
       queue: c.REUSEID_FACE_QUEUE,
       timeoutMs: c.REUSEID_FACE_TIMEOUT_MS,
     },
+    retention: { ...retention, intervalSeconds: c.REUSEID_RETENTION_INTERVAL_SECONDS },
   };
 }
 

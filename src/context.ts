@@ -22,6 +22,7 @@ import { sandboxProvider } from './proofing/providers/sandbox/index.js';
 import { videoIdProvider } from './proofing/providers/videoid/index.js';
 import { ProviderRegistry } from './proofing/registry.js';
 import { ProofingService } from './proofing/service.js';
+import { RetentionPolicies } from './retention/policy.js';
 import { Keyring, type DataCipher } from './security/keyring.js';
 import type { Db, Store } from './store/database.js';
 import { cryptoRandom, systemClock, type Clock, type RandomSource } from './shared/runtime.js';
@@ -61,6 +62,8 @@ export interface AppContext {
   deviceOperations: DeviceOperations;
   activation: ActivationService;
   starter: FlowStarter;
+  /** Each account's retention periods, over the configured defaults. */
+  retentionPolicies: RetentionPolicies;
 }
 
 export function createContext(options: { config: Config; store: Store; masterKey: Buffer; clock?: Clock; random?: RandomSource }): AppContext {
@@ -106,6 +109,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     deviceOperations,
     activation: new ActivationService(core),
     starter: new FlowStarter({ ...core, deviceOperations }),
+    retentionPolicies: new RetentionPolicies({ clock, defaults: config.retention }),
   };
 }
 

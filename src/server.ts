@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
 import { startSweeper } from './flows/expiry.js';
 import { createLogger } from './ops/logger.js';
+import { startRetention } from './retention/job.js';
 import { loadMasterKey } from './security/keyring.js';
 import { migrateToLatest, openStore, redactUrl } from './store/database.js';
 
@@ -14,7 +15,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** config → database → migrations → context → app → listen, plus the background sweeper and graceful shutdown. */
+/** config → database → migrations → context → app → listen, plus the background jobs (sweeper, webhooks, retention) and graceful shutdown. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, exclusive: true });
@@ -34,6 +35,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const stopSweeper = startSweeper(ctx, logger);
   const stopWebhooks = ctx.webhooks.worker.start(logger);
+  const stopRetention = startRetention({ ...ctx, policies: ctx.retentionPolicies }, logger);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -43,6 +45,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       app.draining = true;
       await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000));
       await stopSweeper();
+      await stopRetention();
       await stopWebhooks();
       await app.close();
       await store.close();

@@ -1,5 +1,6 @@
 import type { AgentView } from '../console/agents.js';
 import type { ApiClient, CreatedClient } from '../oauth/clients.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import type { AuditEntry } from './log.js';
 
 /** The audit item of a new API client: who it is and what it may do; never its secret. */
@@ -49,5 +50,22 @@ export function agentChangedAudit(agent: Pick<AgentView, 'id'>, eventType: keyof
     message: AGENT_CHANGES[eventType],
     referenceId: agent.id,
     data: { agentId: agent.id, ...data, source: 'cli' },
+  };
+}
+
+/** An operator changed an account's retention periods: the periods now in force and before, with where each comes from. */
+export function retentionChangedAudit(policy: RetentionPolicy, previous: RetentionPolicy): AuditEntry {
+  const periods = ({ evidenceDays, transactionsDays, deliveriesDays, sources }: RetentionPolicy) => ({
+    evidenceDays,
+    transactionsDays,
+    deliveriesDays,
+    sources,
+  });
+  return {
+    accountId: policy.accountId,
+    eventType: 'retention.policy_changed',
+    message: 'Account retention periods changed',
+    referenceId: policy.accountId,
+    data: { retention: periods(policy), previous: periods(previous), source: 'cli' },
   };
 }

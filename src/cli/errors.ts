@@ -2,6 +2,7 @@ import { CommanderError } from 'commander';
 import { AgentValidationError } from '../console/agents.js';
 import { ApiError } from '../shared/errors.js';
 import { ClientValidationError } from '../oauth/clients.js';
+import { RetentionValidationError } from '../retention/policy.js';
 
 /**
  * Errors of the `reuseid` command with stable codes, so that scripts can tell "no such client" from a typo in an
@@ -30,6 +31,7 @@ export function describeError(error: unknown): ReportedError {
   if (error instanceof CommanderError) return { code: error.code, message: error.message.replace(/^error: /, ''), exitCode: error.exitCode || 1 };
   // Services shared with the HTTP API fail with its error codes (subscription_not_found…).
   if (error instanceof ApiError) return { code: error.code, message: error.detail, exitCode: 1 };
-  if (error instanceof ClientValidationError || error instanceof AgentValidationError) return { code: 'invalid_argument', message: error.message, exitCode: 1 };
+  if (error instanceof ClientValidationError || error instanceof AgentValidationError || error instanceof RetentionValidationError)
+    return { code: 'invalid_argument', message: error.message, exitCode: 1 };
   return { code: 'command_failed', message: error instanceof Error ? error.message : String(error), exitCode: 1 };
 }

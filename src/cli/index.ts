@@ -5,6 +5,7 @@ import { registerEventCommands } from '../events/cli.js';
 import { registerFaceCommands } from '../faces/cli.js';
 import { registerIcaoCommands } from '../icao/cli.js';
 import { registerAgentCommands } from '../console/cli.js';
+import { registerAccountCommands } from './accounts.js';
 import { registerClientCommands } from './clients.js';
 import { describeError } from './errors.js';
 import { registerServerCommands } from './server.js';
@@ -28,6 +29,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   else program.showHelpAfterError();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerAccountCommands(program);
   registerDeviceCommands(program);
   registerAgentCommands(program);
   registerVideoIdCommands(program);

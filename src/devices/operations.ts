@@ -141,6 +141,11 @@ const operationNotFound = (id: string) => apiError('operation_not_found', `No pe
 const operationClosed = () => apiError('operation_not_pending', 'The operation was already decided, has expired, or its transaction has ended.');
 
 /** Marks pending operations past their time as expired (the sweeper's housekeeping; reads check expiry anyway). */
+/** Retention: a deleted transaction's challenges go with it. */
+export async function deleteTransactionOperations(executor: Executor, transactionId: string): Promise<void> {
+  await executor.deleteFrom('device_operations').where('transaction_id', '=', transactionId).execute();
+}
+
 export async function expireLapsedOperations(executor: Executor, now: number): Promise<void> {
   await executor.updateTable('device_operations').set({ status: 'expired' }).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
 }

@@ -77,3 +77,36 @@ export class EvidenceStore {
 }
 
 const evidenceContext = (id: string) => `evidence:${id}`;
+
+/**
+ * Retention: the ended transactions of the account, ended at or before `endedBefore`, that still have evidence, oldest
+ * end first. Never a Pending one: only an ended transaction has an end time.
+ */
+export async function endedWithEvidence(executor: Executor, accountId: string, endedBefore: number, limit: number): Promise<{ id: string; userId: string }[]> {
+  return executor
+    .selectFrom('transactions')
+    .select(['transactions.id', 'transactions.user_id as userId'])
+    .where('transactions.account_id', '=', accountId)
+    .where('transactions.ended_at', '<=', endedBefore)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('proofings')
+          .innerJoin('evidence', 'evidence.proofing_id', 'proofings.id')
+          .select('evidence.id')
+          .whereRef('proofings.transaction_id', '=', 'transactions.id'),
+      ),
+    )
+    .orderBy('transactions.ended_at')
+    .limit(limit)
+    .execute();
+}
+
+/** Retention: deletes the evidence of a transaction's proofings; returns how many items this call deleted. */
+export async function deleteTransactionEvidence(executor: Executor, transactionId: string): Promise<number> {
+  const result = await executor
+    .deleteFrom('evidence')
+    .where('proofing_id', 'in', (eb) => eb.selectFrom('proofings').select('id').where('transaction_id', '=', transactionId))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

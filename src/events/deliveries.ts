@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { apiError } from '../shared/errors.js';
-import type { Db, Executor, Store } from '../store/database.js';
+import type { Db, Executor, Store, Tx } from '../store/database.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { EventName } from './catalogue.js';
 import type { Outbox } from './outbox.js';
@@ -183,4 +183,29 @@ export function toDeliveryView(row: DeliveryRow): DeliveryView {
 
 function toAttemptView(row: Selectable<WebhookDeliveryAttemptsTable>): AttemptView {
   return { attempt: row.attempt, startedAt: isoTime(row.started_at), durationMs: row.duration_ms, statusCode: row.status_code, error: row.error };
+}
+
+/**
+ * Retention: deletes up to `limit` of the account's ended deliveries (succeeded or failed) last changed at or before
+ * `endedBefore`, with their attempts; returns how many this call deleted. The rows are claimed first (skipping those
+ * another instance holds), so instances running retention at once delete disjoint sets and each row is counted once.
+ */
+export async function deleteEndedDeliveries(
+  store: Pick<Store, 'claimForUpdate'>,
+  trx: Tx,
+  where: { accountId: string; endedBefore: number; limit: number },
+): Promise<number> {
+  const query = trx
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('account_id', '=', where.accountId)
+    .where('status', 'in', ['succeeded', 'failed'])
+    .where('updated_at', '<=', where.endedBefore)
+    .orderBy('updated_at')
+    .limit(where.limit);
+  const ids = (await store.claimForUpdate(query).execute()).map((row) => row.id);
+  if (ids.length === 0) return 0;
+  await trx.deleteFrom('webhook_delivery_attempts').where('delivery_id', 'in', ids).execute();
+  const result = await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -230,6 +230,20 @@ function applyChanges(tx: Transaction, changes: Partial<TransactionsTable>): Tra
   };
 }
 
+/**
+ * Retention: deletes a transaction that ended at or before `endedBefore` (never a Pending one, which has no end time);
+ * true when this call deleted it. Its dependent rows go first (retention/job.ts); the audit chain keeps its items.
+ */
+export async function deleteEndedTransaction(executor: Executor, transactionId: string, endedBefore: number): Promise<boolean> {
+  const result = await executor
+    .deleteFrom('transactions')
+    .where('id', '=', transactionId)
+    .where('status', '!=', 'Pending')
+    .where('ended_at', '<=', endedBefore)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
 const userDataContext = (transactionId: string) => `transaction:${transactionId}:userData`;
 
 /** The table as a mermaid state diagram (docs/flows.md holds it; a test checks that it matches). */

@@ -117,6 +117,28 @@ export async function findOverdue(executor: Executor, now: number, limit: number
   return rows.map(toTransaction);
 }
 
+/** Retention: ended transactions of the account, ended at or before `endedBefore`, oldest end first. */
+export async function findEndedBefore(executor: Executor, accountId: string, endedBefore: number, limit: number): Promise<{ id: string; userId: string }[]> {
+  return executor
+    .selectFrom('transactions')
+    .select(['id', 'user_id as userId'])
+    .where('account_id', '=', accountId)
+    .where('ended_at', '<=', endedBefore)
+    .orderBy('ended_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Retention: the ended transaction, locked until `trx` ends, or null when it is gone, not yet due, or locked by
+ * another instance's retention job (skipped, not waited for: that instance deletes it).
+ */
+export async function claimEnded(store: Pick<Store, 'claimForUpdate'>, trx: Tx, id: string, endedBefore: number): Promise<Transaction | null> {
+  const query = trx.selectFrom('transactions').selectAll().where('id', '=', id).where('ended_at', '<=', endedBefore);
+  const row = await store.claimForUpdate(query).executeTakeFirst();
+  return row ? toTransaction(row) : null;
+}
+
 /** Reads the transaction and locks its row until `trx` ends, so that writers of what depends on it take turns. */
 export async function lockTransaction(store: Pick<Store, 'lockForUpdate'>, trx: Tx, id: string): Promise<Transaction | null> {
   const row = await store.lockForUpdate(trx.selectFrom('transactions').selectAll().where('id', '=', id)).executeTakeFirst();

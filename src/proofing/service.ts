@@ -9,7 +9,7 @@ import type { User, UserStore } from '../identity/users.js';
 import { attributesToWrite, compareIdentity, type DocumentAttributes } from '../identity/binding.js';
 import { assuranceLevel, meetsAssurance, type AssuranceLevel, type FaceMatchSummary, type VerificationSummary } from './assurance.js';
 import { apiError, errors } from '../shared/errors.js';
-import type { Store, Tx } from '../store/database.js';
+import type { Executor, Store, Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 
 /**
@@ -160,6 +160,15 @@ export class ProofingService {
     const attributes = attributesToWrite(tx.kind, decision.userData, decision.document);
     return { outcome: 'accepted', userData: decision.userData, attributes, level, verification: decision.verification, audit: { assuranceLevel: level } };
   }
+}
+
+/**
+ * Retention: a deleted transaction's proofings (with their sealed decisions) go with it. A provider's own rows about
+ * a proofing or a transaction (VideoID review cases, ReadID challenges and attempts) are declared part of it in the
+ * schema (ON DELETE CASCADE, on both databases) and go with them.
+ */
+export async function deleteTransactionProofings(executor: Executor, transactionId: string): Promise<void> {
+  await executor.deleteFrom('proofings').where('transaction_id', '=', transactionId).execute();
 }
 
 const alreadyDecided = () => apiError('transaction_not_pending', 'The transaction has already ended, expired, or its proofing was already decided.');
