@@ -44,9 +44,14 @@ function captureRoute(scope: FastifyInstance, port: ProofingPort, ctx: ProviderS
     `/transactions/:transactionId/proofing/${PROVIDER_ID}`,
     {
       bodyLimit: CAPTURE_BODY_LIMIT,
-      // Whatever way the request ends, chunks it staged and did not adopt are deleted (adopted ones are untouched).
+      // Chunks the request staged and did not adopt are deleted (adopted ones are untouched): before any answer is
+      // sent, and once more when the connection closes, for a request whose client went away before its answer.
       onRequest: async (request, reply) => {
         reply.raw.once('close', () => void discardStaged(ctx, request, reply));
+      },
+      onSend: async (request, reply, payload) => {
+        await discardStaged(ctx, request, reply);
+        return payload;
       },
       // The schema documents the wire body; the body validated is what the streaming parser made of it.
       validatorCompiler: (route) =>
