@@ -14,6 +14,8 @@ declare module 'fastify' {
     device: Device | null;
     /** The exact JSON body bytes (a signed request's `bh` covers them); null when the request had no JSON body. */
     rawBody: Buffer | null;
+    /** The body's `bh`-style hash, computed as it streamed in, for routes whose parser never holds the body whole. */
+    bodyDigest: string | null;
     /** A request whose signature verified before its body was read: the signer and the body hash it declared. */
     signedClaim: SignedClaim | null;
   }
@@ -28,6 +30,7 @@ export interface SignedClaim {
 export function decorateDeviceRequest(app: FastifyInstance): void {
   app.decorateRequest('device', null);
   app.decorateRequest('rawBody', null);
+  app.decorateRequest('bodyDigest', null);
   app.decorateRequest('signedClaim', null);
 }
 
@@ -73,12 +76,20 @@ export function verifySignature(deps: DeviceAuthDeps) {
   };
 }
 
-/** preValidation: the body read is the one the device signed; then the request is the device's. */
+/**
+ * preValidation: the body read is the one the device signed; then the request is the device's. The body's hash is
+ * the one its parser computed as it streamed in (`bodyDigest`), else that of the bytes it kept (`rawBody`).
+ */
 export async function checkSignedBody(request: FastifyRequest): Promise<void> {
+  await checkBodyHash(request, request.bodyDigest ?? bodyHash(request.rawBody));
+}
+
+/** Compares the body hash the device signed with `received`, that of the body actually read. */
+async function checkBodyHash(request: FastifyRequest, received: string): Promise<void> {
   const claim = request.signedClaim;
   if (!claim) throw new Error('route used without verifySignature');
   await asDeviceError(async () => {
-    if (claim.bodyHash !== bodyHash(request.rawBody)) throw new ProofRejected('bh does not match the request body');
+    if (claim.bodyHash !== received) throw new ProofRejected('bh does not match the request body');
   });
   request.device = claim.device;
 }

@@ -1,6 +1,8 @@
 import { sealedPlaintextSize, type DataCipher } from '../security/keyring.js';
 import type { Executor } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
+import type { EvidenceTable } from '../store/schema.js';
+import { adoptChunks, ChunkWriter, discardStagedChunks, readChunks, type StagedContent } from './evidence-chunks.js';
 
 /**
  * Evidence in the user's dossier (chip files, images, submitted outcomes), sealed with the user's data key: it is
@@ -21,7 +23,7 @@ export interface SealedEvidence {
   createdAt: number;
   /** Plaintext size in bytes, known without decrypting. */
   size: number;
-  open(cipher: DataCipher): Buffer;
+  open(cipher: DataCipher): Promise<Buffer>;
 }
 
 export class EvidenceStore {
@@ -44,9 +46,49 @@ export class EvidenceStore {
     return id;
   }
 
+  /**
+   * Starts a large item's upload: its content is sealed and staged chunk by chunk as it arrives (see
+   * evidence-chunks.ts), never held whole. `storeStaged` records it once the request succeeds.
+   */
+  beginUpload(executor: Executor, cipher: DataCipher): ChunkWriter {
+    return new ChunkWriter({ db: executor, clock: this.deps.clock }, cipher, this.deps.random.uuid());
+  }
+
+  /** Records staged content as an item of the dossier, in the business transaction; its chunks are adopted. */
+  async storeStaged(
+    executor: Executor,
+    where: { dossierId: string; proofingId: string },
+    item: { kind: string; mediaType: string },
+    staged: StagedContent,
+  ): Promise<string> {
+    await executor
+      .insertInto('evidence')
+      .values({
+        id: staged.evidenceId,
+        dossier_id: where.dossierId,
+        proofing_id: where.proofingId,
+        kind: item.kind,
+        media_type: item.mediaType,
+        content_sealed: '',
+        chunk_count: staged.chunkCount,
+        content_size: staged.size,
+        created_at: this.deps.clock.now(),
+      })
+      .execute();
+    await adoptChunks(executor, staged);
+    return staged.evidenceId;
+  }
+
+  /** Deletes what an upload staged and no evidence row adopted (a failed request's chunks); adopted ones stay. */
+  async discardUpload(executor: Executor, evidenceId: string): Promise<void> {
+    await discardStagedChunks(executor, evidenceId);
+  }
+
   async list(executor: Executor, cipher: DataCipher, proofingId: string): Promise<(EvidenceItem & { id: string })[]> {
     const rows = await executor.selectFrom('evidence').selectAll().where('proofing_id', '=', proofingId).orderBy('created_at').execute();
-    return rows.map((row) => ({ id: row.id, kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) }));
+    const items: (EvidenceItem & { id: string })[] = [];
+    for (const row of rows) items.push({ id: row.id, kind: row.kind, mediaType: row.media_type, content: await openRow(executor, cipher, row) });
+    return items;
   }
 
   /** Every item in the user's dossiers, oldest first, still sealed. */
@@ -54,7 +96,16 @@ export class EvidenceStore {
     const rows = await executor
       .selectFrom('evidence')
       .innerJoin('dossiers', 'dossiers.id', 'evidence.dossier_id')
-      .select(['evidence.id', 'evidence.proofing_id', 'evidence.kind', 'evidence.media_type', 'evidence.content_sealed', 'evidence.created_at'])
+      .select([
+        'evidence.id',
+        'evidence.proofing_id',
+        'evidence.kind',
+        'evidence.media_type',
+        'evidence.content_sealed',
+        'evidence.chunk_count',
+        'evidence.content_size',
+        'evidence.created_at',
+      ])
       .where('dossiers.user_id', '=', userId)
       .orderBy('evidence.created_at')
       .execute();
@@ -64,15 +115,15 @@ export class EvidenceStore {
       kind: row.kind,
       mediaType: row.media_type,
       createdAt: row.created_at,
-      size: sealedPlaintextSize(row.content_sealed),
-      open: (cipher: DataCipher) => cipher.open(row.content_sealed, evidenceContext(row.id)),
+      size: row.content_size === null ? sealedPlaintextSize(row.content_sealed) : Number(row.content_size),
+      open: (cipher: DataCipher) => openRow(executor, cipher, row),
     }));
   }
 
   /** One item of a dossier, or null: showing one image must not decrypt the whole proofing. */
   async find(executor: Executor, cipher: DataCipher, where: { dossierId: string; id: string }): Promise<EvidenceItem | null> {
     const row = await executor.selectFrom('evidence').selectAll().where('id', '=', where.id).where('dossier_id', '=', where.dossierId).executeTakeFirst();
-    return row ? { kind: row.kind, mediaType: row.media_type, content: cipher.open(row.content_sealed, evidenceContext(row.id)) } : null;
+    return row ? { kind: row.kind, mediaType: row.media_type, content: await openRow(executor, cipher, row) } : null;
   }
 }
 
@@ -109,4 +160,14 @@ export async function deleteTransactionEvidence(executor: Executor, transactionI
     .where('proofing_id', 'in', (eb) => eb.selectFrom('proofings').select('id').where('transaction_id', '=', transactionId))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** An item's plaintext, from its sealed value or, for a chunked item, from its chunks in order. */
+async function openRow(
+  executor: Executor,
+  cipher: DataCipher,
+  row: Pick<EvidenceTable, 'id' | 'content_sealed' | 'chunk_count' | 'content_size'>,
+): Promise<Buffer> {
+  if (row.chunk_count === null) return cipher.open(row.content_sealed, evidenceContext(row.id));
+  return readChunks(executor, cipher, { id: row.id, chunkCount: Number(row.chunk_count), size: Number(row.content_size) });
 }

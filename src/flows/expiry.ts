@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { purgeSpentNonces } from '../devices/device-auth.js';
 import { expireLapsedOperations } from '../devices/operations.js';
+import { purgeStagedChunks, STAGED_CHUNK_TTL_MS } from '../dossier/evidence-chunks.js';
 import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
 import { WindowCounters } from '../security/counters.js';
@@ -36,7 +37,10 @@ export async function sweepExpired(ctx: Omit<SweepDeps, 'config'>, batchSize = 1
   return expired;
 }
 
-/** Forgets what only mattered for a while: used nonces, old counters, idempotency records, long-expired events. */
+/**
+ * Forgets what only mattered for a while: used nonces, old counters, idempotency records, long-expired events, and
+ * evidence chunks an upload staged but a crash kept it from adopting or discarding.
+ */
 async function purgeSpentRecords(ctx: Omit<SweepDeps, 'config'>, now: number): Promise<void> {
   const db = ctx.store.db;
   await purgeSpentNonces(db, now);
@@ -44,6 +48,7 @@ async function purgeSpentRecords(ctx: Omit<SweepDeps, 'config'>, now: number): P
   await WindowCounters.purge(db, now - 24 * 3600 * 1000);
   await purgeExpiredIdempotencyRecords(db, now);
   await purgeExpiredEvents(db, now);
+  await purgeStagedChunks(db, now - STAGED_CHUNK_TTL_MS);
 }
 
 /** Runs the sweeper on an interval until stopped; failures are logged and retried on the next tick. */

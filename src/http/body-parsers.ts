@@ -38,7 +38,8 @@ export function parseJsonBody(app: FastifyInstance, options: { keepRawBody: bool
   };
 }
 
-function isUtf8Charset(contentType: string | undefined): boolean {
+/** Whether a Content-Type names no charset or UTF-8 (RFC 8259 §8.1). */
+export function isUtf8Charset(contentType: string | undefined): boolean {
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1];
   return charset === undefined || charset.toLowerCase() === 'utf-8';
 }

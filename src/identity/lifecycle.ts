@@ -164,15 +164,19 @@ export class UserLifecycle {
     // Checked before anything is opened: an oversized export costs no decryption and no memory.
     if (includeContent && items.reduce((sum, item) => sum + item.size, 0) > MAX_EXPORT_EVIDENCE_BYTES) throw exportTooLarge();
     const cipher = this.deps.users.cipher(user);
-    return items.map((item) => ({
-      evidenceId: item.id,
-      proofingId: item.proofingId,
-      kind: item.kind,
-      mediaType: item.mediaType,
-      size: item.size,
-      createdAt: isoTime(item.createdAt),
-      ...(includeContent ? { content: item.open(cipher).toString('base64') } : {}),
-    }));
+    const exported: ExportedEvidence[] = [];
+    for (const item of items) {
+      exported.push({
+        evidenceId: item.id,
+        proofingId: item.proofingId,
+        kind: item.kind,
+        mediaType: item.mediaType,
+        size: item.size,
+        createdAt: isoTime(item.createdAt),
+        ...(includeContent ? { content: (await item.open(cipher)).toString('base64') } : {}),
+      });
+    }
+    return exported;
   }
 
   private async auditItems(db: Executor, user: User): Promise<{ items: AuditItem[]; truncated: boolean }> {

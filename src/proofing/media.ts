@@ -27,10 +27,14 @@ export function sniffVideo(content: Buffer): VideoType | null {
 
 export const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 
+/** Why a base64 field is refused, shared with the streamed upload's checks (videoid/capture-stream.ts). */
+export const tooLarge = (maxBytes: number) => `must be at most ${maxBytes} bytes`;
+export const NOT_BASE64 = 'must be base64';
+
 /** A base64 field of at most `maxBytes` decoded bytes; base64 rounds up, so decoders check the exact size again. */
 export const base64Field = (maxBytes: number) =>
   z
     .string()
     .min(4)
-    .max(base64Length(maxBytes), `must be at most ${maxBytes} bytes`)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+    .max(base64Length(maxBytes), tooLarge(maxBytes))
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, NOT_BASE64);

@@ -45,7 +45,7 @@ export interface ProviderServices {
   random: RandomSource;
   keyring: Pick<Keyring, 'keyedHash'>;
   users: Pick<UserStore, 'find' | 'cipher'>;
-  evidence: Pick<EvidenceStore, 'store' | 'find'>;
+  evidence: Pick<EvidenceStore, 'store' | 'find' | 'beginUpload' | 'storeStaged' | 'discardUpload'>;
   audit: Pick<AuditLog, 'append'>;
   flows: Pick<FlowStateMachine, 'transition'>;
   proofing: Pick<ProofingService, 'decide'>;

@@ -142,6 +142,18 @@ export interface EvidenceTable {
   media_type: string;
   content_sealed: string;
   created_at: number;
+  /** Set for an item stored in evidence_chunks (its content_sealed is then empty); null for one sealed whole. */
+  chunk_count: number | null;
+  content_size: number | null;
+}
+
+/** The sealed chunks of a large evidence item; `evidence_id` is null while the upload is only staged. */
+export interface EvidenceChunksTable {
+  upload_id: string;
+  idx: number;
+  evidence_id: string | null;
+  content_sealed: string;
+  staged_at: number;
 }
 
 export interface DeviceRequestNoncesTable {
@@ -197,6 +209,7 @@ export interface Database {
   device_operations: DeviceOperationsTable;
   proofings: ProofingsTable;
   evidence: EvidenceTable;
+  evidence_chunks: EvidenceChunksTable;
   device_request_nonces: DeviceRequestNoncesTable;
   rate_counters: RateCountersTable;
   audit_items: AuditItemsTable;

@@ -12,6 +12,7 @@ import * as m010 from './010_user_lifecycle.js';
 import * as m011 from './011_agent_accounts.js';
 import * as m012 from './012_outbox_subject.js';
 import * as m013 from './013_retention.js';
+import * as m016 from './016_evidence_chunks.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '011_agent_accounts': m011,
   '012_outbox_subject': m012,
   '013_retention': m013,
+  '016_evidence_chunks': m016,
 };

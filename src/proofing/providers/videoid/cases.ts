@@ -130,7 +130,11 @@ export class ReviewCases {
       const evidenceIds: ReviewCase['evidenceIds'] = {};
       const where = { dossierId: tx.dossierId, proofingId };
       for (const item of capture.items) {
-        evidenceIds[item.role] = await evidence.store(trx, cipher, where, { kind: `videoid.${item.role}`, mediaType: item.mediaType, content: item.content });
+        const described = { kind: `videoid.${item.role}`, mediaType: item.mediaType };
+        if ('content' in item) evidenceIds[item.role] = await evidence.store(trx, cipher, where, { ...described, content: item.content });
+        // Staged as it streamed in; none when the parser found no capture expected (the transaction moved since).
+        else if (item.staged) evidenceIds[item.role] = await evidence.storeStaged(trx, where, described, item.staged);
+        else throw captureNotExpected();
       }
       await evidence.store(trx, cipher, where, { kind: 'videoid.faceMatch', mediaType: 'application/json', content: Buffer.from(JSON.stringify(caseFaces)) });
       await trx

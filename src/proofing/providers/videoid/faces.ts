@@ -30,6 +30,6 @@ export function faceDecisions(caseFaces: CaseFaces): { document: FaceComparison[
 function imageOf(capture: Capture, role: CaptureRole): Buffer {
   const item = capture.items.find((candidate) => candidate.role === role);
   // validateCapture guarantees both: the schema requires them and a bad one is refused before this point.
-  if (!item) throw new Error(`a validated capture has no ${role}`);
+  if (!item || !('content' in item)) throw new Error(`a validated capture has no ${role}`);
   return item.content;
 }
