@@ -14,7 +14,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** config → database → migrations → context → app → listen, plus the background sweeper and graceful shutdown. */
+/** config → database → migrations → context → app → listen, plus the background work (sweeper, webhooks, audit sequencer) and graceful shutdown. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, exclusive: true });
@@ -34,6 +34,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const stopSweeper = startSweeper(ctx, logger);
   const stopWebhooks = ctx.webhooks.worker.start(logger);
+  const stopSequencer = ctx.auditSequencer.start(logger);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -44,6 +45,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceSeconds * 1000));
       await stopSweeper();
       await stopWebhooks();
+      await stopSequencer();
       await app.close();
       await store.close();
       logger.info('stopped');
