@@ -35,8 +35,9 @@ function pendingBound(value: string): number {
 
 function describePending(pending: PendingTail): string {
   if (pending.items === 0) return 'pending: none (every item is chained)';
-  const state = pending.withinBound ? 'within' : 'BEYOND';
-  return `pending: ${pending.items} items not chained yet, the oldest ${pending.oldestAgeSeconds} s old (${state} the ${pending.boundSeconds} s bound)`;
+  const age = `${pending.items} items not chained yet, the oldest ${pending.oldestAgeSeconds} s old`;
+  if (pending.withinBound) return `pending: ${age} (within the ${pending.boundSeconds} s bound)`;
+  return `pending: ${age}, BEYOND the ${pending.boundSeconds} s bound: no server has chained them (a running server does)`;
 }
 
 function describe(chain: ChainReport): string {

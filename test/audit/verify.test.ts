@@ -151,5 +151,26 @@ for (const database of testDatabases) {
       expect(result.report.accounts.filter((a) => a.ok).map((a) => a.accountId)).toContain('chain-1');
       expect((await verify()).text).toMatch(/chain-2: BROKEN at sequence 3 \(cursor [0-9a-f-]{36}\): altered/);
     });
+
+    it('fails on an item left unchained beyond the bound, and passes once it is chained', async () => {
+      const accountId = `stale-${++n}`;
+      const now = h.clock.now();
+      h.clock.set(now - 10 * 60_000); // written ten minutes ago, and no sequencer ran since
+      try {
+        await h.ctx.store.db.transaction().execute((trx) => h.ctx.audit.append(trx, { accountId, eventType: 'test.step', message: 'stale' }));
+      } finally {
+        h.clock.set(now);
+      }
+      const stale = await verify('--account', accountId, '--json');
+      expect(stale.failed).toBe(true);
+      expect(stale.report.pending).toMatchObject({ items: 1, boundSeconds: 60, withinBound: false });
+      expect((await verify('--account', accountId)).text).toMatch(/pending: 1 items not chained yet, the oldest \d+ s old, BEYOND the 60 s bound/);
+      expect((await verify('--account', accountId, '--max-pending-age', '3600')).failed).toBe(false);
+      await h.ctx.auditSequencer.sequenceNow();
+      expect(await verify('--account', accountId, '--json')).toMatchObject({
+        failed: false,
+        report: { ok: true, accounts: [{ items: 1 }], pending: { items: 0 } },
+      });
+    });
   });
 }
