@@ -112,7 +112,11 @@ async function chainBatch(trx: Tx): Promise<number> {
   const pending = await trx.selectFrom('audit_pending').select(['id', 'account_id', 'timestamp', 'body']).orderBy('id').limit(BATCH_SIZE).execute();
   if (pending.length === 0) return 0;
   const byAccount = new Map<string, Pending[]>();
-  for (const row of pending) byAccount.set(row.account_id, [...(byAccount.get(row.account_id) ?? []), row]);
+  for (const row of pending) {
+    const items = byAccount.get(row.account_id);
+    if (items) items.push(row);
+    else byAccount.set(row.account_id, [row]);
+  }
   const heads = await readHeads(trx, [...byAccount.keys()]);
   const rows: Insertable<AuditItemsTable>[] = [];
   for (const [accountId, items] of byAccount) {
