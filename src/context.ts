@@ -1,4 +1,5 @@
 import { AuditLog } from './audit/log.js';
+import { AuditSequencer } from './audit/sequencer.js';
 import type { Config } from './config.js';
 import { ActivationService } from './devices/activation.js';
 import { DeviceOperations } from './devices/operations.js';
@@ -42,6 +43,8 @@ export interface AppContext {
   /** Seals server-owned secrets and stored responses (idempotency, cursors, webhook secrets). */
   cipher: DataCipher;
   audit: AuditLog;
+  /** Chains appended audit items; started by the server, flushed by tests with `sequenceNow()`. */
+  auditSequencer: AuditSequencer;
   outbox: Outbox;
   webhooks: Webhooks;
   clients: ClientStore;
@@ -73,7 +76,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const random = options.random ?? cryptoRandom;
   const keyring = new Keyring(options.masterKey);
   const cipher = keyring.serverCipher();
-  const audit = new AuditLog({ clock, random, lockForUpdate: store.lockForUpdate });
+  const audit = new AuditLog({ clock, random });
   const outbox = new Outbox({ clock, random, cipher });
   const keys = new SigningKeys({ clock, cipher, rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
   const tokens = new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl });
@@ -100,6 +103,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     ...core,
     db,
     cipher,
+    auditSequencer: new AuditSequencer({ store, clock }),
     webhooks: createWebhooks({ store, clock, random, cipher, audit, outbox, config: config.webhooks }),
     clients: new ClientStore({ clock }),
     keys,

@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
-import { canonicalize } from 'json-canonicalize';
 import { sql } from 'kysely';
-import type { Executor, Store } from '../store/database.js';
+import type { Executor } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 
 /**
- * The tamper-evident audit log. Items are hash-chained per account: each item's hash covers its canonical JSON body
- * (RFC 8785) and the previous item's hash, so altering, inserting or deleting a row breaks the chain from there on.
- * Appending happens inside the caller's database transaction, with the account's chain head locked, so the item
- * exists exactly when the change it records does and concurrent appends cannot fork the chain.
+ * The tamper-evident audit log, built as transparency logs are: items are written first and chained shortly after.
+ *
+ * - `append` runs inside the caller's database transaction and only inserts the item into `audit_pending`: it takes
+ *   no lock, so the audited writes of one account no longer queue behind one chain-head row, and the item exists
+ *   exactly when the change it records does (a rolled-back transaction leaves none).
+ * - One sequencer among all instances (src/audit/sequencer.ts, elected by an advisory lock on PostgreSQL) moves
+ *   pending items into `audit_items`, hash-chained per account: each item's hash covers its canonical JSON body
+ *   (RFC 8785, `sequence` included) and the previous item's hash, so altering, inserting or deleting a chained row
+ *   breaks the chain from there on. An item is chained about a quarter of a second after its commit while any
+ *   instance runs; `audit verify` reports what is still pending, and how old.
+ *
+ * This module writes `audit_pending`; the sequencer alone writes `audit_items` and `audit_chain_heads`.
  */
 
 /** Items that belong to no account (for example a token request naming an unknown client). */
@@ -42,19 +49,21 @@ export interface AuditItem {
   userId: string | null;
   referenceId: string | null;
   data: Record<string, unknown>;
+  /** Position in the account's chain, given by the sequencer. */
   sequence: number;
 }
 
-export class AuditLog {
-  constructor(private readonly deps: { clock: Clock; random: RandomSource; lockForUpdate: Store['lockForUpdate'] }) {}
+/** An item as appended: its place in the chain is given later, by the sequencer. */
+export type AppendedAuditItem = Omit<AuditItem, 'sequence'>;
 
-  async append(executor: Executor, entry: AuditEntry): Promise<AuditItem> {
-    const accountId = entry.accountId ?? SYSTEM_ACCOUNT;
-    const head = await this.lockChainHead(executor, accountId);
+export class AuditLog {
+  constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
+
+  async append(executor: Executor, entry: AuditEntry): Promise<AppendedAuditItem> {
     const now = this.deps.clock.now();
-    const item: AuditItem = {
+    const item: AppendedAuditItem = {
       cursor: this.deps.random.uuid(),
-      accountId,
+      accountId: entry.accountId ?? SYSTEM_ACCOUNT,
       timestamp: isoTime(now),
       serviceName: 'reuseid',
       eventType: entry.eventType,
@@ -65,45 +74,12 @@ export class AuditLog {
       userId: entry.userId ?? null,
       referenceId: entry.referenceId ?? null,
       data: entry.data ?? {},
-      sequence: head.sequence + 1,
     };
-    const body = canonicalize(item);
-    const hash = chainHash(head.hash, body);
     await executor
-      .insertInto('audit_items')
-      .values({
-        cursor: item.cursor,
-        account_id: accountId,
-        sequence: item.sequence,
-        timestamp: now,
-        event_type: item.eventType,
-        body,
-        prev_hash: head.hash,
-        hash,
-        client_id: item.clientId,
-        user_id: item.userId,
-        reference_id: item.referenceId,
-        trace_id: item.traceId,
-      })
+      .insertInto('audit_pending')
+      .values({ account_id: item.accountId, timestamp: now, body: JSON.stringify(item) })
       .execute();
-    await executor.updateTable('audit_chain_heads').set({ sequence: item.sequence, hash }).where('account_id', '=', accountId).execute();
     return item;
-  }
-
-  /** Reads the account's chain head, locked (PostgreSQL) until the transaction ends; creates it on first use. */
-  private async lockChainHead(executor: Executor, accountId: string): Promise<{ sequence: number; hash: string }> {
-    const read = () => {
-      const query = executor.selectFrom('audit_chain_heads').select(['sequence', 'hash']).where('account_id', '=', accountId);
-      return this.deps.lockForUpdate(query).executeTakeFirst();
-    };
-    const head = await read();
-    if (head) return head;
-    await executor
-      .insertInto('audit_chain_heads')
-      .values({ account_id: accountId, sequence: 0, hash: GENESIS_HASH })
-      .onConflict((oc) => oc.column('account_id').doNothing())
-      .execute();
-    return (await read())!;
   }
 }
 
@@ -115,7 +91,7 @@ export function parseAuditBody(body: string): AuditItem {
   return JSON.parse(body) as AuditItem;
 }
 
-/** Convenience for tests and verification: the number of items of an account. */
+/** Convenience for tests and verification: the number of chained items of an account. */
 export async function countAuditItems(executor: Executor, accountId: string): Promise<number> {
   const row = await executor.selectFrom('audit_items').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
   return Number(row.n);

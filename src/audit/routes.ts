@@ -28,7 +28,8 @@ export async function auditRoutes(base: FastifyInstance, ctx: Pick<AppContext, '
         description:
           'Signicat query body. Fields: eventType, clientId, userId, referenceId, traceId; operators eq (string) and in ' +
           '(array). `to` defaults to now, `from` to 30 days before `to`; the span is at most 60 days; `limit` at most 1000 ' +
-          '(default). Continue with a POST to `next` (body not needed) until it is null; never build a cursor yourself.',
+          '(default). Continue with a POST to `next` (body not needed) until it is null; never build a cursor yourself. ' +
+          'Items appear once chained, about a second after the change they record.',
         querystring: z.strictObject({ cursor: z.string().max(8192).optional() }),
         // A POST to `next` may come without a body (Fastify then passes null).
         body: AuditQueryBody.nullish(),

@@ -8,6 +8,10 @@ import { AUDIT_FIELD_COLUMNS } from './tables.js';
  * Verifies the audit hash chains: per account, sequences run 1, 2, 3… without gaps, every item links to its
  * predecessor's hash, every hash recomputes from its body, the indexed columns agree with the hashed body, and the
  * chain head names the last item (so a deleted tail is caught as well). Reports the first problem of each chain.
+ *
+ * Items not yet chained (src/audit/sequencer.ts) are not tamper-evident yet: the report counts them and gives the
+ * age of the oldest. While any instance runs, that tail holds what was written in the last second or so; a tail
+ * older than the bound (PENDING_BOUND_SECONDS by default) means no sequencer has run, and fails the check.
  */
 export type ChainProblemKind = 'altered' | 'inserted' | 'deleted' | 'unlinked';
 
@@ -34,19 +38,46 @@ export interface ChainReport {
   head: ChainHead | null;
 }
 
+/** The items written but not chained yet (of the account checked, or of all). */
+export interface PendingTail {
+  items: number;
+  /** Age of the oldest, in whole seconds; null when there is none. */
+  oldestAgeSeconds: number | null;
+  boundSeconds: number;
+  withinBound: boolean;
+}
+
 export interface VerifyReport {
   ok: boolean;
   accounts: ChainReport[];
+  pending: PendingTail;
 }
+
+/**
+ * The documented bound on the pending tail's age. A live sequencer chains within about a second of a commit
+ * (SEQUENCE_INTERVAL_MS, and CANDIDATE_INTERVAL_MS to take over from a dead holder; up to about 25 s when the
+ * holder's host vanished without closing its connection); a minute leaves room for a database failover.
+ */
+export const PENDING_BOUND_SECONDS = 60;
 
 type Row = Selectable<AuditItemsTable>;
 const PAGE_SIZE = 1000;
 
-export async function verifyAuditChains(db: Executor, options: { accountId?: string } = {}): Promise<VerifyReport> {
+export async function verifyAuditChains(db: Executor, options: { accountId?: string; now?: number; pendingBoundSeconds?: number } = {}): Promise<VerifyReport> {
   const accountIds = options.accountId ? [options.accountId] : await chainAccounts(db);
   const accounts: ChainReport[] = [];
   for (const accountId of accountIds) accounts.push(await verifyChain(db, accountId));
-  return { ok: accounts.every((a) => a.ok), accounts };
+  const pending = await pendingTail(db, options.accountId, options.now ?? Date.now(), options.pendingBoundSeconds ?? PENDING_BOUND_SECONDS);
+  return { ok: accounts.every((a) => a.ok) && pending.withinBound, accounts, pending };
+}
+
+async function pendingTail(db: Executor, accountId: string | undefined, now: number, boundSeconds: number): Promise<PendingTail> {
+  let query = db.selectFrom('audit_pending').select((eb) => [eb.fn.countAll<number>().as('items'), eb.fn.min('timestamp').as('oldest')]);
+  if (accountId) query = query.where('account_id', '=', accountId);
+  const row = await query.executeTakeFirstOrThrow();
+  const oldest = row.oldest === null ? null : Number(row.oldest);
+  const oldestAgeSeconds = oldest === null ? null : Math.max(0, Math.floor((now - oldest) / 1000));
+  return { items: Number(row.items), oldestAgeSeconds, boundSeconds, withinBound: oldestAgeSeconds === null || oldestAgeSeconds <= boundSeconds };
 }
 
 async function chainAccounts(db: Executor): Promise<string[]> {

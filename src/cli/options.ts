@@ -1,4 +1,5 @@
 import { AuditLog, type AuditEntry } from '../audit/log.js';
+import { AuditSequencer } from '../audit/sequencer.js';
 import { loadConfig, type Config } from '../config.js';
 import { cryptoRandom, systemClock } from '../shared/runtime.js';
 import { migrateToLatest, openStore, type Store, type Tx } from '../store/database.js';
@@ -31,13 +32,17 @@ export async function withStore<T>(config: Config, work: (store: Store) => Promi
 
 /** Runs a change and its audit item in one transaction: both exist or neither does. A null audit means nothing changed. */
 export async function audited<T>(flags: { database?: string }, change: (trx: Tx) => Promise<{ result: T; audit: AuditEntry | null }>): Promise<T> {
-  return withStore(configFrom(flags), (store) =>
-    store.write(async (trx) => {
+  return withStore(configFrom(flags), async (store) => {
+    const result = await store.write(async (trx) => {
       const { result, audit } = await change(trx);
-      if (audit) await new AuditLog({ clock: systemClock, random: cryptoRandom, lockForUpdate: store.lockForUpdate }).append(trx, audit);
+      if (audit) await new AuditLog({ clock: systemClock, random: cryptoRandom }).append(trx, audit);
       return result;
-    }),
-  );
+    });
+    // Chains the item before the command ends, so that it is in the chain even when no server runs. Best effort: the
+    // change is committed and its item pending either way, and a running server's sequencer chains it.
+    await new AuditSequencer({ store, clock: systemClock }).sequenceNow().catch(() => undefined);
+    return result;
+  });
 }
 
 export function print(json: boolean, value: unknown, human: string): void {

@@ -50,7 +50,11 @@ async function withAccount<T>(flags: { account: string; database?: string }, wor
   return withStore(config, async (store) => {
     const account = await store.db.selectFrom('accounts').select('id').where('id', '=', flags.account).executeTakeFirst();
     if (!account) throw new CliError('account_not_found', `No account ${flags.account}; accounts are created with \`reuseid clients create --account\``);
-    return work(createContext({ config, store, masterKey: loadMasterKey(config) }), flags.account);
+    const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
+    const result = await work(ctx, flags.account);
+    // Chains the audit item of the change before the command ends (best effort: a running server chains it too).
+    await ctx.auditSequencer.sequenceNow().catch(() => undefined);
+    return result;
   });
 }
 

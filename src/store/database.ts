@@ -3,12 +3,13 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import pg from 'pg';
+import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import type { Db, Store } from './types.js';
 
-export type { Db, Dialect, Executor, Store, Tx } from './types.js';
+export type { Db, Dialect, Election, Executor, Store, Tx } from './types.js';
 
 // node-postgres returns int8 as strings; every bigint we store is epoch milliseconds or a counter, far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -50,6 +51,7 @@ function openSqlite(path: string, exclusive: boolean): Store {
     // One connection, one writer at a time: a transaction's reads already see no concurrent writer.
     lockForUpdate: (query) => query,
     claimForUpdate: (query) => query,
+    election: () => soleProcessElection,
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
@@ -146,6 +148,7 @@ function openPostgres(url: string, poolSize: number): Store {
     write: (work) => db.transaction().execute(work),
     lockForUpdate: (query) => query.forUpdate(),
     claimForUpdate: (query) => query.forUpdate().skipLocked(),
+    election: (role) => new AdvisoryLockElection(url, role),
     ping: async () => {
       await pool.query('select 1');
     },

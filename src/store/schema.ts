@@ -1,4 +1,6 @@
 /** Row types of every table, shared by both dialects (see migrations/001_core.ts for the why of each type). */
+import type { Generated } from 'kysely';
+
 export interface AccountsTable {
   id: string;
   name: string;
@@ -178,6 +180,14 @@ export interface AuditItemsTable {
   hash: string;
 }
 
+/** Audit items written but not yet chained (014_audit_sequencer): the body lacks `sequence` until chained. */
+export interface AuditPendingTable {
+  id: Generated<number>;
+  account_id: string;
+  timestamp: number;
+  body: string;
+}
+
 export interface AuditChainHeadsTable {
   account_id: string;
   sequence: number;
@@ -214,5 +224,6 @@ export interface Database {
   rate_counters: RateCountersTable;
   audit_items: AuditItemsTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_pending: AuditPendingTable;
   outbox_events: OutboxEventsTable;
 }

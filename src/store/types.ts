@@ -17,7 +17,20 @@ export interface Store {
   lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */
   claimForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /**
+   * Candidacy for a role that one process at a time holds among every process on this database (the audit
+   * sequencer). PostgreSQL: a session-level advisory lock on a connection of its own; SQLite: granted at once, the
+   * server being the only process that serves (it holds the server lock).
+   */
+  election(role: string): Election;
   /** Checks that the database answers (readiness). */
   ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Election {
+  /** True while this process holds the role, taking it when it is free; false while another process holds it. */
+  lead(): Promise<boolean>;
+  /** Gives the role up, if held, and closes the connection that held it. */
   close(): Promise<void>;
 }

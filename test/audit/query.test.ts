@@ -32,6 +32,8 @@ for (const database of testDatabases) {
         });
       await append({ eventType: 'device.activated', message: 'device', userId: 'u1', referenceId: 'tx1' });
       await append({ eventType: 'onboarding.completed', message: 'foreign', userId: 'u1', referenceId: 'tx1' }, 'beta');
+      // The API serves chained items only: chain them now rather than wait for the sequencer's next pass.
+      await h.ctx.auditSequencer.sequenceNow();
     });
     afterAll(() => h.close());
 

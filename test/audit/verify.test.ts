@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAuditCommands } from '../../src/audit/cli.js';
-import { chainHash, type AuditItem } from '../../src/audit/log.js';
+import { chainHash, type AppendedAuditItem, type AuditItem } from '../../src/audit/log.js';
 import type { ChainHead, VerifyReport } from '../../src/audit/verify.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
@@ -20,9 +20,9 @@ for (const database of testDatabases) {
     });
 
     /** A fresh account with a chain of five items. */
-    async function chain(): Promise<{ accountId: string; items: AuditItem[] }> {
+    async function chain(): Promise<{ accountId: string; items: AppendedAuditItem[] }> {
       const accountId = `chain-${++n}`;
-      const items: AuditItem[] = [];
+      const items: AppendedAuditItem[] = [];
       for (let i = 1; i <= 5; i++) {
         items.push(
           await h.ctx.store.db
@@ -30,6 +30,7 @@ for (const database of testDatabases) {
             .execute((trx) => h.ctx.audit.append(trx, { accountId, eventType: 'test.step', message: `step ${i}`, userId: `user-${i}` })),
         );
       }
+      await h.ctx.auditSequencer.sequenceNow();
       return { accountId, items };
     }
 
@@ -62,8 +63,15 @@ for (const database of testDatabases) {
       const result = await verify('--account', accountId, '--json');
       expect(result.failed).toBe(false);
       const head = { sequence: 5, hash: (await row(items[4]!.cursor)).hash };
-      expect(result.report).toEqual({ ok: true, accounts: [{ accountId, items: 5, ok: true, problem: null, head }], heads: [{ accountId, ...head }] });
-      expect((await verify('--account', accountId)).text).toBe(`${accountId}: 5 items, chain intact; head 5 ${head.hash}`);
+      expect(result.report).toEqual({
+        ok: true,
+        accounts: [{ accountId, items: 5, ok: true, problem: null, head }],
+        pending: { items: 0, oldestAgeSeconds: null, boundSeconds: 60, withinBound: true },
+        heads: [{ accountId, ...head }],
+      });
+      expect((await verify('--account', accountId)).text).toBe(
+        `${accountId}: 5 items, chain intact; head 5 ${head.hash}\npending: none (every item is chained)`,
+      );
     });
 
     it('names an altered item', async () => {
@@ -142,6 +150,27 @@ for (const database of testDatabases) {
       expect(result.failed).toBe(true);
       expect(result.report.accounts.filter((a) => a.ok).map((a) => a.accountId)).toContain('chain-1');
       expect((await verify()).text).toMatch(/chain-2: BROKEN at sequence 3 \(cursor [0-9a-f-]{36}\): altered/);
+    });
+
+    it('fails on an item left unchained beyond the bound, and passes once it is chained', async () => {
+      const accountId = `stale-${++n}`;
+      const now = h.clock.now();
+      h.clock.set(now - 10 * 60_000); // written ten minutes ago, and no sequencer ran since
+      try {
+        await h.ctx.store.db.transaction().execute((trx) => h.ctx.audit.append(trx, { accountId, eventType: 'test.step', message: 'stale' }));
+      } finally {
+        h.clock.set(now);
+      }
+      const stale = await verify('--account', accountId, '--json');
+      expect(stale.failed).toBe(true);
+      expect(stale.report.pending).toMatchObject({ items: 1, boundSeconds: 60, withinBound: false });
+      expect((await verify('--account', accountId)).text).toMatch(/pending: 1 items not chained yet, the oldest \d+ s old, BEYOND the 60 s bound/);
+      expect((await verify('--account', accountId, '--max-pending-age', '3600')).failed).toBe(false);
+      await h.ctx.auditSequencer.sequenceNow();
+      expect(await verify('--account', accountId, '--json')).toMatchObject({
+        failed: false,
+        report: { ok: true, accounts: [{ items: 1 }], pending: { items: 0 } },
+      });
     });
   });
 }

@@ -204,7 +204,7 @@ for (const database of testDatabases) {
 
       const text = await run('audit', 'verify', '--account', 'bank-a');
       const bankA = expected.find((h) => h.accountId === 'bank-a')!;
-      expect(text.stdout.trim()).toBe(`bank-a: 5 items, chain intact; head 5 ${bankA.hash}`);
+      expect(text.stdout.trim()).toBe(`bank-a: 5 items, chain intact; head 5 ${bankA.hash}\npending: none (every item is chained)`);
     });
   });
 }

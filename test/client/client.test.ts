@@ -386,6 +386,7 @@ for (const database of testDatabases) {
         const { client, calls } = await rp();
         await client.startOnboarding();
         await client.startOnboarding();
+        await h.ctx.auditSequencer.sequenceNow();
         const first = await client.queryAudit({ limit: 1 });
         expect(first.items).toHaveLength(1);
         expect(first.next).toMatch(/^http:\/\/reuseid\.test\/audit\/query\?cursor=/);

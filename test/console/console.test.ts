@@ -100,6 +100,7 @@ for (const database of testDatabases) {
       } finally {
         await otherInstance.close();
       }
+      await t.h.ctx.auditSequencer.sequenceNow();
       const failures = await t.h.ctx.store.db.selectFrom('audit_items').select('body').where('event_type', '=', 'console.sign_in_failed').execute();
       expect(failures.length).toBeGreaterThanOrEqual(MAX_FAILURES_PER_EMAIL);
     });

@@ -173,6 +173,7 @@ for (const database of testDatabases) {
       await h.ctx.webhooks.worker.tick();
       expect(receiver.requests).toHaveLength(1);
       expect(await deliveries(rp, subscription.id)).toHaveLength(1);
+      await h.ctx.auditSequencer.sequenceNow();
       const audit = await h.ctx.store.db
         .selectFrom('audit_items')
         .select('event_type')

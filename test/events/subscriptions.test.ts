@@ -100,6 +100,7 @@ for (const database of testDatabases) {
       expect(row.secret_sealed).not.toContain(created.body.secret.slice(6, 20));
       expect((await request(rp, 'DELETE', `/events/subscriptions/${id}`)).statusCode).toBe(204);
       expect((await rp.get(`/events/subscriptions/${id}`)).body).toMatchObject({ status: 404, code: 'subscription_not_found' });
+      await h.ctx.auditSequencer.sequenceNow();
       const audit = await h.ctx.store.db.selectFrom('audit_items').select(['event_type', 'body']).where('reference_id', '=', id).orderBy('sequence').execute();
       expect(audit.map((a) => a.event_type)).toEqual(['subscription.created', 'subscription.updated', 'subscription.deleted']);
       for (const item of audit) {
@@ -289,6 +290,7 @@ for (const database of testDatabases) {
         expect((await cli('list', '--account', 'cli-acct')).items).toEqual([]);
         await expect(cli('delete', created.id, '--account', 'cli-acct')).rejects.toThrow(/No webhook subscription/);
         await expect(cli('list', '--account', 'nobody')).rejects.toThrow(/No account nobody/);
+        await h.ctx.auditSequencer.sequenceNow();
         const audit = await h.ctx.store.db.selectFrom('audit_items').select('event_type').where('reference_id', '=', created.id).orderBy('sequence').execute();
         expect(audit.map((a) => a.event_type)).toEqual(['subscription.created', 'subscription.deleted']);
       } finally {

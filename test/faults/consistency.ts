@@ -27,13 +27,19 @@ interface TransactionFacts {
   end_audit_items: number;
 }
 
+/** An audit item exists from its transaction's commit: chained in audit_items, or still waiting in audit_pending. */
 const FACTS = `
+  with audit as (
+    select reference_id, event_type from audit_items where account_id = $1
+    union all
+    select body::jsonb->>'referenceId', body::jsonb->>'eventType' from audit_pending where account_id = $1
+  )
   select t.id, t.status, t.ended_at is not null as ended, t.user_data_sealed is not null as has_user_data,
          t.device_id is not null as has_device, p.status as proofing_status,
          (select count(*) from user_attributes a where a.transaction_id = t.id)::int as attributes,
-         (select count(*) from audit_items i where i.reference_id = t.id and i.event_type = 'proofing.decided')::int as proofing_audit_items,
-         (select count(*) from audit_items i where i.reference_id = t.id and i.event_type = 'onboarding.started')::int as start_audit_items,
-         (select count(*) from audit_items i where i.reference_id = t.id and i.event_type in ('onboarding.completed', 'onboarding.failed', 'onboarding.expired'))::int as end_audit_items
+         (select count(*) from audit i where i.reference_id = t.id and i.event_type = 'proofing.decided')::int as proofing_audit_items,
+         (select count(*) from audit i where i.reference_id = t.id and i.event_type = 'onboarding.started')::int as start_audit_items,
+         (select count(*) from audit i where i.reference_id = t.id and i.event_type in ('onboarding.completed', 'onboarding.failed', 'onboarding.expired'))::int as end_audit_items
   from transactions t left join proofings p on p.id = t.proofing_id
   where t.account_id = $1 and t.kind = 'onboarding'`;
 

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runOnboardings, type OnboardingLoadOptions, type OnboardingOutcome } from '../../bench/onboarding-load.js';
+import { auditVerify, pendingAuditItems, sequencerInstance } from './audit-chain.js';
 import { readAccount } from './consistency.js';
 import { PUBLIC_URL, startFleet, type Fleet } from './fleet.js';
 import { WebhookLedger } from './webhook-ledger.js';
@@ -132,6 +133,40 @@ describe('three instances on one PostgreSQL', () => {
     }
   });
 
+  it('chains every audit item when the instance holding the audit sequencer is killed, and the chain verifies', async () => {
+    const ledger = await WebhookLedger.start();
+    const client = await fleet.account('faults-sequencer', ledger);
+    const run = load(client, 240, 9);
+    await waitFor('one instance elected sequencer', async () => (await sequencerInstance(fleet)) !== null);
+    await waitFor('a third of the onboardings', () => run.stats.completed >= 80);
+    const holder = (await sequencerInstance(fleet))!;
+    // Items committed since the holder's last pass: their transactions are done, their chaining is not.
+    const pendingAtKill = await pendingAuditItems(fleet.databaseUrl, 'faults-sequencer');
+    await fleet.kill(holder);
+    try {
+      await waitFor('a survivor to take the sequencer over', async () => ![null, holder].includes(await sequencerInstance(fleet)));
+      const successor = await sequencerInstance(fleet);
+      const stats = await run.done;
+      await waitFor('every audit item chained', async () => (await pendingAuditItems(fleet.databaseUrl, 'faults-sequencer')) === 0);
+      const rows = await expectConsistent('faults-sequencer', run.outcomes, ledger);
+      const verified = await auditVerify(fleet.databaseUrl);
+      expect(verified.accounts.filter((chain) => !chain.ok)).toEqual([]);
+      expect(verified.ok).toBe(true);
+      const chain = verified.accounts.find((a) => a.accountId === 'faults-sequencer')!;
+      report('kill -9 the sequencer', {
+        killed: holder,
+        successor,
+        pendingAtKill,
+        chained: chain.items,
+        started: stats.started,
+        errorsSeenByDriver: stats.summary().errors,
+        transactions: rows.byStatus,
+      });
+    } finally {
+      await fleet.restart(holder);
+    }
+  });
+
   it('delivers everything once a receiver that refused connections and then answered 503 is back', async () => {
     const ledger = await WebhookLedger.start();
     const client = await fleet.account('faults-receiver', ledger);
@@ -176,6 +211,9 @@ describe('three instances on one PostgreSQL', () => {
     const afterStats = await after.done;
     expect(afterStats.summary()).toMatchObject({ completed: 30, failed: 0 });
     const rows = await expectConsistent('faults-postgres', [...during.outcomes, ...after.outcomes], ledger);
+    // The sequencer's election connection died with PostgreSQL: an instance is elected again and chains everything.
+    await waitFor('every audit item chained after the restart', async () => (await pendingAuditItems(fleet.databaseUrl, 'faults-postgres')) === 0);
+    expect((await auditVerify(fleet.databaseUrl)).ok).toBe(true);
     report('PostgreSQL restart', {
       startedBefore: duringStats.started,
       completedBefore: duringStats.completed,

@@ -10,6 +10,7 @@ for (const database of testDatabases) {
     const t = useHarness(database);
 
     const eventsOf = async (transactionId: string) => {
+      await t.h.ctx.auditSequencer.sequenceNow();
       const rows = await t.h.ctx.store.db.selectFrom('audit_items').select('event_type').where('body', 'like', `%${transactionId}%`).execute();
       return rows.map((r) => r.event_type);
     };

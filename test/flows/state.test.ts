@@ -44,11 +44,13 @@ for (const database of testDatabases) {
       const start = (await t.rp.post('/reuseid/onboarding', {})).body.data;
       const db = t.h.ctx.store.db;
       const tx = (await findTransaction(db, start.transactionId))!;
+      await t.h.ctx.auditSequencer.sequenceNow();
       const auditBefore = await db.selectFrom('audit_items').select('cursor').where('reference_id', '=', tx.id).execute();
       for (const name of ['complete', 'submitForReview', 'requestCapture', 'approve'] as const) {
         expect(await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, name))).toBeNull();
       }
       expect(await findTransaction(db, tx.id)).toMatchObject({ status: 'Pending', stage: 'activation' });
+      await t.h.ctx.auditSequencer.sequenceNow();
       expect(await db.selectFrom('audit_items').select('cursor').where('reference_id', '=', tx.id).execute()).toHaveLength(auditBefore.length);
     });
 
@@ -59,6 +61,7 @@ for (const database of testDatabases) {
       const failed = await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'device_rejected' }));
       expect(failed).toMatchObject({ status: 'Failed', stage: 'done', failureReason: 'device_rejected' });
       expect(await db.transaction().execute((trx) => t.h.ctx.flows.transition(trx, tx, 'fail', { reason: 'user_erased' }))).toBeNull();
+      await t.h.ctx.auditSequencer.sequenceNow();
       const audit = await db
         .selectFrom('audit_items')
         .select('event_type')

@@ -22,6 +22,7 @@ for (const database of testDatabases) {
           payload: 'grant_type=client_credentials',
         });
         expect(response.statusCode, response.body).toBe(200);
+        await h.ctx.auditSequencer.sequenceNow();
         const rows = await h.ctx.store.db.selectFrom('audit_items').select('body').where('account_id', '=', client.accountId).execute();
         const issued = rows.map((row) => JSON.parse(row.body) as { eventType: string; ipAddress: string }).find((item) => item.eventType === 'token.issued');
         return issued?.ipAddress;

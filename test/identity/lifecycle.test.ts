@@ -83,6 +83,7 @@ for (const database of testDatabases) {
       expect(completed!.userData).toBeUndefined();
       for (const e of events)
         for (const clear of ['JANE', 'SMITH', '1990-01-01']) expect(JSON.stringify(openEnvelope(t.h.ctx.cipher, e.id, e.envelope))).not.toContain(clear);
+      await t.h.ctx.auditSequencer.sequenceNow();
       const audit = await db.selectFrom('audit_items').select(['event_type', 'body']).where('account_id', '=', t.rp.accountId).execute();
       expect(audit.map((a) => a.event_type)).toContain('user.erased');
       for (const item of audit) for (const clear of ['JANE', 'SMITH', '1990-01-01', 'customer-42']) expect(item.body).not.toContain(clear);
@@ -98,6 +99,7 @@ for (const database of testDatabases) {
 
       expect((await call('DELETE', `/reuseid/users/${user.userId}`)).statusCode).toBe(204);
       expect((await call('DELETE', `/reuseid/users/${user.userId}`)).statusCode).toBe(204);
+      await t.h.ctx.auditSequencer.sequenceNow();
       const erasures = await t.h.ctx.store.db
         .selectFrom('audit_items')
         .select('cursor')
@@ -112,6 +114,7 @@ for (const database of testDatabases) {
 
     it('exports what was stored: attributes, externalRef, devices, transactions, evidence and audit items', async () => {
       const user = await onboard({ customer: 42 });
+      await t.h.ctx.auditSequencer.sequenceNow();
       const exported = (await t.rp.get(`/reuseid/users/${user.userId}/export`)).body.data;
       expect(exported).toMatchObject({ userId: user.userId, externalRef: { customer: 42 }, auditItemsTruncated: false });
       expect(exported.attributes.dateOfBirth).toMatchObject({ value: '1990-01-01', provider: 'sandbox', transactionId: user.start.transactionId });

@@ -75,6 +75,7 @@ for (const database of testDatabases) {
       const c = await client();
       await form('grant_type=client_credentials', basic(c.clientId, c.clientSecret));
       await form('grant_type=client_credentials', basic(c.clientId, 'rsec_guess'));
+      await h.ctx.auditSequencer.sequenceNow();
       const rows = await h.ctx.store.db.selectFrom('audit_items').select(['event_type', 'body']).where('account_id', '=', c.accountId).execute();
       const types = rows.map((r) => r.event_type);
       expect(types).toContain('token.issued');

@@ -94,6 +94,7 @@ for (const database of testDatabases) {
       expect(data.userData).toBeUndefined();
       expect(await attributes(user.userId)).toEqual(before);
 
+      await t.h.ctx.auditSequencer.sequenceNow();
       const audit = await t.h.ctx.store.db
         .selectFrom('audit_items')
         .select(['event_type', 'body'])

@@ -138,6 +138,7 @@ for (const database of testDatabases) {
       const namesake = await stepUp(await passportOf(other), other.selfie);
       expect(namesake).toMatchObject({ status: 'Failed', failureReason: 'identity_mismatch' });
       expect((await t.rp.get(`/reuseid/users/${user.userId}`)).body.data.attributes).toEqual(before);
+      await t.h.ctx.auditSequencer.sequenceNow();
       const audit = await t.h.ctx.store.db
         .selectFrom('audit_items')
         .select('body')

@@ -198,6 +198,7 @@ for (const database of testDatabases) {
         readid: { attempt: 3, verdict: 'inconclusive', reason: 'chip_clone_detection_failed', checks: { activeAuthentication: 'NOT_CHECKED' } },
       });
       expect(await onboarding(transactionId)).toMatchObject({ status: 'Failed', failureReason: 'chip_clone_detection_failed' });
+      await h.ctx.auditSequencer.sequenceNow();
       const audit = await h.ctx.store.db
         .selectFrom('audit_items')
         .select('event_type')
@@ -364,6 +365,7 @@ for (const database of testDatabases) {
       const [firstUser, , , secondTx] = ids;
       const owners = await h.ctx.store.db.selectFrom('readid_documents').select('user_id').execute();
       expect(owners).toEqual([{ user_id: firstUser }]);
+      await h.ctx.auditSequencer.sequenceNow();
       const audit = await h.ctx.store.db
         .selectFrom('audit_items')
         .select('event_type')

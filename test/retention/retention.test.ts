@@ -40,8 +40,13 @@ for (const database of testDatabases) {
       ).length;
     const exists = async (transactionId: string) =>
       (await db().selectFrom('transactions').select('id').where('id', '=', transactionId).executeTakeFirst()) !== undefined;
+    // Items are chained (into audit_items) by the sequencer shortly after commit: chain them now.
+    const chained = async () => {
+      await t.h.ctx.auditSequencer.sequenceNow();
+      return db();
+    };
     const auditItems = async (accountId: string, eventType: string) =>
-      (await db().selectFrom('audit_items').select('body').where('account_id', '=', accountId).where('event_type', '=', eventType).execute()).map(
+      (await (await chained()).selectFrom('audit_items').select('body').where('account_id', '=', accountId).where('event_type', '=', eventType).execute()).map(
         (row) => JSON.parse(row.body) as { referenceId: string; userId: string | null; data: Record<string, unknown> },
       );
 
@@ -178,7 +183,7 @@ for (const database of testDatabases) {
       const ids = onboardings.map((o) => o.transactionId).sort();
       // Other tests' accounts may have items due too: the jobs' counts are compared with every account's audit items.
       const allAudited = async (eventType: string, weight: (data: Record<string, unknown>) => number) =>
-        (await db().selectFrom('audit_items').select('body').where('event_type', '=', eventType).execute()).reduce(
+        (await (await chained()).selectFrom('audit_items').select('body').where('event_type', '=', eventType).execute()).reduce(
           (sum, row) => sum + weight((JSON.parse(row.body) as { data: Record<string, unknown> }).data),
           0,
         );
@@ -216,7 +221,7 @@ for (const database of testDatabases) {
       t.h.clock.advance(275 * DAY_MS);
       await applyRetention(deps());
       expect(await exists(done.transactionId)).toBe(false);
-      const items = await db().selectFrom('audit_items').select('body').where('account_id', '=', 'ret-erased').execute();
+      const items = await (await chained()).selectFrom('audit_items').select('body').where('account_id', '=', 'ret-erased').execute();
       expect(items.map((i) => i.body).join('\n')).not.toMatch(/JANE|SMITH|1990-01-01/);
       expect((await verifyAuditChains(db(), { accountId: 'ret-erased' })).ok).toBe(true);
     });

@@ -64,17 +64,15 @@ for (const database of testDatabases) {
       const start = (await rp.post('/reuseid/onboarding', {})).body.data;
       const device = await h.device();
       await device.activate(start.activationCode);
-      // Break the audit log for this account: the next append collides on (account, sequence).
-      const head = await h.ctx.store.db.selectFrom('audit_chain_heads').selectAll().where('account_id', '=', rp.accountId).executeTakeFirstOrThrow();
-      await h.ctx.store.db
-        .updateTable('audit_chain_heads')
-        .set({ sequence: head.sequence - 1 })
-        .where('account_id', '=', rp.accountId)
-        .execute();
-      await expect(
-        device.call('POST', `/device/v1/transactions/${start.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: IDENTITY }),
-      ).rejects.toMatchObject({ status: 500 });
-      await h.ctx.store.db.updateTable('audit_chain_heads').set({ sequence: head.sequence }).where('account_id', '=', rp.accountId).execute();
+      // Break the audit log: with its table gone, the next append fails inside the business transaction.
+      await h.ctx.store.db.schema.alterTable('audit_pending').renameTo('audit_pending_away').execute();
+      try {
+        await expect(
+          device.call('POST', `/device/v1/transactions/${start.transactionId}/proofing/sandbox`, { outcome: 'accepted', identity: IDENTITY }),
+        ).rejects.toMatchObject({ status: 500 });
+      } finally {
+        await h.ctx.store.db.schema.alterTable('audit_pending_away').renameTo('audit_pending').execute();
+      }
       const got = (await rp.get(`/reuseid/onboarding/${start.transactionId}`)).body.data;
       expect(got.status).toBe('Pending');
       const attributes = await h.ctx.store.db.selectFrom('user_attributes').select('name').where('user_id', '=', start.userId).execute();
@@ -83,6 +81,7 @@ for (const database of testDatabases) {
 
     it('chains audit items per account without gaps, also under concurrent appends', async () => {
       await Promise.all(Array.from({ length: 20 }, () => rp.post('/reuseid/onboarding', {})));
+      await h.ctx.auditSequencer.sequenceNow();
       const items = await h.ctx.store.db
         .selectFrom('audit_items')
         .select(['sequence', 'prev_hash', 'hash'])

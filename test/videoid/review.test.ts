@@ -17,6 +17,7 @@ for (const database of testDatabases) {
     }
 
     async function auditOf(transactionId: string, eventType: string) {
+      await t.h.ctx.auditSequencer.sequenceNow();
       const rows = await t.h.ctx.store.db.selectFrom('audit_items').select('body').where('event_type', '=', eventType).execute();
       return rows.map((row) => JSON.parse(row.body)).filter((item) => item.referenceId === transactionId);
     }

@@ -12,6 +12,7 @@ import * as m010 from './010_user_lifecycle.js';
 import * as m011 from './011_agent_accounts.js';
 import * as m012 from './012_outbox_subject.js';
 import * as m013 from './013_retention.js';
+import * as m014 from './014_audit_sequencer.js';
 import * as m016 from './016_evidence_chunks.js';
 
 /**
@@ -32,5 +33,6 @@ export const migrations: Record<string, Migration> = {
   '011_agent_accounts': m011,
   '012_outbox_subject': m012,
   '013_retention': m013,
+  '014_audit_sequencer': m014,
   '016_evidence_chunks': m016,
 };
