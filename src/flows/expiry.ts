@@ -3,7 +3,7 @@ import { purgeSpentNonces } from '../devices/device-auth.js';
 import { expireLapsedOperations } from '../devices/operations.js';
 import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
-import { WindowCounters } from '../security/counters.js';
+import { purgeRateCounters } from '../security/counters.js';
 import type { Clock } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
 import type { FlowStateMachine } from './state.js';
@@ -41,7 +41,7 @@ async function purgeSpentRecords(ctx: Omit<SweepDeps, 'config'>, now: number): P
   const db = ctx.store.db;
   await purgeSpentNonces(db, now);
   await expireLapsedOperations(db, now);
-  await WindowCounters.purge(db, now - 24 * 3600 * 1000);
+  await purgeRateCounters(db, now - 24 * 3600 * 1000);
   await purgeExpiredIdempotencyRecords(db, now);
   await purgeExpiredEvents(db, now);
 }

@@ -11,6 +11,7 @@ import * as m009 from './009_readid_refused_uploads.js';
 import * as m010 from './010_user_lifecycle.js';
 import * as m011 from './011_agent_accounts.js';
 import * as m012 from './012_outbox_subject.js';
+import * as m015 from './015_sliding_rate_counters.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '010_user_lifecycle': m010,
   '011_agent_accounts': m011,
   '012_outbox_subject': m012,
+  '015_sliding_rate_counters': m015,
 };

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResilientCounters, REDIS_RETRY_MS } from '../../src/security/counter-backends.js';
+import { DatabaseCounters, purgeRateCounters } from '../../src/security/counters.js';
+import { type CounterWindow, MemoryCounters, type RateCounters } from '../../src/security/rate-counters.js';
+import { ManualClock } from '../../src/shared/runtime.js';
+import { testDatabases } from '../support/databases.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { counterBehaviour } from '../support/rate-counters.js';
+
+for (const database of testDatabases) {
+  describe(`rate counters in the database (${database.name})`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await createHarness(database);
+    });
+    afterAll(() => h?.close());
+    counterBehaviour(() => new DatabaseCounters(h.ctx.store.db));
+
+    it('counts every key of a call in one statement, and the sweeper forgets slots older than a day', async () => {
+      const counters = new DatabaseCounters(h.ctx.store.db);
+      const now = h.clock.now();
+      const window: CounterWindow = { ms: 60_000, purpose: 'load' };
+      await counters.add(['purge:old', 'purge:old'], window, now - 25 * 3600 * 1000);
+      expect(await counters.add(['purge:new', 'purge:new2', 'purge:new'], window, now)).toEqual([1, 1, 1]);
+      await purgeRateCounters(h.ctx.store.db, now - 24 * 3600 * 1000);
+      const left = await h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', 'purge:%').execute();
+      expect(left.map((r) => r.counter_key).sort()).toEqual(['purge:new', 'purge:new2']);
+    });
+  });
+}
+
+describe('rate counters in memory (the fallback of load limits)', () => {
+  const memory = new MemoryCounters();
+  counterBehaviour(() => memory);
+});
+
+describe('Redis with fallbacks', () => {
+  const window = (purpose: 'guessing' | 'load'): CounterWindow => ({ ms: 60_000, purpose });
+  const failing = (): RateCounters & { calls: number } => ({
+    calls: 0,
+    async add() {
+      this.calls++;
+      throw new Error('connect ECONNREFUSED');
+    },
+    async remove() {
+      this.calls++;
+      throw new Error('connect ECONNREFUSED');
+    },
+    async close() {},
+  });
+
+  it('counts guessing bounds in the database and load limits in memory while Redis fails, and tries Redis again later', async () => {
+    const clock = new ManualClock(1_900_000_000_000);
+    const primary = failing();
+    const guessing = new MemoryCounters();
+    const load = new MemoryCounters();
+    const warnings: string[] = [];
+    const counters = new ResilientCounters({ primary, guessing, load, clock, log: { warn: (_, m) => warnings.push(m), info: () => undefined } });
+    expect(await counters.add(['k'], window('guessing'), clock.now())).toEqual([1]);
+    expect(await counters.add(['k'], window('guessing'), clock.now())).toEqual([2]);
+    expect(await counters.add(['k'], window('load'), clock.now())).toEqual([1]);
+    expect(await guessing.add(['k'], window('guessing'), clock.now())).toEqual([3]);
+    expect(await load.add(['k'], window('load'), clock.now())).toEqual([2]);
+    // One failed call, then the fallbacks alone until the retry delay has passed; one warning for the outage.
+    expect(primary.calls).toBe(1);
+    expect(warnings).toHaveLength(1);
+    clock.advance(REDIS_RETRY_MS);
+    await counters.add(['k'], window('load'), clock.now());
+    expect(primary.calls).toBe(2);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('goes back to Redis once it answers', async () => {
+    const clock = new ManualClock(1_900_000_000_000);
+    const primary = new MemoryCounters();
+    let down = true;
+    const flaky: RateCounters = {
+      add: (...args) => (down ? Promise.reject(new Error('down')) : primary.add(...args)),
+      remove: (...args) => primary.remove(...args),
+      close: async () => undefined,
+    };
+    const infos: string[] = [];
+    const counters = new ResilientCounters({
+      primary: flaky,
+      guessing: new MemoryCounters(),
+      load: new MemoryCounters(),
+      clock,
+      log: { warn: () => undefined, info: (_, m) => infos.push(m) },
+    });
+    await counters.add(['k'], window('load'), clock.now());
+    down = false;
+    clock.advance(REDIS_RETRY_MS);
+    expect(await counters.add(['k'], window('load'), clock.now())).toEqual([1]);
+    expect(await primary.add(['k'], window('load'), clock.now())).toEqual([2]);
+    expect(infos).toHaveLength(1);
+  });
+});
