@@ -58,6 +58,11 @@ const ConfigSchema = z.object({
   REUSEID_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   // Rate counters in Redis instead of the database (src/security/counter-backends.ts): redis:// or rediss:// (TLS).
   REUSEID_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // Prefix of every key the server writes in Redis, so that several deployments can share one Redis.
+  REUSEID_REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{0,64}$/, 'letters, digits and _ : . - only, at most 64')
+    .default('reuseid:'),
   REUSEID_PUBLIC_URL: z.url().optional(),
   REUSEID_MASTER_KEY: z.string().optional(),
   REUSEID_MASTER_KEY_FILE: z.string().optional(),
@@ -118,8 +123,8 @@ export type Config = {
   databaseUrl: string;
   /** PostgreSQL connections per instance. */
   databasePoolSize: number;
-  /** Where the rate counters live instead of the database; null: in the database. */
-  redisUrl: string | null;
+  /** Where the rate counters live instead of the database (null: in the database), and the prefix of their keys. */
+  redis: { url: string | null; keyPrefix: string };
   /** Base URL under which RPs and devices reach this server; the OAuth issuer and the token audience. */
   publicUrl: string;
   masterKey?: string;
@@ -208,7 +213,7 @@ export function loadConfig(
     host: c.HOST,
     databaseUrl: c.REUSEID_DATABASE_URL,
     databasePoolSize: c.REUSEID_DATABASE_POOL_SIZE,
-    redisUrl: c.REUSEID_REDIS_URL ?? null,
+    redis: { url: c.REUSEID_REDIS_URL ?? null, keyPrefix: c.REUSEID_REDIS_KEY_PREFIX },
     publicUrl,
     masterKey: c.REUSEID_MASTER_KEY,
     masterKeyFile: c.REUSEID_MASTER_KEY_FILE,

@@ -82,8 +82,9 @@ export class ResilientCounters implements RateCounters {
 }
 
 /** The database, or Redis (with its fallbacks) when REUSEID_REDIS_URL is set. */
-export function createRateCounters(deps: { db: Db; clock: Clock; redisUrl: string | null; log?: CounterLog }): RateCounters {
+export function createRateCounters(deps: { db: Db; clock: Clock; redis: { url: string | null; keyPrefix: string }; log?: CounterLog }): RateCounters {
   const database = new DatabaseCounters(deps.db);
-  if (!deps.redisUrl) return database;
-  return new ResilientCounters({ primary: new RedisCounters(deps.redisUrl), guessing: database, load: new MemoryCounters(), clock: deps.clock, log: deps.log });
+  if (!deps.redis.url) return database;
+  const primary = new RedisCounters(deps.redis.url, `${deps.redis.keyPrefix}rate:`);
+  return new ResilientCounters({ primary, guessing: database, load: new MemoryCounters(), clock: deps.clock, log: deps.log });
 }

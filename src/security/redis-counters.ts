@@ -53,10 +53,13 @@ export class RedisUnavailable extends Error {}
 
 export class RedisCounters implements RateCounters {
   private client: CountingRedis | undefined;
+  private firstConnection: Promise<void> | undefined;
+  private connectedOnce = false;
+  private closed = false;
 
   constructor(
     private readonly url: string,
-    private readonly prefix = 'reuseid:rate:',
+    private readonly prefix: string,
   ) {}
 
   /**
@@ -64,39 +67,56 @@ export class RedisCounters implements RateCounters {
    * context never opens a connection it would have to close. Resolves when connected, rejects if that fails.
    */
   async connect(): Promise<boolean> {
-    const client = this.redis();
-    if (client.status === 'wait') await client.connect();
-    else if (client.status !== 'ready') {
-      await new Promise<void>((resolve, reject) => {
-        client.once('ready', resolve);
-        client.once('error', reject);
-      });
-    }
+    await this.connection();
     return true;
   }
 
   async add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
-    const client = this.ready();
+    const client = await this.connection();
     const slot = slotMs(window);
     return Promise.all(keys.map((key) => client.rateAdd(this.prefix + key, now, slot, window.ms, SLOTS).then(Number)));
   }
 
   async remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
-    const client = this.ready();
+    const client = await this.connection();
     await Promise.all(keys.map((key) => client.rateRemove(this.prefix + key, now, slotMs(window))));
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) client.disconnect();
+    this.closed = true;
+    this.forget()?.disconnect();
   }
 
-  private ready(): CountingRedis {
-    const client = this.redis();
-    if (client.status === 'wait') client.connect().catch(() => undefined);
-    if (client.status !== 'ready') throw new RedisUnavailable(`Redis is ${client.status}`);
+  private forget(): CountingRedis | undefined {
+    const client = this.client;
+    this.client = undefined;
+    this.firstConnection = undefined;
+    this.connectedOnce = false;
     return client;
+  }
+
+  /**
+   * The client once connected. The first connection is waited for (at most connectTimeout), so that the first counts
+   * of a starting instance do not go to the fallbacks; after that, a lost connection fails at once while ioredis
+   * reconnects, and the caller falls back.
+   */
+  private async connection(): Promise<CountingRedis> {
+    if (this.closed) throw new RedisUnavailable('closed');
+    // A client that gave up reconnecting is replaced (the fallback's retry delay paces the attempts).
+    if (this.client?.status === 'end') this.forget();
+    const client = this.redis();
+    if (client.status === 'ready') return client;
+    if (this.firstConnection === undefined) {
+      this.firstConnection = client.connect().catch((error: unknown) => {
+        throw new RedisUnavailable(`Redis connection failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+    if (!this.connectedOnce) {
+      await this.firstConnection;
+      this.connectedOnce = true;
+      return client;
+    }
+    throw new RedisUnavailable(`Redis is ${client.status}`);
   }
 
   private redis(): CountingRedis {

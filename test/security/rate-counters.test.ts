@@ -95,3 +95,56 @@ describe('Redis with fallbacks', () => {
     expect(infos).toHaveLength(1);
   });
 });
+
+for (const database of testDatabases) {
+  describe(`the server when its Redis does not answer (${database.name})`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      // Nothing listens on port 1: every connection attempt is refused.
+      h = await createHarness(database, {
+        REUSEID_REDIS_URL: 'redis://127.0.0.1:1',
+        REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
+        REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '3',
+      });
+    });
+    afterAll(() => h?.close());
+
+    it('still issues tokens, their rate limited by each instance on its own', async () => {
+      const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'no redis', permissions: ['reuseid-onboarding'] });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        const response = await h.app.inject({
+          method: 'POST',
+          url: '/auth/open/connect/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+        });
+        statuses.push(response.statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 429]);
+      expect(await h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', 'rate:token:%').execute()).toEqual([]);
+    });
+
+    it('keeps guessing bounded, counting failures in the database shared by every instance', async () => {
+      const statuses = [];
+      for (let i = 1; i <= 4; i++) {
+        const response = await h.app.inject({
+          method: 'POST',
+          url: '/device/v1/activations',
+          remoteAddress: `198.51.100.${i}`,
+          headers: { 'content-type': 'application/json' },
+          payload: { activationCode: '0000000000', proof: 'x' },
+        });
+        statuses.push(response.statusCode);
+      }
+      expect(statuses.slice(0, 3).every((s) => s !== 429 && s < 500)).toBe(true);
+      expect(statuses[3]).toBe(429);
+      const rows = await h.ctx.store.db
+        .selectFrom('rate_counters')
+        .select(['counter_key', 'count'])
+        .where('counter_key', 'like', 'activation-failures:source:%')
+        .execute();
+      expect(rows).toEqual([{ counter_key: 'activation-failures:source:198.51.100.0/24', count: 3 }]);
+    });
+  });
+}
