@@ -177,7 +177,8 @@ for (const database of testDatabases) {
       expect(await activation(start.activationCode, '198.51.101.99')).toBe(200);
     });
 
-    it('failed console sign-ins per email', async () => {
+    // Seven scrypt hashes: slow on a busy machine.
+    it('failed console sign-ins per email', { timeout: 120_000 }, async () => {
       const agent = await createAgent(h);
       const at = atBoundary(SIGN_IN_WINDOW_MS);
       const browser = new ConsoleBrowser(h);

@@ -40,6 +40,15 @@ export function counterBehaviour(counters: () => RateCounters): void {
     expect(counts.map(([count]) => count).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
+  it('gives distinct counts per key to concurrent events counting under different sets of keys', async () => {
+    const [client, source] = [unique(), unique()];
+    const calls = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? [source] : [source, client]));
+    const counts = await Promise.all(calls.map((keys) => counters().add(keys, WINDOW, t0 + 11)));
+    const sorted = (values: number[]) => values.sort((x, y) => x - y);
+    expect(sorted(counts.map((c) => c[0]!))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(sorted(counts.filter((c) => c.length === 2).map((c) => c[1]!))).toEqual(Array.from({ length: 8 }, (_, i) => i + 1));
+  });
+
   it('takes back an event counted at the same time, never below zero', async () => {
     const key = unique();
     await counters().add([key], WINDOW, t0 + 7);
