@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_MS } from '../../src/console/agents.js';
 import { testDatabases } from '../support/databases.js';
+import { forgedDeviceRequests } from '../support/forged-device.js';
 import { createHarness, PUBLIC_URL, type Harness } from '../support/harness.js';
 import { AGENT_PASSWORD, ConsoleBrowser, createAgent } from '../videoid/support.js';
 
@@ -116,21 +116,7 @@ for (const database of testDatabases) {
 
     it('unverified device requests per source', async () => {
       const { device, transactionId } = await activatedDevice();
-      const url = `/device/v1/transactions/${transactionId}`;
-      const { privateKey } = await generateKeyPair('ES256');
-      const forged = async () => {
-        const payload = {
-          htm: 'GET',
-          htu: `${PUBLIC_URL}${url}`,
-          iat: Math.floor(h.clock.now() / 1000),
-          jti: randomBytes(16).toString('base64url'),
-          bh: createHash('sha256').update('').digest('base64url'),
-        };
-        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
-          .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt', kid: device.state.deviceId })
-          .sign(privateKey);
-        return (await h.app.inject({ method: 'GET', url, remoteAddress: '203.0.113.40', headers: { authorization: `ReuseID-Device ${jws}` } })).statusCode;
-      };
+      const forged = await forgedDeviceRequests(h, `/device/v1/transactions/${transactionId}`, device.state.deviceId!, '203.0.113.40');
       const at = atBoundary(MINUTE);
       expect(await times(3, forged)).toEqual([401, 401, 401]);
       at.cross();
