@@ -1,8 +1,11 @@
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientCounters, REDIS_RETRY_MS } from '../../src/security/counter-backends.js';
 import { DatabaseCounters, purgeRateCounters } from '../../src/security/counters.js';
 import { type CounterWindow, MemoryCounters, type RateCounters } from '../../src/security/rate-counters.js';
 import { ManualClock } from '../../src/shared/runtime.js';
+import { migrateToLatest, openStore } from '../../src/store/database.js';
+import { migrations } from '../../src/store/migrations/index.js';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { counterBehaviour } from '../support/rate-counters.js';
@@ -26,6 +29,26 @@ for (const database of testDatabases) {
       const left = await h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', 'purge:%').execute();
       expect(left.map((r) => r.counter_key).sort()).toEqual(['purge:new', 'purge:new2']);
     });
+  });
+}
+
+for (const database of testDatabases) {
+  it(`keeps the counts written before migration 015 until their fixed window ended (${database.name})`, async () => {
+    const { url, drop } = await database.create();
+    const store = openStore(url);
+    try {
+      await new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } }).migrateTo('012_outbox_subject');
+      const t = 1_900_000_020_000 - (1_900_000_020_000 % 60_000);
+      await sql`INSERT INTO rate_counters (counter_key, window_start, count) VALUES ('rate:token:client:old', ${t}, 5)`.execute(store.db);
+      await migrateToLatest(store.db);
+      const counters = new DatabaseCounters(store.db);
+      const minute: CounterWindow = { ms: 60_000, purpose: 'load' };
+      expect(await counters.add(['rate:token:client:old'], minute, t + 59_000)).toEqual([6]);
+      expect(await counters.add(['rate:token:client:old'], minute, t + 60_000)).toEqual([2]);
+    } finally {
+      await store.close();
+      await drop();
+    }
   });
 }
 
