@@ -94,7 +94,7 @@ export function createContext(options: {
   const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
   const providers = new ProviderRegistry(config.sandbox);
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
-  const rateCounters = createRateCounters({ db, clock, redis: config.redis, log: options.log });
+  const rateCounters = createRateCounters({ store, clock, redis: config.redis, log: options.log });
   const core = {
     config,
     store,

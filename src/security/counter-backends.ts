@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/runtime.js';
-import type { Db } from '../store/database.js';
+import type { Store } from '../store/database.js';
 import { DatabaseCounters } from './counters.js';
 import { type CounterWindow, MemoryCounters, type RateCounters } from './rate-counters.js';
 import { RedisCounters } from './redis-counters.js';
@@ -82,8 +82,13 @@ export class ResilientCounters implements RateCounters {
 }
 
 /** The database, or Redis (with its fallbacks) when REUSEID_REDIS_URL is set. */
-export function createRateCounters(deps: { db: Db; clock: Clock; redis: { url: string | null; keyPrefix: string }; log?: CounterLog }): RateCounters {
-  const database = new DatabaseCounters(deps.db);
+export function createRateCounters(deps: {
+  store: Pick<Store, 'autocommit'>;
+  clock: Clock;
+  redis: { url: string | null; keyPrefix: string };
+  log?: CounterLog;
+}): RateCounters {
+  const database = new DatabaseCounters(deps.store);
   if (!deps.redis.url) return database;
   const primary = new RedisCounters(deps.redis.url, `${deps.redis.keyPrefix}rate:`);
   return new ResilientCounters({ primary, guessing: database, load: new MemoryCounters(), clock: deps.clock, log: deps.log });

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Executor } from '../store/database.js';
+import type { Executor, Store } from '../store/database.js';
 import { type CounterWindow, type RateCounters, SLOTS, slotMs, slotOf } from './rate-counters.js';
 
 /** One `add` waiting for its statement. */
@@ -17,8 +17,8 @@ interface PendingAdd {
  * instances or connections. The owner of `rate_counters`: one row per key and slot (`window_start` is the slot's
  * start), with the slot's latest event time (`last_at`) so the oldest slot stops counting as soon as it can.
  *
- * Counting is one autocommit statement, never part of a business transaction, so a hot key's row is locked for one
- * statement and its commit, not for a unit of work. It upserts the current slot of every key and returns each key's
+ * Counting is one statement of its own (Store.autocommit), never part of a business transaction, so a hot key's row
+ * is locked for one statement and its commit, not for a unit of work (on SQLite it shares the group commit). It upserts the current slot of every key and returns each key's
  * sliding count (the current slot's, exact under the row lock, plus the earlier slots'). Keys are sorted so two
  * statements lock shared rows in the same order (PostgreSQL would otherwise deadlock them).
  *
@@ -36,7 +36,7 @@ export class DatabaseCounters implements RateCounters {
   private queue: PendingAdd[] = [];
   private draining = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Pick<Store, 'autocommit'>) {}
 
   add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
     if (keys.length === 0) return Promise.resolve([]);
@@ -84,7 +84,8 @@ export class DatabaseCounters implements RateCounters {
     const slot = slotOf(window, now) * slotMs(window);
     const oldest = slot - SLOTS * slotMs(window);
     const keys = [...events.keys()].sort();
-    const { rows } = await sql<{ counter_key: string; total: number | string }>`
+    const { rows } = await this.store.autocommit((executor) =>
+      sql<{ counter_key: string; total: number | string }>`
       INSERT INTO rate_counters (counter_key, window_start, count, last_at)
       VALUES ${sql.join(keys.map((key) => sql`(${key}, ${slot}, ${events.get(key)!}, ${now})`))}
       ON CONFLICT (counter_key, window_start) DO UPDATE SET
@@ -94,19 +95,22 @@ export class DatabaseCounters implements RateCounters {
         SELECT coalesce(sum(earlier.count), 0) FROM rate_counters earlier
         WHERE earlier.counter_key = rate_counters.counter_key AND earlier.window_start >= ${oldest} AND earlier.window_start < ${slot}
           AND NOT (earlier.window_start = ${oldest} AND earlier.last_at <= ${now - window.ms})
-      ) AS total`.execute(this.db);
+      ) AS total`.execute(executor),
+    );
     return new Map(rows.map((row) => [row.counter_key, Number(row.total)]));
   }
 
   async remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.db
-      .updateTable('rate_counters')
-      .set({ count: sql`count - 1` })
-      .where('counter_key', 'in', [...new Set(keys)].sort())
-      .where('window_start', '=', slotOf(window, now) * slotMs(window))
-      .where('count', '>', 0)
-      .execute();
+    await this.store.autocommit((executor) =>
+      executor
+        .updateTable('rate_counters')
+        .set({ count: sql`count - 1` })
+        .where('counter_key', 'in', [...new Set(keys)].sort())
+        .where('window_start', '=', slotOf(window, now) * slotMs(window))
+        .where('count', '>', 0)
+        .execute(),
+    );
   }
 
   async close(): Promise<void> {}

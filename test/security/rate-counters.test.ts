@@ -17,10 +17,10 @@ for (const database of testDatabases) {
       h = await createHarness(database);
     });
     afterAll(() => h?.close());
-    counterBehaviour(() => new DatabaseCounters(h.ctx.store.db));
+    counterBehaviour(() => new DatabaseCounters(h.ctx.store));
 
     it('counts every key of a call in one statement, and the sweeper forgets slots older than a day', async () => {
-      const counters = new DatabaseCounters(h.ctx.store.db);
+      const counters = new DatabaseCounters(h.ctx.store);
       const now = h.clock.now();
       const window: CounterWindow = { ms: 60_000, purpose: 'load' };
       await counters.add(['purge:old', 'purge:old'], window, now - 25 * 3600 * 1000);
@@ -41,7 +41,7 @@ for (const database of testDatabases) {
       const t = 1_900_000_020_000 - (1_900_000_020_000 % 60_000);
       await sql`INSERT INTO rate_counters (counter_key, window_start, count) VALUES ('rate:token:client:old', ${t}, 5)`.execute(store.db);
       await migrateToLatest(store.db);
-      const counters = new DatabaseCounters(store.db);
+      const counters = new DatabaseCounters(store);
       const minute: CounterWindow = { ms: 60_000, purpose: 'load' };
       expect(await counters.add(['rate:token:client:old'], minute, t + 59_000)).toEqual([6]);
       expect(await counters.add(['rate:token:client:old'], minute, t + 60_000)).toEqual([2]);
