@@ -53,4 +53,4 @@ fi
 node -e "new (require('better-sqlite3'))(':memory:').close()"
 
 node scripts/check-engines.mjs
-env -u REUSEID_TEST_DATABASE_URL npm test
+env -u REUSEID_TEST_DATABASE_URL -u REUSEID_TEST_REDIS_URL npm test

@@ -58,6 +58,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   app.decorate('draining', false);
   // The face workers serve this app's requests: they stop once the last request has been answered.
   app.addHook('onClose', () => ctx.faces.close());
+  // The rate counters' Redis connection, if any, counts this app's requests.
+  app.addHook('onClose', () => ctx.rateCounters.close());
   decoratePrincipal(app);
   decorateIdempotency(app);
   installErrorHandling(app);

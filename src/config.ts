@@ -84,6 +84,13 @@ const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   REUSEID_DATABASE_URL: z.string().default('sqlite:./data/reuseid.db'),
   REUSEID_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  // Rate counters in Redis instead of the database (src/security/counter-backends.ts): redis:// or rediss:// (TLS).
+  REUSEID_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // Prefix of every key the server writes in Redis, so that several deployments can share one Redis.
+  REUSEID_REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{0,64}$/, 'letters, digits and _ : . - only, at most 64')
+    .default('reuseid:'),
   REUSEID_PUBLIC_URL: z.url().optional(),
   REUSEID_MASTER_KEY: z.string().optional(),
   REUSEID_MASTER_KEY_FILE: z.string().optional(),
@@ -107,7 +114,7 @@ const ConfigSchema = z.object({
   REUSEID_SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   REUSEID_SWEEP_INTERVAL_SECONDS: seconds(30),
   REUSEID_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(120).default(0),
-  // Requests per minute, counted in the database so that every instance shares one budget.
+  // Requests per sliding minute, counted in the database (or Redis) so that every instance shares one budget.
   REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: z.coerce.number().int().min(1).default(600),
   REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: z.coerce.number().int().min(1).default(1200),
   REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: z.coerce.number().int().min(1).default(120),
@@ -149,6 +156,8 @@ export type Config = {
   databaseUrl: string;
   /** PostgreSQL connections per instance. */
   databasePoolSize: number;
+  /** Where the rate counters live instead of the database (null: in the database), and the prefix of their keys. */
+  redis: { url: string | null; keyPrefix: string };
   /** Base URL under which RPs and devices reach this server; the OAuth issuer and the token audience. */
   publicUrl: string;
   masterKey?: string;
@@ -249,6 +258,7 @@ export function loadConfig(
     host: c.HOST,
     databaseUrl: c.REUSEID_DATABASE_URL,
     databasePoolSize: c.REUSEID_DATABASE_POOL_SIZE,
+    redis: { url: c.REUSEID_REDIS_URL ?? null, keyPrefix: c.REUSEID_REDIS_KEY_PREFIX },
     publicUrl,
     masterKey: c.REUSEID_MASTER_KEY,
     masterKeyFile: c.REUSEID_MASTER_KEY_FILE,

@@ -25,6 +25,8 @@ import { ProviderRegistry } from './proofing/registry.js';
 import { ProofingService } from './proofing/service.js';
 import { RetentionPolicies } from './retention/policy.js';
 import { Keyring, type DataCipher } from './security/keyring.js';
+import { type CounterLog, createRateCounters } from './security/counter-backends.js';
+import type { RateCounters } from './security/rate-counters.js';
 import type { Db, Store } from './store/database.js';
 import { cryptoRandom, systemClock, type Clock, type RandomSource } from './shared/runtime.js';
 
@@ -51,6 +53,8 @@ export interface AppContext {
   keys: SigningKeys;
   tokens: AccessTokens;
   verifyToken: VerifyToken;
+  /** The shared rate counters every limit counts in (database, or Redis when configured). Closed with the app. */
+  rateCounters: RateCounters;
   rateLimiter: RateLimiter;
   users: UserStore;
   /** Face matching in worker threads, started on first use; closed with the app. */
@@ -69,7 +73,15 @@ export interface AppContext {
   retentionPolicies: RetentionPolicies;
 }
 
-export function createContext(options: { config: Config; store: Store; masterKey: Buffer; clock?: Clock; random?: RandomSource }): AppContext {
+export function createContext(options: {
+  config: Config;
+  store: Store;
+  masterKey: Buffer;
+  clock?: Clock;
+  random?: RandomSource;
+  /** Where the rate counters report a Redis outage and its end (the server's logger). */
+  log?: CounterLog;
+}): AppContext {
   const { config, store } = options;
   const { db } = store;
   const clock = options.clock ?? systemClock;
@@ -88,7 +100,25 @@ export function createContext(options: { config: Config; store: Store; masterKey
   const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
   const providers = new ProviderRegistry(config.sandbox);
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
-  const core = { config, store, clock, random, keyring, audit, outbox, users, faces, referenceFaces, evidence, flows, proofing, providers, deviceTransactions };
+  const rateCounters = createRateCounters({ store, clock, redis: config.redis, log: options.log });
+  const core = {
+    config,
+    store,
+    clock,
+    random,
+    keyring,
+    audit,
+    outbox,
+    users,
+    faces,
+    referenceFaces,
+    evidence,
+    flows,
+    proofing,
+    providers,
+    deviceTransactions,
+    rateCounters,
+  };
   const deviceOperations = new DeviceOperations(core);
   registerProviders(
     providers,
@@ -109,7 +139,7 @@ export function createContext(options: { config: Config; store: Store; masterKey
     keys,
     tokens,
     verifyToken: (token) => tokens.verify(db, token),
-    rateLimiter: new RateLimiter({ db, clock }),
+    rateLimiter: new RateLimiter({ counters: rateCounters, clock }),
     deviceOperations,
     activation: new ActivationService(core),
     starter: new FlowStarter({ ...core, deviceOperations }),

@@ -20,7 +20,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
   const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, exclusive: true });
   await migrateToLatest(store.db);
-  const ctx = createContext({ config, store, masterKey: loadMasterKey(config) });
+  const ctx = createContext({ config, store, masterKey: loadMasterKey(config), log: logger });
+  // With Redis, counting starts on it rather than on the fallbacks (an unreachable Redis is logged, and not fatal).
+  if (ctx.rateCounters.connect) await ctx.rateCounters.connect();
   // The step of migration 008 that needs the master key, which migrations never see.
   const sealedUrls = await ctx.webhooks.subscriptions.sealClearUrls();
   // The step of migration 010 that needs the master key: lookup hashes of the externalRefs stored before it.

@@ -4,7 +4,7 @@ import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../store/database.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { errors } from '../shared/errors.js';
-import { WindowCounters } from '../security/counters.js';
+import { type CounterWindow, type RateCounters, retryAfterSeconds } from '../security/rate-counters.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor } from '../store/database.js';
 import { isUniqueViolation } from '../store/database.js';
@@ -206,16 +206,23 @@ export const MAX_FAILURES_PER_EMAIL = 5;
 export const MAX_FAILURES_PER_SOURCE = 50;
 
 /**
- * Sign-in with lock-out. Failure counters live in the database (shared by every instance, kept across restarts),
- * one per email (by keyed hash, so the table does not list who was targeted) and one per source address. A slot is
- * taken before the password is checked and given back on success, so concurrent guesses cannot overshoot the bound.
+ * Sign-in with lock-out. Failure counters over a sliding window live in the shared rate counters (the database, or
+ * Redis with the database as its fallback: shared by every instance, kept across restarts), one per email (by keyed
+ * hash, so the table does not list who was targeted) and one per source address. A slot is taken before the password
+ * is checked and given back on success or refusal, so concurrent guesses cannot overshoot the bound.
  * Unknown emails cost the same scrypt work as known ones and count the same: the answer reveals nothing.
  */
 export class SignIn {
-  private readonly counters = new WindowCounters(SIGN_IN_WINDOW_MS);
+  private readonly window: CounterWindow = { ms: SIGN_IN_WINDOW_MS, purpose: 'guessing' };
 
   constructor(
-    private readonly ctx: { store: Pick<Store, 'db'>; clock: Clock; keyring: Pick<Keyring, 'keyedHash'>; audit: Pick<AuditLog, 'append'> },
+    private readonly ctx: {
+      store: Pick<Store, 'db'>;
+      clock: Clock;
+      keyring: Pick<Keyring, 'keyedHash'>;
+      audit: Pick<AuditLog, 'append'>;
+      rateCounters: RateCounters;
+    },
     private readonly agents: AgentStore,
   ) {}
 
@@ -235,16 +242,15 @@ export class SignIn {
       data: agent ? { agentId: agent.id } : {},
     });
     if (!valid || !agent) return null;
-    for (const key of keys) await this.counters.decrement(this.ctx.store.db, key, now);
+    await this.ctx.rateCounters.remove(keys, this.window, now);
     return { id: agent.id, email: agent.email, accounts: agent.accounts };
   }
 
   private async takeSlots(keys: string[], now: number): Promise<void> {
     const limits = [MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_SOURCE];
-    for (const [index, key] of keys.entries()) {
-      if ((await this.counters.increment(this.ctx.store.db, key, now)) > limits[index]!) {
-        throw errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed sign-ins; try again later.');
-      }
-    }
+    const counts = await this.ctx.rateCounters.add(keys, this.window, now);
+    if (counts.every((count, index) => count <= limits[index]!)) return;
+    await this.ctx.rateCounters.remove(keys, this.window, now);
+    throw errors.tooManyRequests(retryAfterSeconds(this.window), 'Too many failed sign-ins; try again later.');
   }
 }

@@ -20,7 +20,20 @@ import { stylesheet } from './static.js';
 /** What the console uses of the server. */
 export type ConsoleDeps = Pick<
   AppContext,
-  'config' | 'store' | 'db' | 'clock' | 'random' | 'keyring' | 'audit' | 'users' | 'evidence' | 'flows' | 'proofing' | 'faces' | 'referenceFaces'
+  | 'config'
+  | 'store'
+  | 'db'
+  | 'clock'
+  | 'random'
+  | 'keyring'
+  | 'audit'
+  | 'users'
+  | 'evidence'
+  | 'flows'
+  | 'proofing'
+  | 'faces'
+  | 'referenceFaces'
+  | 'rateCounters'
 >;
 
 /** What the console's handlers work with. */

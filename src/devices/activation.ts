@@ -10,7 +10,7 @@ import { apiError, errors } from '../shared/errors.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { findByActivationCode } from '../flows/transaction.js';
 import { isUniqueViolation } from '../store/database.js';
-import { WindowCounters } from '../security/counters.js';
+import { type CounterWindow, type RateCounters, retryAfterSeconds } from '../security/rate-counters.js';
 import { sourcePrefixes } from '../security/source-prefix.js';
 import { hashActivationCode, normalizeActivationCode } from './activation-codes.js';
 import type { ActivationResult } from './schemas.js';
@@ -33,23 +33,25 @@ export interface ActivationDeps {
   flows: Pick<FlowStateMachine, 'transition'>;
   proofing: Pick<ProofingService, 'start'>;
   deviceTransactions: Pick<DeviceTransactions, 'postOperationContext'>;
+  rateCounters: RateCounters;
 }
 
 /**
  * Device activation: the single-use activation code plus proof of possession of the device's P-256 key.
  *
- * Guessing is bounded by failure counters in the database: per source prefix (/24 IPv4, /64 IPv6), per site (/24
- * IPv4, /48 IPv6) and global. A slot is taken before the code is checked and given back on success, so the bounds
- * are exact even under concurrent guesses, and a guess counts the same whichever transaction it aims at and whichever
+ * Guessing is bounded by failure counters over a sliding window (the shared rate counters: the database, or Redis with
+ * the database as its fallback): per source prefix (/24 IPv4, /64 IPv6), per site (/24 IPv4, /48 IPv6) and global. A
+ * slot is taken before the code is checked and given back on success or refusal, so the bounds hold in any span of
+ * the window's length, even under concurrent guesses, and a guess counts the same whichever transaction it aims at and whichever
  * connection or instance carries it. The global bound slows guessing instead of stopping activation: over it, a site
  * that already tried in the window waits for the next one, but a site with no attempt yet still gets one, so
  * strangers cannot lock legitimate users out (README, "Security", has the arithmetic).
  */
 export class ActivationService {
-  private readonly counters: WindowCounters;
+  private readonly window: CounterWindow;
 
   constructor(private readonly ctx: ActivationDeps) {
-    this.counters = new WindowCounters(ctx.config.activation.failureWindowSeconds * 1000);
+    this.window = { ms: ctx.config.activation.failureWindowSeconds * 1000, purpose: 'guessing' };
   }
 
   async activate(input: { activationCode: string; proof: string }, meta: RequestMeta & { ipAddress: string }): Promise<ActivationResult> {
@@ -132,25 +134,31 @@ export class ActivationService {
   /**
    * Takes a failure slot from the source prefix's budget, its site's and the global one. A prefix over its bound
    * spends none of the global budget. Over the global bound only a site's first attempt of the window goes through.
+   * A refused attempt gives its slots back: it checked no code.
    */
   private async reserveFailureSlot(ip: string, now: number): Promise<void> {
     const { maxFailuresGlobal, maxFailuresPerSource } = this.ctx.config.activation;
-    const db = this.ctx.store.db;
     const { narrow, wide } = sourcePrefixes(ip);
-    const refuse = () => errors.tooManyRequests(this.counters.retryAfterSeconds(now), 'Too many failed activation attempts; retry later.');
-    const fromSource = await this.counters.increment(db, sourceFailures(narrow), now);
-    if (fromSource > maxFailuresPerSource) throw refuse();
-    const fromSite = wide === narrow ? fromSource : await this.counters.increment(db, siteFailures(wide), now);
-    const global = await this.counters.increment(db, GLOBAL_FAILURES, now);
-    if (global > maxFailuresGlobal && fromSite > 1) throw refuse();
+    const counters = this.ctx.rateCounters;
+    const refuse = () => errors.tooManyRequests(retryAfterSeconds(this.window), 'Too many failed activation attempts; retry later.');
+    const [fromSource] = await counters.add([sourceFailures(narrow)], this.window, now);
+    if (fromSource! > maxFailuresPerSource) {
+      await counters.remove([sourceFailures(narrow)], this.window, now);
+      throw refuse();
+    }
+    const wider = wide === narrow ? [GLOBAL_FAILURES] : [siteFailures(wide), GLOBAL_FAILURES];
+    const counts = await counters.add(wider, this.window, now);
+    const fromSite = wide === narrow ? fromSource! : counts[0]!;
+    if (counts.at(-1)! > maxFailuresGlobal && fromSite > 1) {
+      await this.releaseFailureSlot(ip, now);
+      throw refuse();
+    }
   }
 
   private async releaseFailureSlot(ip: string, now: number): Promise<void> {
-    const db = this.ctx.store.db;
     const { narrow, wide } = sourcePrefixes(ip);
-    await this.counters.decrement(db, GLOBAL_FAILURES, now);
-    if (wide !== narrow) await this.counters.decrement(db, siteFailures(wide), now);
-    await this.counters.decrement(db, sourceFailures(narrow), now);
+    const keys = wide === narrow ? [GLOBAL_FAILURES, sourceFailures(narrow)] : [GLOBAL_FAILURES, siteFailures(wide), sourceFailures(narrow)];
+    await this.ctx.rateCounters.remove(keys, this.window, now);
   }
 }
 

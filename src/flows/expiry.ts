@@ -4,7 +4,7 @@ import { expireLapsedOperations } from '../devices/operations.js';
 import { purgeStagedChunks, STAGED_CHUNK_TTL_MS } from '../dossier/evidence-chunks.js';
 import { purgeExpiredEvents } from '../events/outbox.js';
 import { purgeExpiredIdempotencyRecords } from '../http/idempotency.js';
-import { WindowCounters } from '../security/counters.js';
+import { purgeRateCounters } from '../security/counters.js';
 import type { Clock } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
 import type { FlowStateMachine } from './state.js';
@@ -45,7 +45,7 @@ async function purgeSpentRecords(ctx: Omit<SweepDeps, 'config'>, now: number): P
   const db = ctx.store.db;
   await purgeSpentNonces(db, now);
   await expireLapsedOperations(db, now);
-  await WindowCounters.purge(db, now - 24 * 3600 * 1000);
+  await purgeRateCounters(db, now - 24 * 3600 * 1000);
   await purgeExpiredIdempotencyRecords(db, now);
   await purgeExpiredEvents(db, now);
   await purgeStagedChunks(db, now - STAGED_CHUNK_TTL_MS);

@@ -6,7 +6,7 @@ const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Bounds the request bodies being received at once, per key (a device) and in total. A body being received is memory
- * of this process, so the count is this process's (unlike rate limits, shared through the database): N instances
+ * of this process, so the count is this process's (unlike rate limits, shared through the rate counters): N instances
  * hold at most N times the total. Taken after authentication, so a stranger cannot spend a device's slots.
  */
 export class BodiesInFlight {

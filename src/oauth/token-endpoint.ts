@@ -45,12 +45,14 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       const client = await ctx.clients.authenticate(ctx.store.db, credentials.clientId, credentials.clientSecret);
       if (!client) throw new OAuthError(401, 'invalid_client', 'Client authentication failed', credentials.method === 'client_secret_basic');
       const permissions = grantedPermissions(client, single(body, 'scope'));
+      // Counted before any work, in a statement of its own: inside the unit of work below, the client's counter row
+      // stayed locked until the audit item committed, and a client's token requests ran one at a time.
+      await limitIssuedTokens(ctx, request, client.clientId);
       // Signed before the unit of work, not inside it: signing waits on the crypto thread pool, and on SQLite the
       // units of concurrent requests run one after another. The token is only handed out once its audit item is
-      // committed (together with the rate counters).
+      // committed.
       const token = await ctx.tokens.issue(ctx.store.db, client, permissions);
       const issued = await ctx.store.write(async (trx) => {
-        await limitIssuedTokens(ctx, trx, request, client.clientId);
         await ctx.audit.append(trx, {
           accountId: client.accountId,
           eventType: 'token.issued',
@@ -68,29 +70,30 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
         .send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.scope });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
-      await ctx.store.write(async (trx) => {
-        await limitRefusedTokenRequests(ctx, trx, request, credentials?.clientId);
-        await auditRefusal(ctx, trx, request, credentials?.clientId, error);
-      });
+      await limitRefusedTokenRequests(ctx, request, credentials?.clientId);
+      await ctx.store.write((trx) => auditRefusal(ctx, trx, request, credentials?.clientId, error));
       return sendOAuthError(reply, error);
     }
   });
 }
 
 /** Per source, and per client once its secret verified: only the client itself can spend its own budget. */
-async function limitIssuedTokens(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string): Promise<void> {
-  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
-  await ctx.rateLimiter.enforce('token:client', ctx.config.rateLimits.tokenPerClient, clientId, trx);
+async function limitIssuedTokens(ctx: TokenEndpointDeps, request: FastifyRequest, clientId: string): Promise<void> {
+  await ctx.rateLimiter.enforceAll([
+    { rule: 'token:source', perMinute: ctx.config.rateLimits.tokenPerSource, key: request.ip },
+    { rule: 'token:client', perMinute: ctx.config.rateLimits.tokenPerClient, key: clientId },
+  ]);
 }
 
 /**
  * Per source, and per presented client id from that source: guessing a secret is bounded, yet a stranger who knows a
  * client id spends only the budget of its own address, never the one the client needs to get tokens.
  */
-async function limitRefusedTokenRequests(ctx: TokenEndpointDeps, trx: Tx, request: FastifyRequest, clientId: string | undefined): Promise<void> {
-  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip, trx);
+async function limitRefusedTokenRequests(ctx: TokenEndpointDeps, request: FastifyRequest, clientId: string | undefined): Promise<void> {
+  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip);
   const key = clientId === undefined ? undefined : `${request.ip}:${clientId.slice(0, 200)}`;
-  await ctx.rateLimiter.enforce('token:client-failures', ctx.config.rateLimits.tokenPerClient, key, trx);
+  // A bound on guessing a client's secret: it must hold even while Redis is down (see LimitPurpose).
+  await ctx.rateLimiter.enforce('token:client-failures', ctx.config.rateLimits.tokenPerClient, key, 'guessing');
 }
 
 function readCredentials(request: FastifyRequest, body: Record<string, unknown>): Credentials {

@@ -48,6 +48,7 @@ function openSqlite(path: string, exclusive: boolean): Store {
     db,
     dialect: 'sqlite',
     write: (work) => groupCommit.run(work),
+    autocommit: (work) => groupCommit.run(work),
     // One connection, one writer at a time: a transaction's reads already see no concurrent writer.
     lockForUpdate: (query) => query,
     claimForUpdate: (query) => query,
@@ -146,6 +147,7 @@ function openPostgres(url: string, poolSize: number): Store {
     db,
     dialect: 'postgres',
     write: (work) => db.transaction().execute(work),
+    autocommit: (work) => work(db),
     lockForUpdate: (query) => query.forUpdate(),
     claimForUpdate: (query) => query.forUpdate().skipLocked(),
     election: (role) => new AdvisoryLockElection(url, role),

@@ -163,10 +163,14 @@ export interface DeviceRequestNoncesTable {
   jti: string;
   expires_at: number;
 }
+/** One slot of a sliding-window counter (src/security/counters.ts). */
 export interface RateCountersTable {
   counter_key: string;
+  /** The slot's start (epoch ms); named for the fixed windows it replaced. */
   window_start: number;
   count: number;
+  /** The slot's latest event (epoch ms); 0 for rows written before migration 015. */
+  last_at: number;
 }
 
 export interface AuditItemsTable {

@@ -13,6 +13,12 @@ export interface Store {
   dialect: Dialect;
   /** Runs a unit of work in a database transaction; on SQLite, units arriving together share one commit. */
   write<T>(work: (trx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs a short write of its own, outside any business transaction (the rate counters' statement): on PostgreSQL
+   * straight on the pool, so it commits alone and holds its row locks for that one statement; on SQLite in the group
+   * commit (its single writer has no row locks to hold, and a commit of its own would cost more than the statement).
+   */
+  autocommit<T>(work: (executor: Executor) => Promise<T>): Promise<T>;
   /** Locks the selected rows until the database transaction ends (PostgreSQL); SQLite serialises writers anyway. */
   lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */

@@ -1,10 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { CompactSign, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createContext } from '../../src/context.js';
 import { testDatabases } from '../support/databases.js';
-import { createHarness, PUBLIC_URL, TEST_MASTER_KEY, type Harness } from '../support/harness.js';
+import { forgedDeviceRequests } from '../support/forged-device.js';
+import { createHarness, TEST_MASTER_KEY, type Harness } from '../support/harness.js';
 
 for (const database of testDatabases) {
   describe(`rate limits shared by every instance (${database.name})`, () => {
@@ -98,22 +97,7 @@ for (const database of testDatabases) {
       const start = (await rp.post('/reuseid/onboarding', {})).body.data;
       const device = await h.device();
       const { transactionId } = await device.activate(start.activationCode);
-      const url = `/device/v1/transactions/${transactionId}`;
-      const { privateKey: strangerKey } = await generateKeyPair('ES256');
-      const forged = async () => {
-        const payload = {
-          htm: 'GET',
-          htu: `${PUBLIC_URL}${url}`,
-          iat: Math.floor(h.clock.now() / 1000),
-          jti: randomBytes(16).toString('base64url'),
-          bh: createHash('sha256').update('').digest('base64url'),
-        };
-        const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
-          .setProtectedHeader({ alg: 'ES256', typ: 'reuseid-device+jwt', kid: device.state.deviceId })
-          .sign(strangerKey);
-        const response = await h.app.inject({ method: 'GET', url, remoteAddress: '203.0.113.66', headers: { authorization: `ReuseID-Device ${jws}` } });
-        return response.statusCode;
-      };
+      const forged = await forgedDeviceRequests(h, `/device/v1/transactions/${transactionId}`, device.state.deviceId!, '203.0.113.66');
       const stranger = [];
       for (let i = 0; i < 6; i++) stranger.push(await forged());
       expect(stranger).toEqual([401, 401, 401, 429, 429, 429]);

@@ -29,6 +29,23 @@ describe('configuration', () => {
     });
   });
 
+  describe('REUSEID_REDIS_URL', () => {
+    it('counts in the database unless a redis:// or rediss:// URL is given', () => {
+      expect(loadConfig({}).redis).toEqual({ url: null, keyPrefix: 'reuseid:' });
+      expect(loadConfig({ REUSEID_REDIS_URL: 'rediss://:secret@cache.internal:6380/2' }).redis.url).toBe('rediss://:secret@cache.internal:6380/2');
+      expect(loadConfig({ REUSEID_REDIS_URL: 'redis://127.0.0.1:6379', REUSEID_REDIS_KEY_PREFIX: 'staging:' }).redis).toEqual({
+        url: 'redis://127.0.0.1:6379',
+        keyPrefix: 'staging:',
+      });
+    });
+
+    it('refuses other URLs and prefixes that are not plain', () => {
+      expect(() => loadConfig({ REUSEID_REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REUSEID_REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+      expect(() => loadConfig({ REUSEID_REDIS_URL: '127.0.0.1:6379' })).toThrow(ConfigError);
+      expect(() => loadConfig({ REUSEID_REDIS_KEY_PREFIX: 'a b' })).toThrow(/REUSEID_REDIS_KEY_PREFIX/);
+    });
+  });
+
   describe('REUSEID_SANDBOX', () => {
     it('refuses sandbox mode with NODE_ENV=production', () => {
       expect(() => loadConfig({ REUSEID_SANDBOX: 'true', NODE_ENV: 'production' })).toThrow(ConfigError);

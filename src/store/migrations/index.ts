@@ -13,6 +13,7 @@ import * as m011 from './011_agent_accounts.js';
 import * as m012 from './012_outbox_subject.js';
 import * as m013 from './013_retention.js';
 import * as m014 from './014_audit_sequencer.js';
+import * as m015 from './015_sliding_rate_counters.js';
 import * as m016 from './016_evidence_chunks.js';
 
 /**
@@ -34,5 +35,6 @@ export const migrations: Record<string, Migration> = {
   '012_outbox_subject': m012,
   '013_retention': m013,
   '014_audit_sequencer': m014,
+  '015_sliding_rate_counters': m015,
   '016_evidence_chunks': m016,
 };
