@@ -9,6 +9,7 @@ import { requestMeta } from '../http/request-meta.js';
 import { ApiError } from '../shared/errors.js';
 import { checkSignedBody, decorateDeviceRequest, DEVICE_SECURITY_SCHEME, deviceOf, verifySignature } from './device-auth.js';
 import { ActivationBody, ActivationResponse, DecisionBody, DeviceTransactionParams, DeviceTransactionResponse, PendingOperationsResponse } from './schemas.js';
+import { requestSource } from '../security/source-prefix.js';
 
 const DEVICE_BODY_LIMIT = 64 * 1024;
 
@@ -33,7 +34,7 @@ export async function deviceRoutes(base: FastifyInstance, ctx: DeviceRouteDeps):
     '/activations',
     {
       bodyLimit: DEVICE_BODY_LIMIT,
-      onRequest: async (request) => ctx.rateLimiter.enforce('activation', ctx.config.rateLimits.activationPerSource, request.ip),
+      onRequest: async (request) => ctx.rateLimiter.enforce('activation', ctx.config.rateLimits.activationPerSource, requestSource(request.ip)),
       schema: {
         tags: ['Device'],
         summary: 'Activate a device',
@@ -147,7 +148,8 @@ function limitFailures(ctx: DeviceRouteDeps, step: (request: FastifyRequest) => 
     try {
       await step(request);
     } catch (error) {
-      if (error instanceof ApiError) await ctx.rateLimiter.enforce('device:unverified-source', ctx.config.rateLimits.deviceFailuresPerSource, request.ip);
+      if (error instanceof ApiError)
+        await ctx.rateLimiter.enforce('device:unverified-source', ctx.config.rateLimits.deviceFailuresPerSource, requestSource(request.ip));
       throw error;
     }
   };

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import type { Tx } from '../store/database.js';
 import type { ApiClient } from './clients.js';
 import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
+import { requestSource } from '../security/source-prefix.js';
 
 /**
  * POST /auth/open/connect/token: OAuth 2.0 client credentials (RFC 6749 §4.4), with client_secret_basic or
@@ -80,7 +81,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
 /** Per source, and per client once its secret verified: only the client itself can spend its own budget. */
 async function limitIssuedTokens(ctx: TokenEndpointDeps, request: FastifyRequest, clientId: string): Promise<void> {
   await ctx.rateLimiter.enforceAll([
-    { rule: 'token:source', perMinute: ctx.config.rateLimits.tokenPerSource, key: request.ip },
+    { rule: 'token:source', perMinute: ctx.config.rateLimits.tokenPerSource, key: requestSource(request.ip) },
     { rule: 'token:client', perMinute: ctx.config.rateLimits.tokenPerClient, key: clientId },
   ]);
 }
@@ -90,8 +91,8 @@ async function limitIssuedTokens(ctx: TokenEndpointDeps, request: FastifyRequest
  * client id spends only the budget of its own address, never the one the client needs to get tokens.
  */
 async function limitRefusedTokenRequests(ctx: TokenEndpointDeps, request: FastifyRequest, clientId: string | undefined): Promise<void> {
-  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, request.ip);
-  const key = clientId === undefined ? undefined : `${request.ip}:${clientId.slice(0, 200)}`;
+  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, requestSource(request.ip));
+  const key = clientId === undefined ? undefined : `${requestSource(request.ip)}:${clientId.slice(0, 200)}`;
   // A bound on guessing a client's secret: it must hold even while Redis is down (see LimitPurpose).
   await ctx.rateLimiter.enforce('token:client-failures', ctx.config.rateLimits.tokenPerClient, key, 'guessing');
 }

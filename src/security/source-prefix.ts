@@ -23,6 +23,18 @@ export function sourcePrefixes(address: string): SourcePrefixes {
   return { narrow: `${prefixOf(parsed, 64)}/64`, wide: `${prefixOf(parsed, 48)}/48` };
 }
 
+/**
+ * The key a per-source request rate counts by: an IPv4 address as it is (carrier-grade NAT puts many customers behind
+ * one address, and a /24 would make a few hundred of them share one budget), an IPv6 address as its /64 (one
+ * subscriber's allotment: counting each of its 2^64 addresses apart would let one host multiply any bound at will).
+ * Guessing bounds count by the prefixes above instead.
+ */
+export function requestSource(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  return parsed.kind() === 'ipv4' ? parsed.toString() : `${prefixOf(parsed, 64)}/64`;
+}
+
 /** The network address of `address`'s /bits, in normal form. */
 function prefixOf(address: ipaddr.IPv4 | ipaddr.IPv6, bits: number): string {
   const bytes = address.toByteArray();

@@ -92,6 +92,29 @@ for (const database of testDatabases) {
       expect(activations.slice(0, 3).every((s) => s !== 429)).toBe(true);
     });
 
+    it('counts an IPv6 source by its /64 and an IPv4 source by its address, so rotating addresses in a /64 gains nothing', async () => {
+      const activate = async (remoteAddress: string) =>
+        (
+          await second.inject({
+            method: 'POST',
+            url: '/device/v1/activations',
+            remoteAddress,
+            headers: { 'content-type': 'application/json' },
+            payload: { activationCode: '0000000000', proof: 'x' },
+          })
+        ).statusCode;
+      // Four addresses of one /64: the fourth request of that subscriber is over the bound of 3.
+      const v6 = [];
+      for (let i = 1; i <= 4; i++) v6.push(await activate(`2001:db8:77:1::${i.toString(16)}`));
+      expect(v6.slice(0, 3).every((s) => s !== 429)).toBe(true);
+      expect(v6[3]).toBe(429);
+      expect(await activate('2001:db8:77:2::1')).not.toBe(429); // the next /64 is another subscriber
+      // Neighbours in one IPv4 /24 (customers behind carrier-grade NAT pools) keep budgets of their own.
+      const v4 = [];
+      for (let i = 1; i <= 4; i++) v4.push(await activate(`203.0.113.${i}`));
+      expect(v4.every((s) => s !== 429)).toBe(true);
+    });
+
     it('counts device requests per device only once signed, so a stranger naming a device cannot exhaust its limit', async () => {
       const rp = await h.rp();
       const start = (await rp.post('/reuseid/onboarding', {})).body.data;
