@@ -88,3 +88,16 @@ export async function findAuditItem(db: Executor, accountId: string, cursor: str
   if (!row) throw auditItemNotFound(cursor);
   return parseAuditBody(row.body);
 }
+
+/** The newest chained items about a user, at most `limit`; `truncated` when there were more (the user's export). */
+export async function auditItemsAboutUser(db: Executor, accountId: string, userId: string, limit: number): Promise<{ items: AuditItem[]; truncated: boolean }> {
+  const rows = await db
+    .selectFrom('audit_items')
+    .select('body')
+    .where('account_id', '=', accountId)
+    .where('user_id', '=', userId)
+    .orderBy('sequence', 'desc')
+    .limit(limit + 1)
+    .execute();
+  return { items: rows.slice(0, limit).map((row) => parseAuditBody(row.body)), truncated: rows.length > limit };
+}

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AuditLog } from '../audit/log.js';
-import { parseAuditBody, type AuditItem } from '../audit/log.js';
+import type { AuditItem } from '../audit/log.js';
+import { auditItemsAboutUser } from '../audit/query.js';
 import { deactivateUserDevices, listUserDevices } from '../devices/device-store.js';
 import type { Outbox } from '../events/outbox.js';
 import type { FlowStateMachine } from '../flows/state.js';
@@ -137,7 +138,7 @@ export class UserLifecycle {
     if (!user) throw errors.userNotFound(userId);
     const now = this.deps.clock.now();
     const externalRef = await this.deps.users.readExternalRef(db, user);
-    const audit = await this.auditItems(db, user);
+    const audit = await auditItemsAboutUser(db, user.accountId, user.id, MAX_EXPORT_AUDIT_ITEMS);
     return {
       userId: user.id,
       state: user.state,
@@ -177,18 +178,6 @@ export class UserLifecycle {
       });
     }
     return exported;
-  }
-
-  private async auditItems(db: Executor, user: User): Promise<{ items: AuditItem[]; truncated: boolean }> {
-    const rows = await db
-      .selectFrom('audit_items')
-      .select('body')
-      .where('account_id', '=', user.accountId)
-      .where('user_id', '=', user.id)
-      .orderBy('sequence', 'desc')
-      .limit(MAX_EXPORT_AUDIT_ITEMS + 1)
-      .execute();
-    return { items: rows.slice(0, MAX_EXPORT_AUDIT_ITEMS).map((row) => parseAuditBody(row.body)), truncated: rows.length > MAX_EXPORT_AUDIT_ITEMS };
   }
 
   /**

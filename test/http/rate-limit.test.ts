@@ -3,19 +3,14 @@ import { buildApp } from '../../src/app.js';
 import { createContext } from '../../src/context.js';
 import { testDatabases } from '../support/databases.js';
 import { forgedDeviceRequests } from '../support/forged-device.js';
-import { createHarness, TEST_MASTER_KEY, type Harness } from '../support/harness.js';
+import { createHarness, TEST_MASTER_KEY, TIGHT_REQUEST_LIMITS, type Harness } from '../support/harness.js';
 
 for (const database of testDatabases) {
   describe(`rate limits shared by every instance (${database.name})`, () => {
     let h: Harness;
     let second: Awaited<ReturnType<typeof buildApp>>;
     beforeAll(async () => {
-      h = await createHarness(database, {
-        REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
-        REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3',
-        REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: '3',
-        REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3',
-      });
+      h = await createHarness(database, TIGHT_REQUEST_LIMITS);
       // A second instance on the same database, as behind a load balancer.
       second = await buildApp(createContext({ config: h.ctx.config, store: h.ctx.store, masterKey: TEST_MASTER_KEY, clock: h.clock }));
     });

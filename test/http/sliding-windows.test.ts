@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_EMAIL, SIGN_IN_WINDOW_MS } from '../../src/console/agents.js';
 import { testDatabases } from '../support/databases.js';
 import { forgedDeviceRequests } from '../support/forged-device.js';
-import { createHarness, PUBLIC_URL, type Harness } from '../support/harness.js';
+import { createHarness, PUBLIC_URL, TIGHT_REQUEST_LIMITS, type Harness } from '../support/harness.js';
 import { AGENT_PASSWORD, ConsoleBrowser, createAgent } from '../videoid/support.js';
 
 const MINUTE = 60_000;
@@ -19,11 +19,8 @@ for (const database of testDatabases) {
     let h: Harness;
     beforeAll(async () => {
       h = await createHarness(database, {
-        REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
+        ...TIGHT_REQUEST_LIMITS,
         REUSEID_RATE_LIMIT_TOKEN_PER_SOURCE: '6',
-        REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3',
-        REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: '3',
-        REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3',
         REUSEID_ACTIVATION_MAX_FAILURES_PER_SOURCE: '5',
         REUSEID_ACTIVATION_FAILURE_WINDOW_SECONDS: String(ACTIVATION_WINDOW / 1000),
         // The clock is moved up to a few minutes ahead of the device SDK's, which signs with the real time.

@@ -118,6 +118,14 @@ function safeJson(text: string): unknown {
  * A harness (and an RP of the default account) for the enclosing describe block: created before its tests, closed
  * after them. Read `t.h` and `t.rp` inside tests.
  */
+/** Request limits small enough to reach in a test: tokens per client, signed and unsigned device requests, activations. */
+export const TIGHT_REQUEST_LIMITS = {
+  REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '4',
+  REUSEID_RATE_LIMIT_DEVICE_PER_DEVICE: '3',
+  REUSEID_RATE_LIMIT_DEVICE_FAILURES_PER_SOURCE: '3',
+  REUSEID_RATE_LIMIT_ACTIVATION_PER_SOURCE: '3',
+};
+
 export function useHarness(database: TestDatabase, env: Record<string, string> = {}): { h: Harness; rp: Rp } {
   const t = {} as { h: Harness; rp: Rp };
   beforeAll(async () => {
