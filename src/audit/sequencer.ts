@@ -181,16 +181,10 @@ async function advanceHead(trx: Tx, accountId: string, from: Head | undefined, t
   if (Number(result.numUpdatedRows) !== 1) throw new SequencerConflict(`the chain head of ${accountId} moved during the batch`);
 }
 
+/** A batch holds at most BATCH_SIZE ids, so one statement deletes them all. */
 async function removePending(trx: Tx, ids: number[]): Promise<void> {
-  let removed = 0;
-  for (let i = 0; i < ids.length; i += BATCH_SIZE) {
-    const result = await trx
-      .deleteFrom('audit_pending')
-      .where('id', 'in', ids.slice(i, i + BATCH_SIZE))
-      .executeTakeFirst();
-    removed += Number(result.numDeletedRows);
-  }
-  if (removed !== ids.length) throw new SequencerConflict('pending items were chained by another pass');
+  const result = await trx.deleteFrom('audit_pending').where('id', 'in', ids).executeTakeFirst();
+  if (Number(result.numDeletedRows) !== ids.length) throw new SequencerConflict('pending items were chained by another pass');
 }
 
 /** While the database is down every tick fails: the first failure is logged, then once a minute. */
