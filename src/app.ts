@@ -12,6 +12,7 @@ import { DEVICE_AUTH_SCHEME, DEVICE_SECURITY_SCHEME } from './devices/device-aut
 import { deviceRoutes } from './devices/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import { identityRoutes } from './identity/routes.js';
+import { credentialIssuerRoutes, credentialRpRoutes } from './credentials/routes.js';
 import { decoratePrincipal } from './http/auth.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
@@ -85,6 +86,7 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
                 scopes: {
                   'reuseid-onboarding': 'Onboarding and step-up',
                   'reuseid-users': 'Users and devices',
+                  'reuseid-credentials': 'Credential offers and revocation (OpenID4VCI)',
                   events: 'Webhook subscriptions',
                   audit: 'Audit log',
                 },
@@ -110,6 +112,8 @@ export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Pro
   await app.register((scope) => oauthRoutes(scope, ctx));
   await app.register((scope) => flowRoutes(scope, ctx), { prefix: '/reuseid' });
   await app.register((scope) => identityRoutes(scope, ctx), { prefix: '/reuseid' });
+  await app.register((scope) => credentialRpRoutes(scope, ctx), { prefix: '/reuseid' });
+  await app.register((scope) => credentialIssuerRoutes(scope, ctx));
   await app.register((scope) => deviceRoutes(scope, ctx), { prefix: '/device/v1' });
   await app.register((scope) => eventsRoutes(scope, ctx));
   await app.register((scope) => auditRoutes(scope, ctx));

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { DEFAULT_TRUST_STORE } from './icao/trust-store.js';
+import { ASSURANCE_LEVELS, type AssuranceLevel } from './proofing/assurance.js';
 
 /**
  * One typed configuration object, read from the environment (and CLI flags that override it) and validated at
@@ -147,6 +148,12 @@ const ConfigSchema = z.object({
   REUSEID_RETENTION_TRANSACTIONS_DAYS: retentionDays(DEFAULT_RETENTION.transactionsDays, MAX_RETENTION_DAYS.transactionsDays),
   REUSEID_RETENTION_DELIVERIES_DAYS: retentionDays(DEFAULT_RETENTION.deliveriesDays, MAX_RETENTION_DAYS.deliveriesDays),
   REUSEID_RETENTION_INTERVAL_SECONDS: seconds(3600, 24 * 3600),
+  // Credential issuance (README "Your identity in a wallet").
+  REUSEID_CREDENTIAL_LIFETIME_DAYS: z.coerce.number().int().min(1).max(1825).default(365),
+  REUSEID_CREDENTIAL_OFFER_SECONDS: seconds(600, 24 * 3600),
+  REUSEID_CREDENTIAL_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  REUSEID_CREDENTIAL_MINIMUM_ASSURANCE: z.enum(ASSURANCE_LEVELS).default('substantial'),
+  REUSEID_CREDENTIAL_REVOKE_ON_DEVICE_LOCK: booleanFromEnv.default(true),
   NODE_ENV: z.string().optional(),
 });
 
@@ -213,7 +220,20 @@ export type Config = {
     /** How often each instance runs the retention job. */
     intervalSeconds: number;
   };
+  credentials: CredentialSettings;
 };
+
+export interface CredentialSettings {
+  /** The longest validity of an issued credential; never beyond the document's expiry. */
+  lifetimeDays: number;
+  /** How long a credential offer (its pre-authorized code) can be redeemed. */
+  offerSeconds: number;
+  keyRotationDays: number;
+  /** The lowest assurance level of a proofing whose identity is issued as a credential. */
+  minimumAssurance: AssuranceLevel;
+  /** Whether locking or deactivating a user's device by the RP revokes the user's credentials. */
+  revokeOnDeviceLock: boolean;
+}
 
 export interface FaceSettings {
   /** Similarity (1 - descriptor distance) at and above which two faces match. */
@@ -307,6 +327,13 @@ export function loadConfig(
       timeoutMs: c.REUSEID_FACE_TIMEOUT_MS,
     },
     retention: { ...retention, intervalSeconds: c.REUSEID_RETENTION_INTERVAL_SECONDS },
+    credentials: {
+      lifetimeDays: c.REUSEID_CREDENTIAL_LIFETIME_DAYS,
+      offerSeconds: c.REUSEID_CREDENTIAL_OFFER_SECONDS,
+      keyRotationDays: c.REUSEID_CREDENTIAL_KEY_ROTATION_DAYS,
+      minimumAssurance: c.REUSEID_CREDENTIAL_MINIMUM_ASSURANCE,
+      revokeOnDeviceLock: c.REUSEID_CREDENTIAL_REVOKE_ON_DEVICE_LOCK,
+    },
   };
 }
 

@@ -1,6 +1,10 @@
 import { AuditLog } from './audit/log.js';
 import { AuditSequencer } from './audit/sequencer.js';
 import type { Config } from './config.js';
+import { CredentialIssuer } from './credentials/issuance.js';
+import { CNonces } from './credentials/nonces.js';
+import { CredentialOffers } from './credentials/offers.js';
+import { CredentialRegistry } from './credentials/registry.js';
 import { ActivationService } from './devices/activation.js';
 import { DeviceOperations } from './devices/operations.js';
 import { DeviceTransactions } from './devices/transaction-access.js';
@@ -71,6 +75,12 @@ export interface AppContext {
   starter: FlowStarter;
   /** Each account's retention periods, over the configured defaults. */
   retentionPolicies: RetentionPolicies;
+  /** The credential issuer's signing keys (apart from the access-token keys), published at /.well-known/jwt-vc-issuer. */
+  credentialKeys: SigningKeys;
+  cNonces: CNonces;
+  credentialOffers: CredentialOffers;
+  credentialRegistry: CredentialRegistry;
+  credentialIssuer: CredentialIssuer;
 }
 
 export function createContext(options: {
@@ -90,14 +100,21 @@ export function createContext(options: {
   const cipher = keyring.serverCipher();
   const audit = new AuditLog({ clock, random });
   const outbox = new Outbox({ clock, random, cipher });
-  const keys = new SigningKeys({ clock, cipher, rotationMs: config.signingKeyRotationDays * 24 * 3600 * 1000 });
+  const keys = new SigningKeys({
+    clock,
+    cipher,
+    purpose: 'access-token',
+    rotationMs: config.signingKeyRotationDays * DAY_MS,
+    maxSignedLifetimeMs: 3600 * 1000,
+  });
   const tokens = new AccessTokens({ clock, random, keys, issuer: config.publicUrl, audience: config.publicUrl });
   const users = new UserStore({ clock, random, keyring });
   const faces = createFaceMatcher(config.faces);
   const referenceFaces = new ReferenceFaces({ users });
   const evidence = new EvidenceStore({ clock, random });
   const flows = new FlowStateMachine({ clock, audit, outbox, users });
-  const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit });
+  const credentials = createCredentialServices({ config, store, clock, random, keyring, cipher, audit, outbox, users });
+  const proofing = new ProofingService({ write: store.write, clock, users, evidence, flows, audit, credentials: credentials.credentialRegistry });
   const providers = new ProviderRegistry(config.sandbox);
   const deviceTransactions = new DeviceTransactions({ db, clock, config, providers });
   const rateCounters = createRateCounters({ store, clock, redis: config.redis, log: options.log });
@@ -144,8 +161,52 @@ export function createContext(options: {
     activation: new ActivationService(core),
     starter: new FlowStarter({ ...core, deviceOperations }),
     retentionPolicies: new RetentionPolicies({ clock, defaults: config.retention }),
+    ...credentials,
   };
 }
+
+/** The OpenID4VCI credential issuer's services. */
+function createCredentialServices(deps: {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  random: RandomSource;
+  keyring: Keyring;
+  cipher: DataCipher;
+  audit: AuditLog;
+  outbox: Outbox;
+  users: UserStore;
+}) {
+  const { config, store, clock, random, keyring, audit, outbox, users } = deps;
+  const settings = config.credentials;
+  const issuer = config.publicUrl;
+  const credentialKeys = new SigningKeys({
+    clock,
+    cipher: deps.cipher,
+    purpose: 'credential',
+    rotationMs: settings.keyRotationDays * DAY_MS,
+    maxSignedLifetimeMs: settings.lifetimeDays * DAY_MS,
+  });
+  const cNonces = new CNonces({ clock, random, keyring });
+  const credentialOffers = new CredentialOffers({ clock, random, keyring, offerSeconds: settings.offerSeconds });
+  const credentialRegistry = new CredentialRegistry({ clock, random, audit, outbox, keys: credentialKeys, issuer });
+  const credentialIssuer = new CredentialIssuer({
+    store,
+    clock,
+    users,
+    offers: credentialOffers,
+    registry: credentialRegistry,
+    nonces: cNonces,
+    keys: credentialKeys,
+    audit,
+    outbox,
+    settings,
+    issuer,
+  });
+  return { credentialKeys, cNonces, credentialOffers, credentialRegistry, credentialIssuer };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /** The proofing providers this server runs: one line each. */
 function registerProviders(

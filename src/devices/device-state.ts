@@ -3,7 +3,7 @@ import type { Outbox } from '../events/outbox.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { apiError, errors } from '../shared/errors.js';
 import type { Clock } from '../shared/runtime.js';
-import type { Store } from '../store/database.js';
+import type { Store, Tx } from '../store/database.js';
 import { findAccountDevice, setDeviceState, type Device } from './device-store.js';
 import type { DeviceState } from './schemas.js';
 
@@ -22,6 +22,8 @@ export async function changeDeviceState(
   ctx: { store: Pick<Store, 'db' | 'write'>; clock: Clock; audit: Pick<AuditLog, 'append'>; outbox: Pick<Outbox, 'enqueue'> },
   change: DeviceStateChange,
   meta: RequestMeta,
+  /** Runs in the same unit of work when the state did change (credential revocation on a lock, say). */
+  afterChange?: (trx: Tx, change: DeviceStateChange) => Promise<void>,
 ): Promise<Device> {
   const { accountId, userId, deviceId, state } = change;
   const device = await findAccountDevice(ctx.store.db, accountId, deviceId);
@@ -41,6 +43,7 @@ export async function changeDeviceState(
       data: { deviceId: device.id, from: device.state, to: state },
     });
     await ctx.outbox.enqueue(trx, accountId, 'device.state.change', { deviceId: device.id, userId: device.userId, state, previousState: device.state });
+    await afterChange?.(trx, change);
   });
   return { ...device, state };
 }

@@ -22,6 +22,9 @@ export const EVENT_NAMES = [
   'device.state.change',
   // Erasure (identity/lifecycle.ts): {userId, erasedAt, endedTransactionIds, deactivatedDeviceIds}, no personal data.
   'user.erased',
+  // Credential issuance (credentials/): {userId, credentialId(s), configurationId, expiresAt | reason}, no claim values.
+  'credential.issued',
+  'credential.revoked',
   'webhook.test',
 ] as const;
 

@@ -104,6 +104,21 @@ export async function findUserTransactions(executor: Executor, userId: string, o
   return (await query.orderBy('created_at').execute()).map(toTransaction);
 }
 
+/** The user's most recently completed proofing that stated an assurance level, or null (none, or deleted by retention). */
+export async function latestAssuredTransaction(executor: Executor, accountId: string, userId: string): Promise<Transaction | null> {
+  const row = await executor
+    .selectFrom('transactions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'Completed')
+    .where('assurance_level', 'is not', null)
+    .orderBy('ended_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? toTransaction(row) : null;
+}
+
 /** Pending transactions past their expiry, oldest first: the sweeper's work. */
 export async function findOverdue(executor: Executor, now: number, limit: number): Promise<Transaction[]> {
   const rows = await executor

@@ -3,6 +3,8 @@ import type { AuditLog } from '../audit/log.js';
 import type { AuditItem } from '../audit/log.js';
 import { auditItemsAboutUser } from '../audit/query.js';
 import { deactivateUserDevices, listUserDevices } from '../devices/device-store.js';
+import type { CredentialOffers } from '../credentials/offers.js';
+import type { CredentialRegistry } from '../credentials/registry.js';
 import type { Outbox } from '../events/outbox.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import { findUserTransactions } from '../flows/transaction.js';
@@ -42,6 +44,9 @@ export interface LifecycleDeps {
   /** The server cipher: seals find cursors. */
   cipher: DataCipher;
   baseUrl: string;
+  /** Erasure revokes the user's credentials and withdraws their open offers. */
+  credentialRegistry: Pick<CredentialRegistry, 'revokeForUser'>;
+  credentialOffers: Pick<CredentialOffers, 'deleteForUser'>;
 }
 
 /** Evidence contents an export with `include=evidence` may carry, in plaintext bytes (base64 adds a third). */
@@ -105,6 +110,8 @@ export class UserLifecycle {
       if (!(await deps.users.erase(trx, accountId, userId, now))) return;
       const endedTransactionIds = await this.endOpenTransactions(trx, userId, now, meta);
       const deactivatedDeviceIds = await deactivateUserDevices(trx, userId, now);
+      await deps.credentialOffers.deleteForUser(trx, userId);
+      await deps.credentialRegistry.revokeForUser(trx, { accountId, userId, reason: 'user_erased' }, meta);
       // The user's past events were sealed with the server key: their personal data goes with the user's key.
       await deps.outbox.redactUser(trx, userId);
       await deps.audit.append(trx, {

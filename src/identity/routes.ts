@@ -3,11 +3,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { listUserDevices, type Device } from '../devices/device-store.js';
-import { changeDeviceState } from '../devices/device-state.js';
+import { changeDeviceState, type DeviceStateChange } from '../devices/device-state.js';
 import { errors } from '../shared/errors.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { principalOf, requirePermission } from '../http/auth.js';
-import { requestMeta } from '../http/request-meta.js';
+import { requestMeta, type RequestMeta } from '../http/request-meta.js';
+import type { Tx } from '../store/database.js';
 import { isoTime } from '../shared/runtime.js';
 import { UserLifecycle } from './lifecycle.js';
 import { DeviceStateBody, DeviceViewSchema, UserExportQuery, UserExportSchema, UserFindQuery, UserFindResponse, UserViewSchema } from './schemas.js';
@@ -24,11 +25,19 @@ const deviceView = (device: Device) => ({ deviceId: device.id, state: device.sta
 
 export async function identityRoutes(
   base: FastifyInstance,
-  ctx: Pick<AppContext, 'verifyToken' | 'users' | 'evidence' | 'store' | 'clock' | 'audit' | 'outbox' | 'flows' | 'cipher' | 'config'>,
+  ctx: Pick<
+    AppContext,
+    'verifyToken' | 'users' | 'evidence' | 'store' | 'clock' | 'audit' | 'outbox' | 'flows' | 'cipher' | 'config' | 'credentialRegistry' | 'credentialOffers'
+  >,
 ): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const guard = requirePermission(ctx.verifyToken, 'reuseid-users');
   const lifecycle = new UserLifecycle({ ...ctx, baseUrl: ctx.config.publicUrl });
+  // A device the RP locks or deactivates may be in the wrong hands: so may the user's credentials (configurable).
+  const revokeOnLock = (meta: RequestMeta) => async (trx: Tx, change: DeviceStateChange) => {
+    if (!ctx.config.credentials.revokeOnDeviceLock || change.state === 'ACTIVE') return;
+    await ctx.credentialRegistry.revokeForUser(trx, { accountId: change.accountId, userId: change.userId, reason: 'device_locked' }, meta);
+  };
 
   app.get(
     '/users',
@@ -144,7 +153,8 @@ export async function identityRoutes(
     async (request) => {
       const { accountId } = principalOf(request);
       const change = { accountId, userId: request.params.userId, deviceId: request.params.deviceId, state: request.body.state };
-      return { data: deviceView(await changeDeviceState(ctx, change, requestMeta(request))) };
+      const meta = requestMeta(request);
+      return { data: deviceView(await changeDeviceState(ctx, change, meta, revokeOnLock(meta))) };
     },
   );
 }

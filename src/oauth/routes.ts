@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { PRE_AUTHORIZED_CODE_GRANT } from '../credentials/metadata.js';
 import { PERMISSIONS, SIGNICAT_API_SCOPE } from './permissions.js';
 import { TOKEN_ALG } from './signing-keys.js';
 import { registerTokenEndpoint, TOKEN_PATH, type TokenEndpointDeps } from './token-endpoint.js';
@@ -25,7 +26,8 @@ export async function oauthRoutes(app: FastifyInstance, ctx: TokenEndpointDeps &
     issuer: ctx.config.publicUrl,
     token_endpoint: `${ctx.config.publicUrl}${TOKEN_PATH}`,
     jwks_uri: `${ctx.config.publicUrl}${JWKS_PATH}`,
-    grant_types_supported: ['client_credentials'],
+    grant_types_supported: ['client_credentials', PRE_AUTHORIZED_CODE_GRANT],
+    'pre-authorized_grant_anonymous_access_supported': true,
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     scopes_supported: [SIGNICAT_API_SCOPE, ...PERMISSIONS],
     response_types_supported: [],

@@ -4,13 +4,15 @@ import type { DataCipher } from '../security/keyring.js';
 import type { Clock } from '../shared/runtime.js';
 
 /**
- * Asymmetric token-signing keys kept in the database (private halves sealed), so that every instance signs with
- * the same key and verifies every other instance's tokens. The newest key signs; a key older than the rotation
- * period is replaced by a new one, and old keys stay published until every token they signed has expired.
+ * Asymmetric signing keys kept in the database (private halves sealed), so that every instance signs with the same
+ * key and verifies every other instance's signatures. The newest key of a purpose signs; a key older than the
+ * rotation period is replaced by a new one, and old keys stay published until everything they signed has expired.
+ * Each purpose (RP access tokens, issued credentials) has its own keys: a key of one never verifies the other's.
  */
 export const TOKEN_ALG = 'ES256';
-const MAX_TOKEN_LIFETIME_MS = 3600 * 1000;
 const CACHE_MS = 60 * 1000;
+
+export type KeyPurpose = 'access-token' | 'credential';
 
 interface ActiveKey {
   kid: string;
@@ -23,7 +25,16 @@ export class SigningKeys {
   private activeLoadedAt = 0;
   private readonly publicKeys = new Map<string, CryptoKey>();
 
-  constructor(private readonly deps: { clock: Clock; cipher: DataCipher; rotationMs: number }) {}
+  constructor(
+    private readonly deps: {
+      clock: Clock;
+      cipher: DataCipher;
+      purpose: KeyPurpose;
+      rotationMs: number;
+      /** The longest lifetime of anything a key signs: a retired key stays published that long. */
+      maxSignedLifetimeMs: number;
+    },
+  ) {}
 
   /** The key that signs new tokens, creating or rotating it when due. */
   async signingKey(executor: Executor): Promise<ActiveKey> {
@@ -32,6 +43,7 @@ export class SigningKeys {
     const newest = await executor
       .selectFrom('signing_keys')
       .selectAll()
+      .where('purpose', '=', this.deps.purpose)
       .where('retired_at', 'is', null)
       .orderBy('created_at', 'desc')
       .limit(1)
@@ -51,7 +63,12 @@ export class SigningKeys {
     const cached = this.publicKeys.get(kid);
     if (cached) return cached;
     if (kid.length > 100) return null;
-    const row = await executor.selectFrom('signing_keys').select(['public_jwk', 'created_at']).where('kid', '=', kid).executeTakeFirst();
+    const row = await executor
+      .selectFrom('signing_keys')
+      .select(['public_jwk', 'created_at'])
+      .where('kid', '=', kid)
+      .where('purpose', '=', this.deps.purpose)
+      .executeTakeFirst();
     if (!row) return null;
     const key = (await importJWK(JSON.parse(row.public_jwk) as JWK, TOKEN_ALG)) as CryptoKey;
     this.publicKeys.set(kid, key);
@@ -60,8 +77,14 @@ export class SigningKeys {
 
   /** Published keys: every key that may still have unexpired tokens. */
   async jwks(executor: Executor): Promise<{ keys: JWK[] }> {
-    const cutoff = this.deps.clock.now() - this.deps.rotationMs - MAX_TOKEN_LIFETIME_MS;
-    const rows = await executor.selectFrom('signing_keys').select('public_jwk').where('created_at', '>', cutoff).orderBy('created_at', 'desc').execute();
+    const cutoff = this.deps.clock.now() - this.deps.rotationMs - this.deps.maxSignedLifetimeMs;
+    const rows = await executor
+      .selectFrom('signing_keys')
+      .select('public_jwk')
+      .where('purpose', '=', this.deps.purpose)
+      .where('created_at', '>', cutoff)
+      .orderBy('created_at', 'desc')
+      .execute();
     return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
   }
 
@@ -79,6 +102,7 @@ export class SigningKeys {
         private_jwk_sealed: this.deps.cipher.sealJson(await exportJWK(privateKey), `signing-key:${kid}`),
         created_at: now,
         retired_at: null,
+        purpose: this.deps.purpose,
       })
       .execute();
     return { kid, privateKey, createdAt: now };

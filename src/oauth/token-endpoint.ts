@@ -4,10 +4,12 @@ import type { Tx } from '../store/database.js';
 import type { ApiClient } from './clients.js';
 import { isPermission, SIGNICAT_API_SCOPE, type Permission } from './permissions.js';
 import { requestSource } from '../security/source-prefix.js';
+import { PRE_AUTHORIZED_CODE_GRANT } from '../credentials/metadata.js';
 
 /**
  * POST /auth/open/connect/token: OAuth 2.0 client credentials (RFC 6749 §4.4), with client_secret_basic or
- * client_secret_post. Errors follow RFC 6749 §5.2. Every issuance and refusal is audited.
+ * client_secret_post; and, for wallets, the pre-authorized code grant of OpenID4VCI (credentials/offers.ts). Errors
+ * follow RFC 6749 §5.2. Every issuance and refusal is audited.
  */
 export const TOKEN_PATH = '/auth/open/connect/token';
 
@@ -29,7 +31,7 @@ interface Credentials {
 }
 
 /** What the token endpoint uses. */
-export type TokenEndpointDeps = Pick<AppContext, 'config' | 'store' | 'clients' | 'tokens' | 'audit' | 'rateLimiter'>;
+export type TokenEndpointDeps = Pick<AppContext, 'config' | 'store' | 'clients' | 'tokens' | 'audit' | 'rateLimiter' | 'credentialOffers'>;
 
 export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDeps): void {
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
@@ -39,6 +41,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
         throw new OAuthError(400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded');
       }
+      if (body.grant_type === PRE_AUTHORIZED_CODE_GRANT) return await redeemCredentialOffer(ctx, request, reply, body);
       credentials = readCredentials(request, body);
       const grantType = single(body, 'grant_type');
       if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
@@ -76,6 +79,43 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       return sendOAuthError(reply, error);
     }
   });
+}
+
+/**
+ * A wallet redeems a credential offer: no client authentication (anonymous access, OpenID4VCI §6.1), the
+ * pre-authorized code and the transaction code instead. Counted per source before any work, as every token request;
+ * a wrong transaction code also counts against its offer (offers.ts), and the outcome is audited in the offer's account.
+ */
+async function redeemCredentialOffer(
+  ctx: TokenEndpointDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Record<string, unknown>,
+): Promise<FastifyReply> {
+  await ctx.rateLimiter.enforce('token:source', ctx.config.rateLimits.tokenPerSource, requestSource(request.ip));
+  const code = single(body, 'pre-authorized_code');
+  if (!code) throw new OAuthError(400, 'invalid_request', 'pre-authorized_code is required');
+  const txCode = single(body, 'tx_code');
+  const result = await ctx.store.write(async (trx) => {
+    const redemption = await ctx.credentialOffers.redeem(trx, code, txCode);
+    await ctx.audit.append(trx, {
+      accountId: redemption.grant?.accountId ?? null,
+      eventType: redemption.ok ? 'credential.offer_redeemed' : 'token.refused',
+      message: redemption.ok ? 'Credential offer redeemed by a wallet' : `Pre-authorized code refused: ${redemption.error}`,
+      traceId: request.id,
+      ipAddress: request.ip,
+      userId: redemption.grant?.userId ?? null,
+      data: redemption.ok
+        ? { offerId: redemption.grant.offerId }
+        : { error: redemption.error, reason: redemption.description, offerId: redemption.grant?.offerId },
+    });
+    return redemption;
+  });
+  if (!result.ok) return sendOAuthError(reply, new OAuthError(400, result.error, result.description));
+  return reply
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache')
+    .send({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn });
 }
 
 /** Per source, and per client once its secret verified: only the client itself can spend its own budget. */

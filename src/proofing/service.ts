@@ -3,6 +3,7 @@ import type { EvidenceItem, EvidenceStore } from '../dossier/evidence.js';
 import type { FailureReason } from '../flows/failure-reasons.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import type { RequestMeta } from '../http/request-meta.js';
+import type { CredentialRegistry } from '../credentials/registry.js';
 import type { Transaction } from '../flows/transaction.js';
 import type { UserData } from '../identity/user-data.js';
 import type { User, UserStore } from '../identity/users.js';
@@ -52,7 +53,16 @@ export type Settlement =
  */
 export class ProofingService {
   constructor(
-    private readonly deps: { write: Store['write']; clock: Clock; users: UserStore; evidence: EvidenceStore; flows: FlowStateMachine; audit: AuditLog },
+    private readonly deps: {
+      write: Store['write'];
+      clock: Clock;
+      users: UserStore;
+      evidence: EvidenceStore;
+      flows: FlowStateMachine;
+      audit: AuditLog;
+      /** A step-up that proves another person revokes the user's credentials: whoever holds them may not be the user. */
+      credentials: Pick<CredentialRegistry, 'revokeForUser'>;
+    },
   ) {}
 
   /** Creates the proofing process of a transaction entering its proofing stage. */
@@ -137,6 +147,9 @@ export class ProofingService {
             )
           : await this.deps.flows.transition(trx, tx, 'fail', { reason: settled.reason }, meta);
       if (!ended) throw alreadyDecided();
+      if (settled.outcome === 'rejected' && settled.reason === 'identity_mismatch') {
+        await this.deps.credentials.revokeForUser(trx, { accountId: tx.accountId, userId: tx.userId, reason: 'identity_mismatch' }, meta);
+      }
       return ended;
     });
   }

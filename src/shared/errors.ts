@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   operation_not_pending: { status: 409, title: 'Operation is not pending', description: 'The operation was already decided, has expired, or its transaction ended.' },
   transaction_not_pending: { status: 409, title: 'Transaction is not awaiting proofing', description: 'The transaction has already ended or its proofing was decided.' },
   user_not_enrolled: { status: 409, title: 'User not enrolled', description: 'The user has no verified identity yet (no onboarding completed), so a step-up has nothing to bind to; complete an onboarding first.' },
+  credential_not_issuable: { status: 409, title: 'Credential not issuable', description: "The user's verified identity cannot be issued as a credential: the proofing that verified it is below the issuer's minimum assurance level or was deleted by retention (a step-up renews it), or the document has expired." },
   provider_mismatch: { status: 409, title: 'Provider mismatch', description: "The transaction uses another proofing provider than the endpoint's." },
   proofing_not_expected: { status: 409, title: 'No proofing expected', description: 'A document upload arrived while the transaction is not waiting for proofing: it has ended or expired.' },
   concurrent_upload: { status: 409, title: 'Concurrent upload', description: 'Another upload for the same transaction was recorded meanwhile; fetch the transaction and try again.' },

@@ -25,6 +25,8 @@ export interface SigningKeysTable {
   private_jwk_sealed: string;
   created_at: number;
   retired_at: number | null;
+  /** `access-token` (RP tokens) or `credential` (the credential issuer's keys). */
+  purpose: string;
 }
 
 export interface UsersTable {
@@ -230,4 +232,44 @@ export interface Database {
   audit_chain_heads: AuditChainHeadsTable;
   audit_pending: AuditPendingTable;
   outbox_events: OutboxEventsTable;
+  credential_offers: CredentialOffersTable;
+  credential_status_lists: CredentialStatusListsTable;
+  credentials: CredentialsTable;
+}
+
+export interface CredentialOffersTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  client_id: string;
+  code_hash: string;
+  tx_code_hash: string;
+  tx_code_attempts: number;
+  expires_at: number;
+  redeemed_at: number | null;
+  access_token_hash: string | null;
+  access_expires_at: number | null;
+  credential_issued_at: number | null;
+  created_at: number;
+}
+
+export interface CredentialStatusListsTable {
+  id: string;
+  size: number;
+  created_at: number;
+}
+
+export interface CredentialsTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  offer_id: string;
+  configuration_id: string;
+  status_list_id: string;
+  status_index: number;
+  holder_key_thumbprint: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revocation_reason: string | null;
 }

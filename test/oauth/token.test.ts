@@ -47,7 +47,8 @@ for (const database of testDatabases) {
         issuer: PUBLIC_URL,
         token_endpoint: `${PUBLIC_URL}${TOKEN}`,
         jwks_uri: `${PUBLIC_URL}/.well-known/jwks.json`,
-        grant_types_supported: ['client_credentials'],
+        grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:pre-authorized_code'],
+        'pre-authorized_grant_anonymous_access_supported': true,
       });
     });
 

@@ -15,6 +15,7 @@ import * as m013 from './013_retention.js';
 import * as m014 from './014_audit_sequencer.js';
 import * as m015 from './015_sliding_rate_counters.js';
 import * as m016 from './016_evidence_chunks.js';
+import * as m017 from './017_credentials.js';
 
 /**
  * Every migration, in order. A static map (not a folder scan) so that it works the same from sources, from the
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '014_audit_sequencer': m014,
   '015_sliding_rate_counters': m015,
   '016_evidence_chunks': m016,
+  '017_credentials': m017,
 };
