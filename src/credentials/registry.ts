@@ -7,6 +7,7 @@ import type { SigningKeys } from '../oauth/signing-keys.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor, Tx } from '../store/database.js';
 import { CREDENTIAL_ALG, STATUS_LIST_PATH } from './metadata.js';
+import type { IssuedCredentialView } from './schemas.js';
 
 /**
  * Issued credentials and their revocation with IETF Token Status Lists (draft-ietf-oauth-status-list). Owner of
@@ -44,6 +45,7 @@ export interface CredentialRegistryDeps {
 
 export class CredentialRegistry {
   private readonly tokens = new Map<string, { jwt: string; builtAt: number }>();
+  private readonly building = new Map<string, Promise<string | null>>();
 
   constructor(private readonly deps: CredentialRegistryDeps) {}
 
@@ -119,12 +121,37 @@ export class CredentialRegistry {
     return credentialIds;
   }
 
-  /** The signed `statuslist+jwt` of a list, or null for an unknown list. */
+  /** The user's credentials, oldest first (the export). */
+  async listForUser(executor: Executor, userId: string): Promise<IssuedCredentialView[]> {
+    const rows = await executor.selectFrom('credentials').selectAll().where('user_id', '=', userId).orderBy('issued_at').execute();
+    return rows.map((row) => ({
+      credentialId: row.id,
+      configurationId: row.configuration_id,
+      issuedAt: isoTime(row.issued_at),
+      expiresAt: isoTime(row.expires_at),
+      revokedAt: row.revoked_at === null ? null : isoTime(row.revoked_at),
+      revocationReason: row.revocation_reason,
+    }));
+  }
+
+  /**
+   * The signed `statuslist+jwt` of a list, or null for an unknown list. Verifiers all fetch a list when its cache
+   * expires: concurrent requests share one build.
+   */
   async statusListToken(executor: Executor, listId: string): Promise<string | null> {
-    const now = this.deps.clock.now();
     const cached = this.tokens.get(listId);
-    if (cached && now - cached.builtAt < STATUS_LIST_TTL_SECONDS * 1000) return cached.jwt;
+    if (cached && this.deps.clock.now() - cached.builtAt < STATUS_LIST_TTL_SECONDS * 1000) return cached.jwt;
     if (listId.length > 100) return null;
+    let build = this.building.get(listId);
+    if (!build) {
+      build = this.buildStatusList(executor, listId).finally(() => this.building.delete(listId));
+      this.building.set(listId, build);
+    }
+    return build;
+  }
+
+  private async buildStatusList(executor: Executor, listId: string): Promise<string | null> {
+    const now = this.deps.clock.now();
     const list = await executor.selectFrom('credential_status_lists').select(['id', 'size']).where('id', '=', listId).executeTakeFirst();
     if (!list) return null;
     const revoked = await executor

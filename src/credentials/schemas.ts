@@ -21,3 +21,14 @@ export const CredentialRequestSchema = z.object({
   credential_configuration_id: z.string().max(200),
   proofs: z.object({ jwt: z.array(z.string()).min(1).max(10) }),
 });
+
+/** An issued credential as the user's export shows it: what and when, never its claims (the server keeps none). */
+export const IssuedCredentialSchema = z.object({
+  credentialId: z.string(),
+  configurationId: z.string(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  revokedAt: z.string().nullable(),
+  revocationReason: z.string().nullable(),
+});
+export type IssuedCredentialView = z.infer<typeof IssuedCredentialSchema>;

@@ -5,6 +5,7 @@ import { auditItemsAboutUser } from '../audit/query.js';
 import { deactivateUserDevices, listUserDevices } from '../devices/device-store.js';
 import type { CredentialOffers } from '../credentials/offers.js';
 import type { CredentialRegistry } from '../credentials/registry.js';
+import type { IssuedCredentialView } from '../credentials/schemas.js';
 import type { Outbox } from '../events/outbox.js';
 import type { FlowStateMachine } from '../flows/state.js';
 import { findUserTransactions } from '../flows/transaction.js';
@@ -44,8 +45,8 @@ export interface LifecycleDeps {
   /** The server cipher: seals find cursors. */
   cipher: DataCipher;
   baseUrl: string;
-  /** Erasure revokes the user's credentials and withdraws their open offers. */
-  credentialRegistry: Pick<CredentialRegistry, 'revokeForUser'>;
+  /** Erasure revokes the user's credentials and withdraws their open offers; the export lists the credentials. */
+  credentialRegistry: Pick<CredentialRegistry, 'revokeForUser' | 'listForUser'>;
   credentialOffers: Pick<CredentialOffers, 'deleteForUser'>;
 }
 
@@ -77,6 +78,7 @@ export interface UserExport {
   devices: z.infer<typeof DeviceViewSchema>[];
   transactions: TransactionData[];
   evidence: ExportedEvidence[];
+  credentials: IssuedCredentialView[];
   auditItems: AuditItem[];
   auditItemsTruncated: boolean;
 }
@@ -156,6 +158,7 @@ export class UserLifecycle {
       devices: (await listUserDevices(db, user.id)).map((d) => ({ deviceId: d.id, state: d.state, createdAt: isoTime(d.createdAt) })),
       transactions: await this.transactions(db, user, now),
       evidence: await this.evidence(db, user, includeEvidence),
+      credentials: await this.deps.credentialRegistry.listForUser(db, user.id),
       auditItems: audit.items,
       auditItemsTruncated: audit.truncated,
     };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DeviceStateSchema } from '../devices/schemas.js';
 import { AuditItemSchema } from '../audit/schemas.js';
 import { TransactionDataSchema } from '../flows/schemas.js';
+import { IssuedCredentialSchema } from '../credentials/schemas.js';
 
 /** Response and request shapes of the users API, shared by the routes (validation, OpenAPI) and the RP client. */
 export { DeviceStateSchema };
@@ -64,6 +65,7 @@ export const UserExportSchema = z.object({
   devices: z.array(DeviceViewSchema),
   transactions: z.array(TransactionDataSchema),
   evidence: z.array(EvidenceExportSchema),
+  credentials: z.array(IssuedCredentialSchema),
   auditItems: z.array(AuditItemSchema),
   auditItemsTruncated: z.boolean(),
 });

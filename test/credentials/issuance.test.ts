@@ -158,6 +158,10 @@ for (const database of testDatabases) {
       const list = await injectJson(t.h, 'GET', uri.slice(PUBLIC_URL.length));
       expect(list.headers['content-type']).toContain('application/statuslist+jwt');
       expect(list.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+      const exported = await issuerRp.get(`/reuseid/users/${user.userId}/export`);
+      expect(exported.body.data.credentials).toEqual([
+        expect.objectContaining({ configurationId: 'reuseid_identity_sd_jwt', revocationReason: 'revoked_by_rp', revokedAt: expect.any(String) }),
+      ]);
       const events = await t.h.ctx.store.db.selectFrom('outbox_events').select('event_name').where('account_id', '=', issuerRp.accountId).execute();
       expect(events.map((e) => e.event_name)).toEqual(expect.arrayContaining(['credential.issued', 'credential.revoked']));
     });

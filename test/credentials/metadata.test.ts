@@ -32,6 +32,9 @@ for (const database of testDatabases) {
           signJwt: async () => {
             throw new Error('not needed');
           },
+          clientAuthentication: () => {
+            throw new Error('not needed');
+          },
         },
       });
 
