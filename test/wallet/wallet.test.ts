@@ -267,6 +267,15 @@ describe('wallet verify (the independent verifier)', () => {
     expect(error.message).toContain('family_name');
   });
 
+  it('refuses a key binding made too long ago, and an expired credential', async () => {
+    const later = (ms: number) => () => Date.now() + ms;
+    expect((await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE, now: later(10 * 60_000) }))).code).toBe('stale_key_binding');
+    const fromTheFuture = await present({ statePath, disclose: ['given_name'], audience: AUDIENCE, nonce: NONCE, now: later(10 * 60_000) });
+    expect((await refusal(verify({ presentation: fromTheFuture.presentation, audience: AUDIENCE, nonce: NONCE }))).message).toMatch(/future/);
+    expect((await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE, now: later(-10 * 60_000) }))).code).toBe('not_yet_valid');
+    expect((await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE, now: later(400 * 86_400_000) }))).code).toBe('expired');
+  });
+
   it('refuses a revoked credential (its bit set in the status list)', async () => {
     issuer.setStatus(STATUS_INDEX, 1);
     const error = await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE }));

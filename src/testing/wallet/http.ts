@@ -25,6 +25,13 @@ export function checkUrl(value: string, what: string): string {
   return value;
 }
 
+/** An issuer identifier (OpenID4VCI §12.2.1, RFC 8414 §2): such a URL, without query or fragment. */
+export function checkIdentifier(value: string, what: string): string {
+  const url = new URL(checkUrl(value, what));
+  if (url.search !== '' || url.hash !== '') throw new WalletError('invalid_url', `${what} must have no query or fragment: ${value}`);
+  return value;
+}
+
 /**
  * The well-known location of an identifier's metadata (RFC 8615, as OpenID4VCI §12.2.2, RFC 8414 §3.1 and SD-JWT VC
  * §5 use it): `/.well-known/NAME` goes between the host and the path, so `https://h/tenant` → `https://h/.well-known/NAME/tenant`.

@@ -2,7 +2,7 @@ import { createPrivateKey, type JsonWebKey, sign } from 'node:crypto';
 import { decodeProtectedHeader, flattenedVerify, importJWK, type JWK } from 'jose';
 import { z } from 'zod';
 import { WalletError } from './errors.js';
-import { checkUrl, type Fetch, jsonBody, send, wellKnownUrl } from './http.js';
+import { checkIdentifier, checkUrl, type Fetch, jsonBody, send, wellKnownUrl } from './http.js';
 
 /**
  * Keys and signatures: the issuer's keys as a verifier finds them (SD-JWT VC §5, `/.well-known/jwt-vc-issuer`), and
@@ -16,7 +16,7 @@ const jwtVcIssuerMetadata = z.object({ issuer: z.string(), jwks: jwkSet.optional
 
 /** The keys an issuer publishes, refused unless its metadata names the same issuer as the credential's `iss`. */
 export async function fetchIssuerKeys(iss: string, fetchImpl: Fetch): Promise<JWK[]> {
-  checkUrl(iss, 'The credential issuer (iss)');
+  checkIdentifier(iss, 'The credential issuer (iss)');
   const what = 'The issuer metadata (jwt-vc-issuer)';
   const answer = await send(fetchImpl, wellKnownUrl(iss, 'jwt-vc-issuer'), { headers: { accept: 'application/json' } }, what);
   const parsed = jwtVcIssuerMetadata.safeParse(jsonBody(answer, what));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WalletError } from './errors.js';
-import { checkUrl, type Fetch, jsonBody, send, wellKnownUrl } from './http.js';
+import { checkIdentifier, checkUrl, type Fetch, jsonBody, send, wellKnownUrl } from './http.js';
 import { ALG } from './keys.js';
 import { describeIssues, type ResolvedOffer } from './offer.js';
 
@@ -88,7 +88,7 @@ function chooseAuthorizationServer(metadata: IssuerMetadata, named: string | und
 
 async function fetchTokenEndpoint(authorizationServer: string, fetchImpl: Fetch): Promise<string> {
   const what = 'The authorization server metadata';
-  checkUrl(authorizationServer, 'The authorization server');
+  checkIdentifier(authorizationServer, 'The authorization server');
   const answer = await send(fetchImpl, wellKnownUrl(authorizationServer, 'oauth-authorization-server'), { headers: { accept: 'application/json' } }, what);
   const parsed = authorizationServerMetadata.safeParse(jsonBody(answer, what));
   if (!parsed.success) throw new WalletError('invalid_metadata', `${what} is malformed: ${describeIssues(parsed.error)}`);

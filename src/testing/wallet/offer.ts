@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WalletError } from './errors.js';
-import { checkUrl, type Fetch, jsonBody, send } from './http.js';
+import { checkIdentifier, checkUrl, type Fetch, jsonBody, send } from './http.js';
 
 /**
  * The credential offer (OpenID4VCI §4.1): by value in `credential_offer`, or by reference in `credential_offer_uri`,
@@ -38,7 +38,7 @@ export interface ResolvedOffer {
 
 export async function resolveOffer(offerUri: string, fetchImpl: Fetch): Promise<ResolvedOffer> {
   const offer = parseOffer(await offerJson(offerUri.trim(), fetchImpl));
-  checkUrl(offer.credential_issuer, 'The offer’s credential_issuer');
+  checkIdentifier(offer.credential_issuer, 'The offer’s credential_issuer');
   const grant = offer.grants?.[PRE_AUTHORIZED_CODE_GRANT];
   if (!grant) throw new WalletError('unsupported_offer', 'The offer has no pre-authorized code grant, the only grant this wallet supports');
   return { offer, grant };

@@ -124,7 +124,13 @@ async function requestCredential(issuance: Issuance, accessToken: string, proof:
  * What the wallet checks before it keeps a credential: an SD-JWT VC without key binding, signed by a key the issuer
  * publishes, from the issuer it asked, of the type it asked for, bound to its own key.
  */
-async function inspectCredential(credential: string, issuance: Issuance, state: WalletState, fetchImpl: Fetch, now: () => number) {
+async function inspectCredential(
+  credential: string,
+  issuance: Issuance,
+  state: WalletState,
+  fetchImpl: Fetch,
+  now: () => number,
+): Promise<Omit<ReceiveSummary, 'statePath'>> {
   const issuer = issuance.metadata.credential_issuer;
   const what = 'The credential';
   if (!credential.endsWith('~')) throw new WalletError('invalid_credential', `${what} is not an SD-JWT without key binding (it must end with ~)`);

@@ -1,7 +1,7 @@
 import { digest } from '@sd-jwt/crypto-nodejs';
 import { decodeJwt, importJWK, type JWK, jwtVerify } from 'jose';
 import { WalletError } from './errors.js';
-import { checkUrl, type Fetch, send } from './http.js';
+import { checkIdentifier, checkUrl, type Fetch, send } from './http.js';
 import { ALG, fetchIssuerKeys, issuerVerifier, keyByKid, verifyEs256 } from './keys.js';
 import { isoSeconds, personClaims, sdJwtVc } from './sd-jwt.js';
 
@@ -109,7 +109,7 @@ function issuerOf(presentation: string): string {
     throw new WalletError('invalid_presentation', 'The presentation’s issuer-signed JWT cannot be read');
   }
   if (typeof iss !== 'string') throw new WalletError('invalid_presentation', 'The credential names no issuer (iss)');
-  return checkUrl(iss, 'The credential issuer (iss)');
+  return checkIdentifier(iss, 'The credential issuer (iss)');
 }
 
 /** The key-binding JWT must be signed by the key the issuer bound the credential to (`cnf.jwk`). */
