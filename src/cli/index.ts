@@ -13,6 +13,7 @@ import { registerFaceSampleCommands } from '../testing/faces/cli.js';
 import { registerVideoIdCommands } from '../testing/media/cli.js';
 import { registerPassportCommands } from '../testing/passports/cli.js';
 import { registerDeviceCommands } from '../testing/simulator/cli.js';
+import { registerWalletCommands } from '../testing/wallet/cli.js';
 
 /**
  * The `reuseid` command: one program, commands registered by domain. With `json`, commander's own error text is
@@ -31,6 +32,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerClientCommands(program);
   registerAccountCommands(program);
   registerDeviceCommands(program);
+  registerWalletCommands(program);
   registerAgentCommands(program);
   registerVideoIdCommands(program);
   registerEventCommands(program);
