@@ -25,7 +25,7 @@ export interface IdentityClaims {
   };
 }
 
-/** Every claim is selectively disclosable; each age threshold on its own. */
+/** Every claim is selectively disclosable, and each age threshold on its own inside `age_equal_or_over`. */
 export const IDENTITY_DISCLOSURE_FRAME: { _sd: (keyof IdentityClaims)[]; age_equal_or_over: { _sd: ('18' | '21')[] } } = {
   _sd: [
     'given_name',
@@ -33,6 +33,7 @@ export const IDENTITY_DISCLOSURE_FRAME: { _sd: (keyof IdentityClaims)[]; age_equ
     'birthdate',
     'nationalities',
     'sex',
+    'age_equal_or_over',
     'document_type',
     'document_issuing_country',
     'document_expiry_date',

@@ -9,7 +9,7 @@ import { CredentialRequestError } from './issuance.js';
 import { CREDENTIAL_PATH, issuerMetadata, ISSUER_METADATA_PATH, JWT_VC_ISSUER_PATH, NONCE_PATH, STATUS_LIST_PATH } from './metadata.js';
 import { ProofRejected } from './proofs.js';
 import { STATUS_LIST_TTL_SECONDS } from './registry.js';
-import { CredentialOfferSchema, CredentialRequestSchema, CredentialRevocationSchema, CredentialRevokeBody, CredentialUserParams } from './schemas.js';
+import { CredentialOfferSchema, CredentialRequestSchema, CredentialRevocationSchema, CredentialUserParams } from './schemas.js';
 
 type CredentialRouteDeps = Pick<
   AppContext,
@@ -95,7 +95,6 @@ export async function credentialRpRoutes(base: FastifyInstance, ctx: CredentialR
         operationId: 'revokeCredentials',
         security,
         params: CredentialUserParams,
-        body: CredentialRevokeBody,
         response: { 200: CredentialRevocationSchema, 404: ErrorObjectSchema },
       },
     },

@@ -10,8 +10,6 @@ export const CredentialOfferSchema = z.object({
   expiresAt: z.string().describe('Until when the offer can be redeemed'),
 });
 
-export const CredentialRevokeBody = z.strictObject({}).optional();
-
 export const CredentialRevocationSchema = z.object({
   revokedCredentialIds: z.array(z.string()).describe('The credentials revoked now (already revoked or expired ones are not listed)'),
 });

@@ -21,6 +21,17 @@ for (const database of testDatabases) {
     let dir: string;
     let dropDatabase: () => Promise<void>;
     const cli = (...args: string[]) => cliJson(server.env, ...args);
+    /** The error code a failing `--json` command prints on stdout. */
+    const cliFailure = async (...args: string[]): Promise<string> => {
+      const failed = await cli(...args).then(
+        () => null,
+        (error: { stdout: string }) => error,
+      );
+      if (!failed) throw new Error(`reuseid ${args.join(' ')} succeeded`);
+      return (JSON.parse(failed.stdout) as { error: { code: string } }).error.code;
+    };
+    // The user the first test onboards (chip, face, step-ups), whose identity the wallet test issues.
+    let enrolled: { userId: string; accountId: string };
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'reuseid-readid-e2e-'));
@@ -147,7 +158,57 @@ for (const database of testDatabases) {
       const impostorTx = await newOnboarding('device3.json');
       expect(await proof(join(dir, 'device3.json'), 'stranger', 'holder')).toMatchObject({ status: 'Failed', readid: { reason: 'face_mismatch' } });
       expect((await rp('GET', `/reuseid/onboarding/${impostorTx}`)).body.data).toMatchObject({ status: 'Failed', failureReason: 'face_mismatch' });
+      enrolled = { userId, accountId: client.accountId as string };
     }, 240_000); // fifteen CLI processes, each starting Node, and the face model: seconds apiece on a busy machine
+
+    it("issues the chip-verified identity to the simulator's wallet; an independent verifier accepts it until it is revoked", async () => {
+      const issuer = await cli('clients', 'create', '--name', 'wallet issuer', '--account', enrolled.accountId, '--permission', 'reuseid-credentials');
+      const tokenResponse = await fetch(`${server.baseUrl}/auth/open/connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: issuer.clientId, client_secret: issuer.clientSecret }).toString(),
+      });
+      const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+      const post = async (path: string) => {
+        const res = await fetch(`${server.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const offer = await post(`/reuseid/users/${enrolled.userId}/credential-offers`);
+      expect(offer.status).toBe(201);
+      const wallet = join(dir, 'wallet.json');
+      const received = await cli('wallet', 'receive', '--offer', offer.body.credentialOfferUri, '--tx-code', offer.body.txCode, '--state', wallet);
+      // The holder's renewed passport (expiring 2036-03-31) was the last proofing: the credential states it, at level high.
+      expect(received.claims).toMatchObject({
+        given_name: 'ANNA MARIA',
+        family_name: 'ERIKSSON',
+        birthdate: '1974-08-12',
+        nationalities: ['UTO'],
+        sex: 2,
+        age_equal_or_over: { '18': true, '21': true },
+        document_type: 'P',
+        document_issuing_country: 'UTO',
+        document_expiry_date: '2036-03-31',
+        assurance_level: 'high',
+        verification_method: { document: 'chip', clone_detection: 'active_authentication', face_match: true, reviewed_by_agent: false },
+      });
+      // Replaying the offer is refused: its code was spent.
+      expect(
+        await cliFailure('wallet', 'receive', '--offer', offer.body.credentialOfferUri, '--tx-code', offer.body.txCode, '--state', join(dir, 'w2.json')),
+      ).toBe('wallet.invalid_grant');
+
+      const presented = await cli('wallet', 'present', '--state', wallet, '--disclose', 'given_name', '--audience', 'https://shop.example', '--nonce', 'n-42');
+      const verify = () =>
+        cli('wallet', 'verify', '--presentation', presented.presentation, '--audience', 'https://shop.example', '--nonce', 'n-42', '--issuer', server.baseUrl);
+      const verified = await verify();
+      expect(verified).toMatchObject({ valid: true, issuer: server.baseUrl, claims: { given_name: 'ANNA MARIA' }, status: { value: 0 } });
+      expect(Object.keys(verified.claims)).toEqual(['given_name']);
+
+      const revoked = await post(`/reuseid/users/${enrolled.userId}/credentials/revoke`);
+      expect(revoked.body.revokedCredentialIds).toHaveLength(1);
+      expect(await cliFailure('wallet', 'verify', '--presentation', presented.presentation, '--audience', 'https://shop.example', '--nonce', 'n-42')).toBe(
+        'wallet.revoked',
+      );
+    }, 120_000);
 
     it('logs the trust store it loaded, and no personal data', async () => {
       expect(server.output()).toMatch(/"cscas":4.*readid trust store loaded/);

@@ -20,7 +20,15 @@ export async function freePort(): Promise<number> {
 
 /** Runs `reuseid ARGS… --json` and parses what it prints. */
 export async function cliJson(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Record<string, any>> {
-  return JSON.parse((await run('node', [BIN, ...args, '--json'], { env })).stdout) as Record<string, any>;
+  let stdout: string;
+  try {
+    ({ stdout } = await run('node', [BIN, ...args, '--json'], { env }));
+  } catch (error) {
+    // The command's own JSON error is on stdout: put it in the message, where a failing test shows it.
+    const printed = (error as { stdout?: string }).stdout ?? '';
+    throw Object.assign(new Error(`reuseid ${args.slice(0, 2).join(' ')} failed: ${printed.slice(0, 2000)}`, { cause: error }), { stdout: printed });
+  }
+  return JSON.parse(stdout) as Record<string, any>;
 }
 
 export interface ServerProcess {
