@@ -27,7 +27,7 @@ import type { CredentialRegistry } from './registry.js';
  * identity was verified at the issuer's minimum assurance level or above, valid at most until the document expires.
  */
 export interface CredentialIssuerDeps {
-  store: Pick<Store, 'db' | 'write'>;
+  store: Pick<Store, 'db' | 'write' | 'lockForUpdate'>;
   clock: Clock;
   users: Pick<UserStore, 'find' | 'readAttributes'>;
   offers: CredentialOffers;
@@ -121,7 +121,8 @@ export class CredentialIssuer {
     if (request.proofs.length !== 1) throw new CredentialRequestError(400, 'invalid_credential_request', 'Send exactly one proof');
     const holder = await verifyProof(request.proofs[0], { issuer: this.deps.issuer, nonces: this.deps.nonces, clock: this.deps.clock });
     return this.deps.store.write(async (trx) => {
-      const user = await this.deps.users.find(trx, grant.accountId, grant.userId);
+      // Locked: an erasure racing this issuance either waits for it (and revokes what it issued) or wins (no credential).
+      const user = await this.deps.users.find(trx, grant.accountId, grant.userId, this.deps.store.lockForUpdate);
       if (!user) throw new CredentialRequestError(400, 'credential_request_denied', 'The identity behind this offer no longer exists');
       const identity = await this.issuable(trx, user).catch(() => {
         throw new CredentialRequestError(400, 'credential_request_denied', 'The identity can no longer be issued');

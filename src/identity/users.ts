@@ -1,4 +1,4 @@
-import type { Executor } from '../store/database.js';
+import type { Executor, Store } from '../store/database.js';
 import type { DataCipher, Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
@@ -61,16 +61,17 @@ export class UserStore {
 
   /**
    * The live user of this account, or null: another account's user is indistinguishable from a missing one, and an
-   * erased user no longer exists for anything that would open or add personal data.
+   * erased user no longer exists for anything that would open or add personal data. With `lock`, the row stays locked
+   * until the caller's transaction ends, so that an erasure waits for it (or it for the erasure, and finds no one).
    */
-  async find(executor: Executor, accountId: string, userId: string): Promise<User | null> {
-    const row = await executor
+  async find(executor: Executor, accountId: string, userId: string, lock?: Store['lockForUpdate']): Promise<User | null> {
+    const query = executor
       .selectFrom('users')
       .select(['id', 'account_id', 'created_at', 'data_key_sealed'])
       .where('id', '=', userId)
       .where('account_id', '=', accountId)
-      .where('state', '=', 'ACTIVE')
-      .executeTakeFirst();
+      .where('state', '=', 'ACTIVE');
+    const row = await (lock ? lock(query) : query).executeTakeFirst();
     return row ? { id: row.id, accountId: row.account_id, state: 'ACTIVE', createdAt: row.created_at, dataKeySealed: row.data_key_sealed } : null;
   }
 
