@@ -2,42 +2,34 @@ import { webcrypto } from 'node:crypto';
 import { digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import type { CryptoKey } from 'jose';
-import type { AuditLog } from '../audit/log.js';
 import type { CredentialSettings } from '../config.js';
-import type { Outbox } from '../events/outbox.js';
 import { latestAssuredTransaction } from '../flows/transaction.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { isEnrolled } from '../identity/binding.js';
 import type { User, UserStore } from '../identity/users.js';
-import type { SigningKeys } from '../oauth/signing-keys.js';
 import { meetsAssurance } from '../proofing/assurance.js';
 import { apiError, errors } from '../shared/errors.js';
-import { isoTime, type Clock } from '../shared/runtime.js';
+import { isoTime } from '../shared/runtime.js';
 import type { Executor, Store, Tx } from '../store/database.js';
 import { identityClaims, IDENTITY_DISCLOSURE_FRAME, type IdentityClaims } from './claims.js';
 import { CREDENTIAL_ALG, IDENTITY_CONFIGURATION_ID, IDENTITY_VCT, PRE_AUTHORIZED_CODE_GRANT } from './metadata.js';
 import type { CNonces } from './nonces.js';
 import { TX_CODE_LENGTH, type CredentialOffers, type OfferGrant } from './offers.js';
 import { verifyProof } from './proofs.js';
-import type { CredentialRegistry } from './registry.js';
+import type { CredentialRegistry, CredentialRegistryDeps } from './registry.js';
 
 /**
  * Credential issuance: an RP offers a verified user their identity as a credential; the user's wallet redeems the
  * offer (token endpoint), proves its key and receives an SD-JWT VC bound to it. Issued only for a live user whose
  * identity was verified at the issuer's minimum assurance level or above, valid at most until the document expires.
  */
-export interface CredentialIssuerDeps {
+export interface CredentialIssuerDeps extends Pick<CredentialRegistryDeps, 'clock' | 'audit' | 'outbox' | 'keys' | 'issuer'> {
   store: Pick<Store, 'db' | 'write' | 'lockForUpdate'>;
-  clock: Clock;
   users: Pick<UserStore, 'find' | 'readAttributes'>;
   offers: CredentialOffers;
   registry: Pick<CredentialRegistry, 'record' | 'statusListUri'>;
   nonces: CNonces;
-  keys: SigningKeys;
-  audit: Pick<AuditLog, 'append'>;
-  outbox: Pick<Outbox, 'enqueue'>;
   settings: CredentialSettings;
-  issuer: string;
 }
 
 export interface OfferAnswer {

@@ -101,34 +101,15 @@ describe('reuseid wallet', { timeout: 60_000 }, () => {
     expect(JSON.parse(unknown.stdout).error).toMatchObject({ code: 'wallet.unknown_claim', message: expect.stringContaining('given_name') });
 
     const presented = await reuseidJson(process.env, 'wallet', 'present', '--state', state, '--disclose', 'given_name', '--nonce', 'right');
-    const wrongNonce = await runReuseid(
-      process.env,
-      'wallet',
-      'verify',
-      '--presentation',
-      presented.presentation,
-      '--audience',
-      presented.audience,
-      '--nonce',
-      'wrong',
-      '--json',
-    );
+    const verify = (nonce: string, ...flags: string[]) =>
+      runReuseid(process.env, 'wallet', 'verify', '--presentation', presented.presentation, '--audience', presented.audience, '--nonce', nonce, ...flags);
+    const wrongNonce = await verify('wrong', '--json');
     expect(wrongNonce.code).toBe(1);
     expect(JSON.parse(wrongNonce.stdout).error.code).toBe('wallet.wrong_nonce');
 
     // Without --json the reason goes to stderr.
     issuer.setStatus(4711, 1);
-    const revoked = await runReuseid(
-      process.env,
-      'wallet',
-      'verify',
-      '--presentation',
-      presented.presentation,
-      '--audience',
-      presented.audience,
-      '--nonce',
-      'right',
-    );
+    const revoked = await verify('right');
     issuer.setStatus(4711, 0);
     expect(revoked.code).toBe(1);
     expect(revoked.stderr).toMatch(/^reuseid: The credential is revoked/);
