@@ -2,6 +2,7 @@ import type { Keyring } from '../security/keyring.js';
 import { safeEqual } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { Executor, Tx } from '../store/database.js';
+import { deleteExpiredRows } from './expiry.js';
 
 /**
  * Credential offers with the pre-authorized code grant (OpenID4VCI 1.0 §4.1.1, §6.1). Owner of `credential_offers`.
@@ -130,6 +131,11 @@ export class CredentialOffers {
   /** Erasure: the user's offers go, so that no code or token of theirs can be redeemed any more. */
   async deleteForUser(trx: Tx, userId: string): Promise<void> {
     await trx.deleteFrom('credential_offers').where('user_id', '=', userId).execute();
+  }
+
+  /** Retention: an account's offers that expired before `expiredBefore` (spent or not), at most `limit`. */
+  async deleteExpired(trx: Tx, where: { accountId: string; expiredBefore: number; limit: number }): Promise<number> {
+    return deleteExpiredRows(trx, 'credential_offers', where);
   }
 
   private hash(purpose: string, value: string): string {

@@ -6,6 +6,7 @@ import type { RequestMeta } from '../http/request-meta.js';
 import type { SigningKeys } from '../oauth/signing-keys.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor, Tx } from '../store/database.js';
+import { deleteExpiredRows } from './expiry.js';
 import { CREDENTIAL_ALG, STATUS_LIST_PATH } from './metadata.js';
 import type { IssuedCredentialView } from './schemas.js';
 
@@ -119,6 +120,14 @@ export class CredentialRegistry {
       revokedAt: isoTime(now),
     });
     return credentialIds;
+  }
+
+  /**
+   * Retention: an account's credentials that expired before `expiredBefore`, at most `limit`. An expired credential is
+   * invalid whatever its status, so its row and status slot are no longer needed.
+   */
+  async deleteExpired(trx: Tx, where: { accountId: string; expiredBefore: number; limit: number }): Promise<number> {
+    return deleteExpiredRows(trx, 'credentials', where);
   }
 
   /** The user's credentials, oldest first (the export). */

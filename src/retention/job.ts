@@ -1,5 +1,7 @@
 import type { AuditEntry, AuditLog } from '../audit/log.js';
 import type { Config } from '../config.js';
+import type { CredentialOffers } from '../credentials/offers.js';
+import type { CredentialRegistry } from '../credentials/registry.js';
 import { deleteTransactionOperations } from '../devices/operations.js';
 import { deleteTransactionEvidence, endedWithEvidence } from '../dossier/evidence.js';
 import { deleteEndedDeliveries } from '../events/deliveries.js';
@@ -26,6 +28,8 @@ export interface RetentionDeps {
   clock: Clock;
   audit: Pick<AuditLog, 'append'>;
   policies: Pick<RetentionPolicies, 'all'>;
+  credentialOffers: Pick<CredentialOffers, 'deleteExpired'>;
+  credentialRegistry: Pick<CredentialRegistry, 'deleteExpired'>;
 }
 
 export interface RetentionReport {
@@ -33,6 +37,8 @@ export interface RetentionReport {
   transactions: number;
   evidence: number;
   deliveries: number;
+  /** Expired credential offers and expired credentials' records. */
+  credentials: number;
 }
 
 export interface RetentionOptions {
@@ -48,12 +54,13 @@ type Limits = Required<RetentionOptions>;
 export async function applyRetention(deps: RetentionDeps, options: RetentionOptions = {}): Promise<RetentionReport> {
   const limits: Limits = { batchSize: 100, maxBatches: 50, stopped: () => false, ...options };
   const now = deps.clock.now();
-  const report: RetentionReport = { transactions: 0, evidence: 0, deliveries: 0 };
+  const report: RetentionReport = { transactions: 0, evidence: 0, deliveries: 0, credentials: 0 };
   for (const policy of await deps.policies.all(deps.store.db)) {
     if (limits.stopped()) break;
     report.transactions += await deleteTransactions(deps, policy, now - policy.transactionsDays * DAY_MS, limits);
     report.evidence += await deleteEvidence(deps, policy, now - policy.evidenceDays * DAY_MS, limits);
     report.deliveries += await deleteDeliveries(deps, policy, now - policy.deliveriesDays * DAY_MS, limits);
+    report.credentials += await deleteExpiredCredentials(deps, policy.accountId, now, limits);
   }
   return report;
 }
@@ -108,6 +115,37 @@ async function deleteDeliveries(deps: RetentionDeps, policy: RetentionPolicy, en
     });
     deleted += count;
     if (count < limits.batchSize) break;
+  }
+  return deleted;
+}
+
+/** An offer is spent or dead a day after it expires; an expired credential's record is kept 30 days, then goes. */
+const OFFER_KEPT_MS = DAY_MS;
+const EXPIRED_CREDENTIAL_KEPT_MS = 30 * DAY_MS;
+
+/** Expired offers and credential records (no claim values: ids, hashes, status slots, dates): one audit item per batch. */
+async function deleteExpiredCredentials(deps: RetentionDeps, accountId: string, now: number, limits: Limits): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < limits.maxBatches && !limits.stopped(); batch++) {
+    const { offers, credentials } = await deps.store.write(async (trx) => {
+      const offers = await deps.credentialOffers.deleteExpired(trx, { accountId, expiredBefore: now - OFFER_KEPT_MS, limit: limits.batchSize });
+      const credentials = await deps.credentialRegistry.deleteExpired(trx, {
+        accountId,
+        expiredBefore: now - EXPIRED_CREDENTIAL_KEPT_MS,
+        limit: limits.batchSize,
+      });
+      if (offers + credentials > 0) {
+        await deps.audit.append(trx, {
+          accountId,
+          eventType: 'retention.credentials_deleted',
+          message: 'Expired credential offers and credential records deleted',
+          data: { offers, credentials },
+        });
+      }
+      return { offers, credentials };
+    });
+    deleted += offers + credentials;
+    if (offers < limits.batchSize && credentials < limits.batchSize) break;
   }
   return deleted;
 }

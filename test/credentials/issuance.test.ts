@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { applyRetention } from '../../src/retention/job.js';
 import { testDatabases } from '../support/databases.js';
 import { PUBLIC_URL, useHarness } from '../support/harness.js';
 import {
@@ -175,6 +176,41 @@ for (const database of testDatabases) {
       const code = pendingOffer.credentialOffer.grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']['pre-authorized_code'];
       expect((await redeem(t.h, code, pendingOffer.txCode)).json().error).toBe('invalid_grant');
       expect((await issuerRp.post(`/reuseid/users/${user.userId}/credential-offers`, {})).status).toBe(404);
+    });
+
+    it('retention deletes offers a day after they expire and credential records 30 days after theirs, audited', async () => {
+      // An account of its own: the counts are this test's alone.
+      const issuerRp = await t.h.rp({ account: 'retention-of-credentials', permissions: [...CREDENTIALS] });
+      const user = await onboardWithSandbox({ h: t.h, rp: issuerRp });
+      await receiveCredential(t, issuerRp, user.userId);
+      await issuerRp.post(`/reuseid/users/${user.userId}/credential-offers`, {});
+      const db = t.h.ctx.store.db;
+      const rows = async () => ({
+        offers: (await db.selectFrom('credential_offers').select('id').where('user_id', '=', user.userId).execute()).length,
+        credentials: (await db.selectFrom('credentials').select('id').where('user_id', '=', user.userId).execute()).length,
+      });
+      const retain = () => applyRetention({ ...t.h.ctx, clock: t.h.clock, policies: t.h.ctx.retentionPolicies });
+      t.h.clock.advance(23 * 3600_000);
+      await retain();
+      expect(await rows()).toEqual({ offers: 2, credentials: 1 });
+      t.h.clock.advance(2 * 3600_000);
+      await retain();
+      expect(await rows()).toEqual({ offers: 0, credentials: 1 });
+      t.h.clock.advance(395 * 24 * 3600_000);
+      await retain();
+      expect(await rows()).toEqual({ offers: 0, credentials: 0 });
+      await t.h.ctx.auditSequencer.sequenceNow();
+      const audited = await db
+        .selectFrom('audit_items')
+        .select('body')
+        .where('event_type', '=', 'retention.credentials_deleted')
+        .where('account_id', '=', issuerRp.accountId)
+        .orderBy('sequence')
+        .execute();
+      expect(audited.map((row) => JSON.parse(row.body).data)).toEqual([
+        { offers: 2, credentials: 0 },
+        { offers: 0, credentials: 1 },
+      ]);
     });
 
     it('locking the device revokes the credentials; a step-up proving another person revokes them too', async () => {

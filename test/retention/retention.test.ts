@@ -16,7 +16,7 @@ const TRANSACTION_TABLES = ['proofings', 'device_operations', 'videoid_cases', '
 for (const database of testDatabases) {
   describe(`retention (${database.name})`, () => {
     const t = useHarness(database, { REUSEID_WEBHOOK_ALLOW_PRIVATE: 'true' });
-    const deps = (): RetentionDeps => ({ store: t.h.ctx.store, clock: t.h.clock, audit: t.h.ctx.audit, policies: t.h.ctx.retentionPolicies });
+    const deps = (): RetentionDeps => ({ ...t.h.ctx, clock: t.h.clock, policies: t.h.ctx.retentionPolicies });
     const db = () => t.h.ctx.store.db;
     // Devices sign with the real time: each test starts there (and owns its account, so moved clocks do not mix).
     beforeEach(() => t.h.clock.set(Date.now()));
