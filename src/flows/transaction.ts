@@ -1,4 +1,5 @@
 import type { Executor, Store, Tx } from '../store/database.js';
+import { preparedQuery } from '../store/prepared.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
 import type { FailureReason } from './failure-reasons.js';
@@ -78,9 +79,12 @@ export function effectiveStatus(tx: Transaction, now: number): Status {
   return tx.status === 'Pending' && now >= tx.expiresAt ? 'Expired' : tx.status;
 }
 
+/** Every Get onboarding and step-up and every device request starts here: compiled once (store/prepared.ts). */
+const selectTransaction = preparedQuery((executor, id: string) => executor.selectFrom('transactions').selectAll().where('id', '=', id));
+
 export async function findTransaction(executor: Executor, id: string): Promise<Transaction | null> {
   if (id.length > 100) return null;
-  const row = await executor.selectFrom('transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = await selectTransaction(executor, id);
   return row ? toTransaction(row) : null;
 }
 
