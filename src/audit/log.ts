@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Executor } from '../store/database.js';
+import type { Executor, Store } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 
@@ -56,10 +56,60 @@ export interface AuditItem {
 /** An item as appended: its place in the chain is given later, by the sequencer. */
 export type AppendedAuditItem = Omit<AuditItem, 'sequence'>;
 
+/** Items in one batched insert at most (PostgreSQL takes up to 65,535 parameters; three per row). */
+const MAX_BATCH = 500;
+
+type Queued = { row: PendingRow; item: AppendedAuditItem; resolve: (item: AppendedAuditItem) => void; reject: (error: unknown) => void };
+type PendingRow = { account_id: string; timestamp: number; body: string };
+
 export class AuditLog {
+  private queue: Queued[] = [];
+  private flushing = false;
+
   constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
 
   async append(executor: Executor, entry: AuditEntry): Promise<AppendedAuditItem> {
+    const { item, row } = this.prepare(entry);
+    await executor.insertInto('audit_pending').values(row).execute();
+    return item;
+  }
+
+  /**
+   * Appends an item that records no other write (an access token handed out), committed on its own: items that
+   * arrive together share one multi-row insert and one commit, on PostgreSQL as on SQLite, instead of a transaction
+   * and a flush to disk each. Resolves once the item is committed, so the caller acts only on an audited fact.
+   */
+  appendCommitted(store: Pick<Store, 'autocommit'>, entry: AuditEntry): Promise<AppendedAuditItem> {
+    const { item, row } = this.prepare(entry);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, item, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush(store));
+      }
+    });
+  }
+
+  /** One batch at a time: what arrives while one commits forms the next. */
+  private async flush(store: Pick<Store, 'autocommit'>): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await store.autocommit((executor) =>
+          executor
+            .insertInto('audit_pending')
+            .values(batch.map((queued) => queued.row))
+            .execute(),
+        );
+        for (const queued of batch) queued.resolve(queued.item);
+      } catch (error) {
+        for (const queued of batch) queued.reject(error);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private prepare(entry: AuditEntry): { item: AppendedAuditItem; row: PendingRow } {
     const now = this.deps.clock.now();
     const item: AppendedAuditItem = {
       cursor: this.deps.random.uuid(),
@@ -75,11 +125,7 @@ export class AuditLog {
       referenceId: entry.referenceId ?? null,
       data: entry.data ?? {},
     };
-    await executor
-      .insertInto('audit_pending')
-      .values({ account_id: item.accountId, timestamp: now, body: JSON.stringify(item) })
-      .execute();
-    return item;
+    return { item, row: { account_id: item.accountId, timestamp: now, body: JSON.stringify(item) } };
   }
 }
 
