@@ -57,6 +57,8 @@ export interface Bends {
   jwtVcIssuer?: string;
   /** The `sub` of the status list token. */
   statusListSub?: string;
+  /** Seconds added to the status list token's `iat` (the issuer's clock, or a second that ticked during the fetch). */
+  statusListIatOffset?: number;
   /** An error object the credential endpoint answers instead of a credential. */
   credentialError?: { status: number; body: Record<string, unknown> };
   /** Sign credentials with this key instead of the published one (same kid). */
@@ -157,7 +159,7 @@ export async function startFakeIssuer(): Promise<FakeIssuer> {
     'GET /.well-known/jwt-vc-issuer': async () => [200, { issuer: issuer.bends.jwtVcIssuer ?? url, jwks: { keys: [publicJwk] } }],
     'GET /status-lists/1': async () => [
       200,
-      await statusListToken(statuses, issuer.bends.statusListSub ?? statusListUri, kid, issuerKey),
+      await statusListToken(statuses, issuer.bends.statusListSub ?? statusListUri, kid, issuerKey, issuer.bends.statusListIatOffset ?? 0),
       'application/statuslist+jwt',
     ],
     'POST /token': async (_request, body) => {
@@ -249,10 +251,10 @@ async function issueCredential(iss: string, kid: string, signingKey: JWK, holder
   );
 }
 
-async function statusListToken(statuses: StatusList, sub: string, kid: string, issuerKey: JWK): Promise<string> {
+async function statusListToken(statuses: StatusList, sub: string, kid: string, issuerKey: JWK, iatOffset: number): Promise<string> {
   return new SignJWT({ status_list: { bits: 1, lst: statuses.compressStatusList() }, ttl: 300 })
     .setProtectedHeader({ alg: 'ES256', typ: 'statuslist+jwt', kid })
     .setSubject(sub)
-    .setIssuedAt()
+    .setIssuedAt(Math.floor(Date.now() / 1000) + iatOffset)
     .sign(await importJWK(issuerKey, 'ES256'));
 }

@@ -282,6 +282,13 @@ describe('wallet verify (the independent verifier)', () => {
     expect(error.code).toBe('revoked');
   });
 
+  it('accepts a status list signed a second after the verification began (a second ticked during the fetch), not one from the future', async () => {
+    issuer.bends.statusListIatOffset = 1;
+    expect((await verify({ presentation, audience: AUDIENCE, nonce: NONCE })).status?.value).toBe(0);
+    issuer.bends.statusListIatOffset = 3600;
+    expect((await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE }))).code).toBe('invalid_status_list');
+  });
+
   it('refuses a status list that is about another URI', async () => {
     issuer.bends.statusListSub = `${issuer.url}/status-lists/2`;
     expect((await refusal(verify({ presentation, audience: AUDIENCE, nonce: NONCE }))).code).toBe('invalid_status_list');

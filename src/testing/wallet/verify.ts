@@ -68,7 +68,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       if (value !== 0) throw new WalletError('invalid_status', `The credential's status is ${value}, which this verifier does not accept`);
     },
   });
-  const result = await instance.verify(presentation, { keyBindingNonce: options.nonce, currentDate: Math.floor(now() / 1000) }).catch((error: unknown) => {
+  // The skew also covers the status list, which the issuer signs when it is fetched, during this call: a token made in
+  // the next second would otherwise read as not yet valid.
+  const checks = { keyBindingNonce: options.nonce, currentDate: Math.floor(now() / 1000), skewSeconds: CLOCK_SKEW_SECONDS };
+  const result = await instance.verify(presentation, checks).catch((error: unknown) => {
     throw translate(error);
   });
   await refuseUnreferencedDisclosures(presentation);
