@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
+import { useMigratedStore } from '../support/store.js';
 
 for (const database of testDatabases) {
   describe(`units of work (${database.name})`, () => {
-    let store: Store;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      const created = await database.create();
-      drop = created.drop;
-      store = openStore(created.url);
-      await migrateToLatest(store.db);
-    });
-    afterAll(async () => {
-      await store.close();
-      await drop();
-    });
+    const t = useMigratedStore(database);
 
     const insertAccount = (id: string) =>
-      store.write(async (trx) => {
+      t.store.write(async (trx) => {
         await trx.insertInto('accounts').values({ id, name: id, created_at: 1 }).execute();
         return id;
       });
@@ -26,7 +15,7 @@ for (const database of testDatabases) {
     it('commits concurrent units, and a failing unit rolls back alone', async () => {
       const outcomes = await Promise.allSettled([
         insertAccount('unit-a'),
-        store.write(async (trx) => {
+        t.store.write(async (trx) => {
           await trx.insertInto('accounts').values({ id: 'unit-doomed', name: 'x', created_at: 1 }).execute();
           throw new Error('unit failed after writing');
         }),
@@ -35,14 +24,14 @@ for (const database of testDatabases) {
         insertAccount('unit-c'),
       ]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
-      const ids = (await store.db.selectFrom('accounts').select('id').where('id', 'like', 'unit-%').orderBy('id').execute()).map((r) => r.id);
+      const ids = (await t.store.db.selectFrom('accounts').select('id').where('id', 'like', 'unit-%').orderBy('id').execute()).map((r) => r.id);
       expect(ids).toEqual(['unit-a', 'unit-b', 'unit-c']);
     });
 
     it('answers a unit only once its commit is done: what it wrote is visible to the next read', async () => {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => insertAccount(`many-${i}`)));
       expect(results).toHaveLength(50);
-      const { n } = await store.db
+      const { n } = await t.store.db
         .selectFrom('accounts')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('id', 'like', 'many-%')
