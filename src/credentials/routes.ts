@@ -35,6 +35,26 @@ export async function credentialIssuerRoutes(app: FastifyInstance, ctx: Credenti
     return cacheFor(reply, STATUS_LIST_TTL_SECONDS).type('application/statuslist+jwt').send(token);
   });
 
+  // The credential endpoint answers in the OpenID4VCI vocabulary, a body that is not JSON included: it parses its own
+  // body, leaving anything unreadable undefined for the handler to refuse as invalid_credential_request.
+  await app.register(async (scoped) => {
+    scoped.removeAllContentTypeParsers();
+    scoped.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: CREDENTIAL_REQUEST_LIMIT }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(null, undefined);
+      }
+    });
+    scoped.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    registerCredentialEndpoint(scoped, ctx);
+  });
+}
+
+/** Proofs are a few hundred bytes; the limit leaves room for several, and for nothing else. */
+const CREDENTIAL_REQUEST_LIMIT = 64 * 1024;
+
+function registerCredentialEndpoint(app: FastifyInstance, ctx: CredentialRouteDeps): void {
   app.post(CREDENTIAL_PATH, { schema: { hide: true } }, async (request, reply) => {
     reply.header('Cache-Control', 'no-store');
     try {

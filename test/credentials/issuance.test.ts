@@ -100,6 +100,19 @@ for (const database of testDatabases) {
       expect(wrongAud.json().error).toBe('invalid_proof');
       const forgedNonce = await requestCredential(t.h, accessToken, [await proofJwt(holder, { nonce: `${fresh.split('.')[0]}.00` })]);
       expect(forgedNonce.json().error).toBe('invalid_nonce');
+      for (const [contentType, body] of [
+        ['application/json', '{"credential_configuration_id":'],
+        ['text/plain', 'hello'],
+        ['application/json', JSON.stringify({ credential_configuration_id: 'reuseid_identity_sd_jwt', proof: {} })],
+      ]) {
+        const malformed = await injectJson(t.h, 'POST', '/openid4vci/credential', {
+          headers: { authorization: `Bearer ${accessToken}`, 'content-type': contentType! },
+          body,
+        });
+        expect([malformed.status, malformed.json().error]).toEqual([400, 'invalid_credential_request']);
+      }
+      const unknownConfiguration = await requestCredential(t.h, accessToken, [await proofJwt(holder, { nonce: fresh })], 'mdoc_please');
+      expect(unknownConfiguration.json().error).toBe('unknown_credential_configuration');
       const good = await requestCredential(t.h, accessToken, [await proofJwt(holder, { nonce: fresh })]);
       expect(good.status).toBe(200);
       const again = await requestCredential(t.h, accessToken, [await proofJwt(holder, { nonce: fresh })]);
