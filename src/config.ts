@@ -148,7 +148,7 @@ const ConfigSchema = z.object({
   REUSEID_RETENTION_TRANSACTIONS_DAYS: retentionDays(DEFAULT_RETENTION.transactionsDays, MAX_RETENTION_DAYS.transactionsDays),
   REUSEID_RETENTION_DELIVERIES_DAYS: retentionDays(DEFAULT_RETENTION.deliveriesDays, MAX_RETENTION_DAYS.deliveriesDays),
   REUSEID_RETENTION_INTERVAL_SECONDS: seconds(3600, 24 * 3600),
-  // Credential issuance (README "Your identity in a wallet").
+  // Credential issuance (README "The verified identity in a wallet").
   REUSEID_CREDENTIAL_LIFETIME_DAYS: z.coerce.number().int().min(1).max(1825).default(365),
   REUSEID_CREDENTIAL_OFFER_SECONDS: seconds(600, 24 * 3600),
   REUSEID_CREDENTIAL_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Credential issuance (README "Your identity in a wallet", OpenID4VCI 1.0 with SD-JWT VC).
+ * Credential issuance (README "The verified identity in a wallet", OpenID4VCI 1.0 with SD-JWT VC).
  *
  * - `signing_keys.purpose` separates the keys that sign RP access tokens from the credential issuer's keys: each is
  *   rotated and published on its own schedule, and one can never verify what the other signed.
