@@ -149,7 +149,9 @@ export class CredentialRegistry {
    */
   async statusListToken(executor: Executor, listId: string): Promise<string | null> {
     const cached = this.tokens.get(listId);
-    if (cached && this.deps.clock.now() - cached.builtAt < STATUS_LIST_TTL_SECONDS * 1000) return cached.jwt;
+    // A token built "in the future" (the clock was stepped back since) is stale too: verifiers would refuse its iat.
+    const age = cached ? this.deps.clock.now() - cached.builtAt : -1;
+    if (cached && age >= 0 && age < STATUS_LIST_TTL_SECONDS * 1000) return cached.jwt;
     if (listId.length > 100) return null;
     let build = this.building.get(listId);
     if (!build) {

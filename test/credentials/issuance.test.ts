@@ -52,6 +52,23 @@ for (const database of testDatabases) {
       expect(lifetime).toBe(365 * 24 * 3600);
     });
 
+    it('rotates the issuer key: a credential signed by the previous key still verifies while both are published', async () => {
+      const user = await onboardWithSandbox({ h: t.h, rp: await rp() });
+      const first = await receiveCredential(t, await rp(), user.userId);
+      t.h.clock.advance(91 * 24 * 3600_000);
+      // A new RP token: the old one expired with the clock's jump.
+      const second = await receiveCredential(t, await rp(), user.userId);
+      const kid = (credential: string) => JSON.parse(Buffer.from(credential.split('.')[0]!, 'base64url').toString()).kid as string;
+      expect(kid(second.credential)).not.toBe(kid(first.credential));
+      const published = (await injectJson(t.h, 'GET', '/.well-known/jwt-vc-issuer')).json().jwks.keys.map((key: { kid: string }) => key.kid);
+      expect(published).toEqual(expect.arrayContaining([kid(first.credential), kid(second.credential)]));
+      // Access-token keys are never published as credential keys.
+      const tokenKeys = (await injectJson(t.h, 'GET', '/.well-known/jwks.json')).json().keys.map((key: { kid: string }) => key.kid);
+      expect(published.filter((k: string) => tokenKeys.includes(k))).toEqual([]);
+      const currentDate = Math.floor(t.h.clock.now() / 1000);
+      for (const { credential } of [first, second]) expect((await verifier(t.h).verify(credential, { currentDate })).payload.iss).toBe(PUBLIC_URL);
+    });
+
     it('a presentation disclosing only given_name hides every other claim, and its key binding is checked', async () => {
       const issuerRp = await rp();
       const user = await onboardWithSandbox({ h: t.h, rp: issuerRp });
