@@ -15,6 +15,7 @@ import { identityClaims, IDENTITY_DISCLOSURE_FRAME, type IdentityClaims } from '
 import { CREDENTIAL_ALG, IDENTITY_CONFIGURATION_ID, IDENTITY_VCT, PRE_AUTHORIZED_CODE_GRANT } from './metadata.js';
 import type { CNonces } from './nonces.js';
 import { TX_CODE_LENGTH, type CredentialOffers, type OfferGrant } from './offers.js';
+import { CredentialRequestError } from './errors.js';
 import { verifyProof } from './proofs.js';
 import type { CredentialRegistry, CredentialRegistryDeps } from './registry.js';
 
@@ -43,23 +44,6 @@ export interface OfferAnswer {
 interface IssuableIdentity {
   claims: IdentityClaims;
   expiresAt: number;
-}
-
-/** Refusals of the credential endpoint, in the OpenID4VCI error vocabulary (§8.3.1.2). */
-export class CredentialRequestError extends Error {
-  constructor(
-    readonly status: 400 | 401,
-    readonly error:
-      | 'invalid_token'
-      | 'invalid_credential_request'
-      | 'unknown_credential_configuration'
-      | 'invalid_proof'
-      | 'invalid_nonce'
-      | 'credential_request_denied',
-    description: string,
-  ) {
-    super(description);
-  }
 }
 
 const DAY_MS = 24 * 3600 * 1000;

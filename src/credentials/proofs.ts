@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK } from 'jose';
 import type { Clock } from '../shared/runtime.js';
+import { CredentialRequestError } from './errors.js';
 import { CREDENTIAL_ALG } from './metadata.js';
 import type { CNonces } from './nonces.js';
 
@@ -13,25 +14,16 @@ const MAX_PROOF_LENGTH = 8 * 1024;
 const MAX_AGE_SECONDS = 300;
 const CLOCK_SKEW_SECONDS = 60;
 
-export class ProofRejected extends Error {
-  constructor(
-    readonly error: 'invalid_proof' | 'invalid_nonce',
-    description: string,
-  ) {
-    super(description);
-  }
-}
-
 export interface HolderKey {
   jwk: JWK;
   thumbprint: string;
 }
 
 export async function verifyProof(proof: unknown, expected: { issuer: string; nonces: CNonces; clock: Clock }): Promise<HolderKey> {
-  if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH) throw new ProofRejected('invalid_proof', 'The proof must be a compact JWT');
+  if (typeof proof !== 'string' || proof.length > MAX_PROOF_LENGTH) throw new CredentialRequestError(400, 'invalid_proof', 'The proof must be a compact JWT');
   const jwk = holderJwk(proof);
   const key = await importJWK(jwk, CREDENTIAL_ALG).catch(() => {
-    throw new ProofRejected('invalid_proof', 'The jwk header is not a usable P-256 key');
+    throw new CredentialRequestError(400, 'invalid_proof', 'The jwk header is not a usable P-256 key');
   });
   let payload: Record<string, unknown>;
   try {
@@ -45,11 +37,15 @@ export async function verifyProof(proof: unknown, expected: { issuer: string; no
       clockTolerance: CLOCK_SKEW_SECONDS,
     }));
   } catch (error) {
-    throw new ProofRejected('invalid_proof', proofProblem(error));
+    throw new CredentialRequestError(400, 'invalid_proof', proofProblem(error));
   }
   const nonce = expected.nonces.check(payload.nonce);
   if (nonce !== 'valid')
-    throw new ProofRejected('invalid_nonce', nonce === 'expired' ? 'The c_nonce has expired; get a new one' : 'The c_nonce is missing or unknown');
+    throw new CredentialRequestError(
+      400,
+      'invalid_nonce',
+      nonce === 'expired' ? 'The c_nonce has expired; get a new one' : 'The c_nonce is missing or unknown',
+    );
   return { jwk, thumbprint: await calculateJwkThumbprint(jwk) };
 }
 
@@ -59,16 +55,17 @@ function holderJwk(proof: string): JWK {
   try {
     header = decodeProtectedHeader(proof);
   } catch {
-    throw new ProofRejected('invalid_proof', 'The proof is not a JWT');
+    throw new CredentialRequestError(400, 'invalid_proof', 'The proof is not a JWT');
   }
-  if (header.typ !== PROOF_TYP) throw new ProofRejected('invalid_proof', `The proof's typ must be ${PROOF_TYP}`);
-  if (header.alg !== CREDENTIAL_ALG) throw new ProofRejected('invalid_proof', `The proof must be signed with ${CREDENTIAL_ALG}`);
-  if (header.kid !== undefined || header.x5c !== undefined) throw new ProofRejected('invalid_proof', 'Only the jwk key binding method is supported');
+  if (header.typ !== PROOF_TYP) throw new CredentialRequestError(400, 'invalid_proof', `The proof's typ must be ${PROOF_TYP}`);
+  if (header.alg !== CREDENTIAL_ALG) throw new CredentialRequestError(400, 'invalid_proof', `The proof must be signed with ${CREDENTIAL_ALG}`);
+  if (header.kid !== undefined || header.x5c !== undefined)
+    throw new CredentialRequestError(400, 'invalid_proof', 'Only the jwk key binding method is supported');
   const jwk = header.jwk;
   if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
-    throw new ProofRejected('invalid_proof', 'The proof must carry a P-256 public key in its jwk header');
+    throw new CredentialRequestError(400, 'invalid_proof', 'The proof must carry a P-256 public key in its jwk header');
   }
-  if ('d' in jwk) throw new ProofRejected('invalid_proof', 'The jwk header must not contain a private key');
+  if ('d' in jwk) throw new CredentialRequestError(400, 'invalid_proof', 'The jwk header must not contain a private key');
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
 }
 

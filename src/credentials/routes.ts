@@ -5,9 +5,8 @@ import { principalOf, requirePermission } from '../http/auth.js';
 import { ErrorObjectSchema } from '../http/errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { errors } from '../shared/errors.js';
-import { CredentialRequestError } from './issuance.js';
+import { CredentialRequestError } from './errors.js';
 import { CREDENTIAL_PATH, issuerMetadata, ISSUER_METADATA_PATH, JWT_VC_ISSUER_PATH, NONCE_PATH, STATUS_LIST_PATH } from './metadata.js';
-import { ProofRejected } from './proofs.js';
 import { STATUS_LIST_TTL_SECONDS } from './registry.js';
 import { CredentialOfferSchema, CredentialRequestSchema, CredentialRevocationSchema, CredentialUserParams } from './schemas.js';
 
@@ -69,7 +68,7 @@ function registerCredentialEndpoint(app: FastifyInstance, ctx: CredentialRouteDe
       );
       return reply.send({ credentials: [{ credential }] });
     } catch (error) {
-      if (error instanceof ProofRejected || error instanceof CredentialRequestError) return sendCredentialError(reply, error);
+      if (error instanceof CredentialRequestError) return sendCredentialError(reply, error);
       throw error;
     }
   });
@@ -136,8 +135,7 @@ function bearerToken(request: FastifyRequest): string {
   return header.slice(7).trim();
 }
 
-function sendCredentialError(reply: FastifyReply, error: ProofRejected | CredentialRequestError): FastifyReply {
-  const status = error instanceof CredentialRequestError ? error.status : 400;
-  if (status === 401) reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-  return reply.status(status).send({ error: error.error, error_description: error.message });
+function sendCredentialError(reply: FastifyReply, error: CredentialRequestError): FastifyReply {
+  if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+  return reply.status(error.status).send({ error: error.error, error_description: error.message });
 }

@@ -1,7 +1,7 @@
 import { digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { Harness, Rp } from '../support/harness.js';
 import { PUBLIC_URL } from '../support/harness.js';
 
@@ -38,7 +38,7 @@ export async function holderKey(): Promise<HolderKey> {
 }
 
 export async function proofJwt(holder: HolderKey, claims: { aud?: string; nonce?: string; iat?: number }, header: Record<string, unknown> = {}) {
-  return new SignJWT({ aud: claims.aud ?? PUBLIC_URL, nonce: claims.nonce, ...(claims.iat === undefined ? {} : { iat: claims.iat }) })
+  return new SignJWT({ aud: claims.aud ?? PUBLIC_URL, nonce: claims.nonce })
     .setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: holder.publicJwk, ...header })
     .setIssuedAt(claims.iat)
     .sign(holder.privateKey);
@@ -111,5 +111,3 @@ export async function statusBit(h: Harness, credential: string): Promise<number>
   const token = (await injectJson(h, 'GET', uri.slice(PUBLIC_URL.length))).text;
   return getListFromStatusListJWT(token).getStatus(idx);
 }
-
-export const thumbprint = (jwk: JWK) => calculateJwkThumbprint(jwk);
