@@ -23,16 +23,37 @@ const security = [{ oauth2: ['events'] }];
 const tags = ['Events'];
 const errorResponses = { 401: ErrorObjectSchema, 403: ErrorObjectSchema, 404: ErrorObjectSchema, 409: ErrorObjectSchema, 422: ErrorObjectSchema };
 
-/** A route's OpenAPI schema: every events route shares its tag, its permission and its error answers, and adds the rest. */
-const documented = <Schema extends FastifySchema & { response: Record<number, z.ZodType> }>(schema: Schema) => ({
-  schema: { tags, security, ...schema, response: { ...schema.response, ...errorResponses } },
-});
-
 const SIGNING_NOTE =
   'Deliveries are signed per Standard Webhooks: webhook-id (the event id, the same on every retry), webhook-timestamp ' +
   '(this attempt, Unix seconds) and webhook-signature (`v1,<base64 HMAC-SHA256>` of `id.timestamp.body`; during a ' +
   'secret rotation overlap one signature per secret, space-separated). Retries back off (5 s … 24 h, with jitter) until ' +
   "the event's expiresAt and honour Retry-After; 410 Gone disables the subscription; redirects are not followed.";
+
+/** What the OpenAPI document says of each operation, kept apart from the wiring below so that each route reads in one line. */
+const OPERATIONS = {
+  createSubscription: { summary: 'Create a webhook subscription', description: SIGNING_NOTE },
+  listSubscriptions: { summary: 'List webhook subscriptions' },
+  getSubscription: { summary: 'Get a webhook subscription' },
+  updateSubscription: { summary: 'Update, enable or disable a webhook subscription' },
+  deleteSubscription: { summary: 'Delete a webhook subscription and its delivery log' },
+  rotateSubscriptionSecret: {
+    summary: 'Rotate the signing secret',
+    description:
+      'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
+  },
+  sendTestEvent: {
+    summary: 'Send a test event',
+    description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.',
+  },
+  listDeliveries: { summary: 'List deliveries of a subscription, newest first' },
+  getDelivery: { summary: 'Get a delivery with its attempts' },
+  redeliver: { summary: 'Send a delivery again', description: 'Same webhook-id as before; on failure it is retried for at least an hour.' },
+} as const;
+
+/** A route's OpenAPI schema: every events route shares its tag, its permission and its error answers, and adds the rest. */
+const documented = <Schema extends FastifySchema & { response: Record<number, z.ZodType> }>(operationId: keyof typeof OPERATIONS, schema: Schema) => ({
+  schema: { tags, security, operationId, ...OPERATIONS[operationId], ...schema, response: { ...schema.response, ...errorResponses } },
+});
 
 /** Webhook subscriptions and their delivery log (permission `events`). Other accounts' resources answer 404. */
 export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 'verifyToken' | 'webhooks'>): Promise<void> {
@@ -42,106 +63,49 @@ export async function eventsRoutes(base: FastifyInstance, ctx: Pick<AppContext, 
 
   app.post(
     '/events/subscriptions',
-    documented({
-      summary: 'Create a webhook subscription',
-      operationId: 'createSubscription',
-      description: SIGNING_NOTE,
-      body: SubscriptionCreateBody,
-      response: { 201: SubscriptionWithSecretSchema },
-    }),
+    documented('createSubscription', { body: SubscriptionCreateBody, response: { 201: SubscriptionWithSecretSchema } }),
     async (request, reply) => reply.status(201).send(await ctx.webhooks.subscriptions.create(account(request), request.body, requestMeta(request))),
   );
-
-  app.get(
-    '/events/subscriptions',
-    documented({ summary: 'List webhook subscriptions', operationId: 'listSubscriptions', response: { 200: SubscriptionListSchema } }),
-    async (request) => ({ items: await ctx.webhooks.subscriptions.list(account(request)) }),
+  app.get('/events/subscriptions', documented('listSubscriptions', { response: { 200: SubscriptionListSchema } }), async (request) => ({
+    items: await ctx.webhooks.subscriptions.list(account(request)),
+  }));
+  app.get('/events/subscriptions/:id', documented('getSubscription', { params: SubscriptionParams, response: { 200: SubscriptionSchema } }), async (request) =>
+    ctx.webhooks.subscriptions.get(account(request), request.params.id),
   );
-
-  app.get(
-    '/events/subscriptions/:id',
-    documented({ summary: 'Get a webhook subscription', operationId: 'getSubscription', params: SubscriptionParams, response: { 200: SubscriptionSchema } }),
-    async (request) => ctx.webhooks.subscriptions.get(account(request), request.params.id),
-  );
-
   app.patch(
     '/events/subscriptions/:id',
-    documented({
-      summary: 'Update, enable or disable a webhook subscription',
-      operationId: 'updateSubscription',
-      params: SubscriptionParams,
-      body: SubscriptionPatchBody,
-      response: { 200: SubscriptionSchema },
-    }),
+    documented('updateSubscription', { params: SubscriptionParams, body: SubscriptionPatchBody, response: { 200: SubscriptionSchema } }),
     async (request) => ctx.webhooks.subscriptions.update(account(request), request.params.id, request.body, requestMeta(request)),
   );
-
   app.delete(
     '/events/subscriptions/:id',
-    documented({
-      summary: 'Delete a webhook subscription and its delivery log',
-      operationId: 'deleteSubscription',
-      params: SubscriptionParams,
-      response: { 204: z.null() },
-    }),
+    documented('deleteSubscription', { params: SubscriptionParams, response: { 204: z.null() } }),
     async (request, reply) => {
       await ctx.webhooks.subscriptions.delete(account(request), request.params.id, requestMeta(request));
       return reply.status(204).send(null);
     },
   );
-
   app.post(
     '/events/subscriptions/:id/rotate-secret',
-    documented({
-      summary: 'Rotate the signing secret',
-      operationId: 'rotateSubscriptionSecret',
-      description:
-        'Returns the new secret. The previous one keeps signing beside it for REUSEID_WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h), so receivers can switch without losing events. Rotating again during the overlap retires the oldest secret at once.',
-      params: SubscriptionParams,
-      response: { 200: SubscriptionWithSecretSchema },
-    }),
+    documented('rotateSubscriptionSecret', { params: SubscriptionParams, response: { 200: SubscriptionWithSecretSchema } }),
     async (request) => ctx.webhooks.subscriptions.rotateSecret(account(request), request.params.id, requestMeta(request)),
   );
-
   app.post(
     '/events/subscriptions/:id/test',
-    documented({
-      summary: 'Send a test event',
-      operationId: 'sendTestEvent',
-      description: 'Queues a `webhook.test` event (tags ["mock"]) for this subscription only; follow it in the delivery log.',
-      params: SubscriptionParams,
-      response: { 202: DeliverySchema },
-    }),
+    documented('sendTestEvent', { params: SubscriptionParams, response: { 202: DeliverySchema } }),
     async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.sendTest(account(request), request.params.id)),
   );
-
   app.get(
     '/events/subscriptions/:id/deliveries',
-    documented({
-      summary: 'List deliveries of a subscription, newest first',
-      operationId: 'listDeliveries',
-      params: SubscriptionParams,
-      querystring: DeliveryListQuery,
-      response: { 200: DeliveryListSchema },
-    }),
+    documented('listDeliveries', { params: SubscriptionParams, querystring: DeliveryListQuery, response: { 200: DeliveryListSchema } }),
     async (request) => ({ items: await ctx.webhooks.deliveries.list(account(request), request.params.id, request.query) }),
   );
-
-  app.get(
-    '/events/deliveries/:deliveryId',
-    documented({ summary: 'Get a delivery with its attempts', operationId: 'getDelivery', params: DeliveryParams, response: { 200: DeliveryDetailSchema } }),
-    async (request) => ctx.webhooks.deliveries.get(account(request), request.params.deliveryId),
+  app.get('/events/deliveries/:deliveryId', documented('getDelivery', { params: DeliveryParams, response: { 200: DeliveryDetailSchema } }), async (request) =>
+    ctx.webhooks.deliveries.get(account(request), request.params.deliveryId),
   );
-
   app.post(
     '/events/deliveries/:deliveryId/redeliver',
-    documented({
-      summary: 'Send a delivery again',
-      operationId: 'redeliver',
-      description: 'Same webhook-id as before; on failure it is retried for at least an hour.',
-      params: DeliveryParams,
-      response: { 202: DeliverySchema },
-    }),
+    documented('redeliver', { params: DeliveryParams, response: { 202: DeliverySchema } }),
     async (request, reply) => reply.status(202).send(await ctx.webhooks.deliveries.redeliver(account(request), request.params.deliveryId)),
   );
 }

@@ -42,7 +42,7 @@ export async function loadPresentationModel(): Promise<PresentationModel> {
   const human = new Human({
     backend: 'wasm',
     wasmPath: `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`,
-    modelBasePath: pathToFileURL(join(packageDir, 'models')).href + '/',
+    modelBasePath: `${pathToFileURL(join(packageDir, 'models')).href}/`,
     debug: false,
     face: {
       enabled: true,

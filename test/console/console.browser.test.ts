@@ -150,8 +150,10 @@ describe('agent console in Chromium (sqlite)', () => {
     // The automated comparison beside the two faces: score, threshold and decision, visible to the agent.
     const score = page.locator('.faces .score');
     expect(await score.isVisible()).toBe(true);
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's locator method, rendered text is the point
     expect(await score.innerText()).toMatch(new RegExp(`Score\\s+0\\.\\d{4}\\s+Threshold\\s+${ctx.faces.threshold}\\s+Decision\\s+Match`));
     // The selfie's advisory presentation-attack scores, labelled as such.
+    // biome-ignore lint/performance/useDomNodeTextContent: as above
     expect(await score.innerText()).toMatch(/Selfie liveness \(advisory\)\s+antispoof [01]\.\d{2}, liveness [01]\.\d{2}/);
     expect(await page.getByText('Automated aid only').isVisible()).toBe(true);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

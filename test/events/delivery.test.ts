@@ -84,7 +84,7 @@ for (const database of testDatabases) {
         stage: 'proofing',
         deviceId: activation.deviceId,
       });
-      expect(() => verifyDelivery('whsec_' + Buffer.alloc(32, 1).toString('base64'), receiver.requests[0]!)).toThrow();
+      expect(() => verifyDelivery(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, receiver.requests[0]!)).toThrow();
       const log = await deliveries(rp, subscription.id);
       expect(log.map((d) => [d.status, d.attemptCount, d.lastStatusCode])).toEqual([
         ['succeeded', 1, 204],

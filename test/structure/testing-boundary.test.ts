@@ -47,7 +47,7 @@ describe('the line between the server and its test tools', () => {
   });
 
   it('lets only the CLI import from src/testing', () => {
-    const outside = sourceFiles(SRC).filter((file) => !inTesting(file) && !file.startsWith(join(SRC, 'cli') + '/'));
+    const outside = sourceFiles(SRC).filter((file) => !inTesting(file) && !file.startsWith(`${join(SRC, 'cli')}/`));
     const offenders = outside.filter((file) => localImports(file).some(inTesting)).map((file) => relative(SRC, file));
     expect(offenders).toEqual([]);
   });
