@@ -18,6 +18,7 @@ import type { VerifyToken } from './http/auth.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { UserStore } from './identity/users.js';
 import { ReferenceFaces } from './identity/reference-faces.js';
+import { ClientAuthenticator } from './oauth/client-authenticator.js';
 import { ClientStore } from './oauth/clients.js';
 import { SigningKeys } from './oauth/signing-keys.js';
 import { AccessTokens } from './oauth/tokens.js';
@@ -54,6 +55,8 @@ export interface AppContext {
   outbox: Outbox;
   webhooks: Webhooks;
   clients: ClientStore;
+  /** The token endpoint's client authentication: remembers a client that authenticated for a few seconds. */
+  clientAuthenticator: ClientAuthenticator;
   keys: SigningKeys;
   tokens: AccessTokens;
   verifyToken: VerifyToken;
@@ -146,13 +149,15 @@ export function createContext(options: {
     },
     core,
   );
+  const clients = new ClientStore({ clock });
   return {
     ...core,
     db,
     cipher,
     auditSequencer: new AuditSequencer({ store, clock }),
     webhooks: createWebhooks({ store, clock, random, cipher, audit, outbox, config: config.webhooks }),
-    clients: new ClientStore({ clock }),
+    clients,
+    clientAuthenticator: new ClientAuthenticator({ clients, clock }),
     keys,
     tokens,
     verifyToken: (token) => tokens.verify(db, token),

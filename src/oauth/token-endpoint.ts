@@ -31,7 +31,7 @@ interface Credentials {
 }
 
 /** What the token endpoint uses. */
-export type TokenEndpointDeps = Pick<AppContext, 'config' | 'store' | 'clients' | 'tokens' | 'audit' | 'rateLimiter' | 'credentialOffers'>;
+export type TokenEndpointDeps = Pick<AppContext, 'config' | 'store' | 'clientAuthenticator' | 'tokens' | 'audit' | 'rateLimiter' | 'credentialOffers'>;
 
 export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDeps): void {
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
@@ -46,7 +46,7 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       const grantType = single(body, 'grant_type');
       if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
       if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'Only client_credentials is supported');
-      const client = await ctx.clients.authenticate(ctx.store.db, credentials.clientId, credentials.clientSecret);
+      const client = await ctx.clientAuthenticator.authenticate(ctx.store.db, credentials.clientId, credentials.clientSecret);
       if (!client) throw new OAuthError(401, 'invalid_client', 'Client authentication failed', credentials.method === 'client_secret_basic');
       const permissions = grantedPermissions(client, single(body, 'scope'));
       // Counted before any work, in a statement of its own: inside the unit of work below, the client's counter row

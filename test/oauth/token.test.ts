@@ -2,6 +2,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, PUBLIC_URL, type Harness } from '../support/harness.js';
+import { CLIENT_RECHECK_MS } from '../../src/oauth/client-authenticator.js';
 
 const TOKEN = '/auth/open/connect/token';
 
@@ -70,6 +71,25 @@ for (const database of testDatabases) {
         payload: '{"grant_type":"client_credentials"}',
       });
       expect(json.statusCode).toBe(400);
+    });
+
+    it('remembers a client that authenticated for 5 s at most; a wrong, rotated or re-enabled secret is answered from the database', async () => {
+      const c = await client();
+      const tokenWith = async (secret: string) => (await form('grant_type=client_credentials', basic(c.clientId, secret))).statusCode;
+      expect(await tokenWith(c.clientSecret)).toBe(200);
+      // Disabled by the CLI, another process: this instance is not told, and keeps the client for the rest of its 5 s.
+      await h.ctx.clients.setDisabled(h.ctx.store.db, c.clientId, true);
+      expect(await tokenWith(c.clientSecret)).toBe(200);
+      expect(await tokenWith('rsec_wrong')).toBe(401);
+      h.clock.advance(CLIENT_RECHECK_MS);
+      expect(await tokenWith(c.clientSecret)).toBe(401);
+      // A refusal is not remembered: enabled again, the client gets tokens at once.
+      await h.ctx.clients.setDisabled(h.ctx.store.db, c.clientId, false);
+      expect(await tokenWith(c.clientSecret)).toBe(200);
+      // A new secret is checked against the database at once, and then the old one is refused at once.
+      const rotated = await h.ctx.clients.rotateSecret(h.ctx.store.db, c.clientId);
+      expect(await tokenWith(rotated!.clientSecret)).toBe(200);
+      expect(await tokenWith(c.clientSecret)).toBe(401);
     });
 
     it('audits issued and refused tokens without secrets', async () => {
