@@ -13,7 +13,7 @@ const minute = (purpose: LimitPurpose): CounterWindow => ({ ms: 60_000, purpose 
 
 /**
  * Per-minute request limits over a sliding minute, counted in the shared rate counters (the database, or Redis) so
- * that N instances behind a load balancer share one budget. A request over a limit is refused with 429 and
+ * that N instances behind a load balancer share one budget (on SQLite, one process: in its memory). A request over a limit is refused with 429 and
  * Retry-After before any work is done for it, and is not counted: a client over its limit gets in again as soon as
  * its admitted requests age out. The count is its own short statement, never part of the request's unit of work.
  */

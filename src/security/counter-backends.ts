@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/runtime.js';
 import type { Store } from '../store/database.js';
 import { DatabaseCounters } from './counters.js';
-import { type CounterWindow, MemoryCounters, type RateCounters } from './rate-counters.js';
+import { type CounterWindow, type LimitPurpose, MemoryCounters, type RateCounters } from './rate-counters.js';
 import { RedisCounters } from './redis-counters.js';
 
 /** Where the counters report that Redis stopped or started answering (the server's logger). */
@@ -81,15 +81,37 @@ export class ResilientCounters implements RateCounters {
   }
 }
 
-/** The database, or Redis (with its fallbacks) when REUSEID_REDIS_URL is set. */
+/** Guessing bounds in one backend, load limits in another. */
+export class CountersByPurpose implements RateCounters {
+  constructor(private readonly backends: Record<LimitPurpose, RateCounters>) {}
+
+  add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
+    return this.backends[window.purpose].add(keys, window, now);
+  }
+
+  remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
+    return this.backends[window.purpose].remove(keys, window, now);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.backends.guessing.close(), this.backends.load.close()]);
+  }
+}
+
+/**
+ * Redis (with its fallbacks) when REUSEID_REDIS_URL is set; else the database on PostgreSQL, shared by the instances.
+ * SQLite serves a single process (the server holds the file's lock), so there load limits count in its memory, as
+ * exact as in the database and without a write and a commit per request; only a restart forgets them, which a load
+ * limit can afford. Guessing bounds stay in the database, so a restart does not hand a guesser a fresh budget.
+ */
 export function createRateCounters(deps: {
-  store: Pick<Store, 'autocommit'>;
+  store: Pick<Store, 'autocommit' | 'dialect'>;
   clock: Clock;
   redis: { url: string | null; keyPrefix: string };
   log?: CounterLog;
 }): RateCounters {
   const database = new DatabaseCounters(deps.store);
-  if (!deps.redis.url) return database;
+  if (!deps.redis.url) return deps.store.dialect === 'sqlite' ? new CountersByPurpose({ guessing: database, load: new MemoryCounters() }) : database;
   const primary = new RedisCounters(deps.redis.url, `${deps.redis.keyPrefix}rate:`);
   return new ResilientCounters({ primary, guessing: database, load: new MemoryCounters(), clock: deps.clock, log: deps.log });
 }

@@ -28,14 +28,16 @@ for (const database of testDatabases) {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
         });
+      // SQLite runs one server process (it holds the file's lock) and counts load limits in its memory: there, one instance.
+      const other = database.name === 'sqlite' ? h.app : second;
       const statuses = [];
-      for (let i = 0; i < 6; i++) statuses.push((await request(i % 2 ? second : h.app)).statusCode);
+      for (let i = 0; i < 6; i++) statuses.push((await request(i % 2 ? other : h.app)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
       const refused = await request(h.app);
       expect(refused.json()).toMatchObject({ code: 'too_many_requests', status: 429 });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       h.clock.advance(60_000);
-      expect((await request(second)).statusCode).toBe(200);
+      expect((await request(other)).statusCode).toBe(200);
       h.clock.set(Date.now());
     });
 

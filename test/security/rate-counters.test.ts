@@ -171,3 +171,41 @@ for (const database of testDatabases) {
     });
   });
 }
+
+for (const database of testDatabases) {
+  describe(`the server without Redis (${database.name})`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await createHarness(database, { REUSEID_RATE_LIMIT_TOKEN_PER_CLIENT: '3' });
+    });
+    afterAll(() => h?.close());
+
+    // SQLite has one server process: its memory is as exact as the database for a load limit. PostgreSQL has many.
+    const loadLimitsIn = database.name === 'sqlite' ? 'memory' : 'the database';
+
+    it(`limits token requests per client, counting them in ${loadLimitsIn}, and guessing bounds in the database`, async () => {
+      const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'limited', permissions: ['reuseid-onboarding'] });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await h.app.inject({
+          method: 'POST',
+          url: '/auth/open/connect/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+        });
+        statuses.push(response.statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const counted = (pattern: string) =>
+        h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', pattern).execute();
+      expect((await counted('rate:token:client:%')).length).toBe(database.name === 'sqlite' ? 0 : 1);
+      await h.app.inject({
+        method: 'POST',
+        url: '/auth/open/connect/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=wrong`,
+      });
+      expect(await counted('%client-failures%')).toHaveLength(1);
+    });
+  });
+}
