@@ -46,7 +46,33 @@ export interface Transaction {
   verification: VerificationSummary | null;
 }
 
-export function toTransaction(row: TransactionsTable): Transaction {
+/** The columns a Transaction is read from, named so that its prepared statement outlives added columns (prepared.ts). */
+const TRANSACTION_COLUMNS = [
+  'id',
+  'account_id',
+  'client_id',
+  'kind',
+  'user_id',
+  'device_id',
+  'status',
+  'stage',
+  'provider',
+  'provider_options',
+  'dossier_id',
+  'process_id',
+  'proofing_id',
+  'user_data_sealed',
+  'failure_reason',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'ended_at',
+  'minimum_assurance_level',
+  'assurance_level',
+  'verification',
+] as const satisfies readonly (keyof TransactionsTable)[];
+
+export function toTransaction(row: Pick<TransactionsTable, (typeof TRANSACTION_COLUMNS)[number]>): Transaction {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -80,7 +106,7 @@ export function effectiveStatus(tx: Transaction, now: number): Status {
 }
 
 /** Every Get onboarding and step-up and every device request starts here: compiled once (store/prepared.ts). */
-const selectTransaction = preparedQuery((executor, id: string) => executor.selectFrom('transactions').selectAll().where('id', '=', id));
+const selectTransaction = preparedQuery((executor, id: string) => executor.selectFrom('transactions').select(TRANSACTION_COLUMNS).where('id', '=', id));
 
 export async function findTransaction(executor: Executor, id: string): Promise<Transaction | null> {
   if (id.length > 100) return null;

@@ -1,11 +1,12 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
+import { statementName } from './prepared.js';
 import type { Database } from './schema.js';
 import type { Db, Store } from './types.js';
 
@@ -142,7 +143,7 @@ function openPostgres(url: string, poolSize: number): Store {
   // A checked-out client (say, between the statements of a transaction) emits it on itself instead, which killed
   // the process when PostgreSQL restarted under load. Its queries fail anyway, and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
   return {
     db,
     dialect: 'postgres',
@@ -155,6 +156,28 @@ function openPostgres(url: string, poolSize: number): Store {
       await pool.query('select 1');
     },
     close: () => db.destroy(),
+  };
+}
+
+/** The pool as Kysely sees it, running the SQL texts of prepared queries (prepared.ts) as named statements. */
+function withNamedStatements(pool: pg.Pool): PostgresPool {
+  const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    // A string is a query; anything else a cursor (Kysely's streaming), passed on as it is.
+    query: ((sql: string, parameters?: readonly unknown[]) => {
+      const name = typeof sql === 'string' ? statementName(sql) : undefined;
+      return name ? client.query({ name, text: sql, values: [...(parameters ?? [])] }) : client.query(sql, parameters as unknown[]);
+    }) as unknown as PostgresPoolClient['query'],
+    release: (destroy) => client.release(destroy),
+  });
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapped = clients.get(client);
+      if (!wrapped) clients.set(client, (wrapped = wrap(client)));
+      return wrapped;
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -1,11 +1,28 @@
+import { createHash } from 'node:crypto';
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { Executor } from './types.js';
+
+/** SQL text → statement name, of every prepared query compiled in this process (PostgreSQL names them, see below). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The name PostgreSQL runs this SQL text under, when a prepared query compiled it; else undefined (an unnamed
+ * statement, parsed and planned on every execution). A named statement is parsed and planned once per connection:
+ * about a fifth of a Get onboarding's throughput on PostgreSQL (README "Capacity"). The name is derived from the text,
+ * so instances running different versions side by side never give one name two meanings.
+ */
+export function statementName(sql: string): string | undefined {
+  return statementNames.get(sql);
+}
 
 /**
  * A query built and compiled once per database handle, then run with new parameter values, for the hottest reads:
  * building and compiling a Kysely query costs about a tenth of a Get onboarding's CPU time (profiled; README
- * "Capacity"). `build` must bind exactly the given arguments as parameters, in order, and nothing else: checked when
- * it is compiled. Transactions are new handles each time, so inside one it simply compiles again.
+ * "Capacity"). `build` must bind exactly the given arguments as parameters, in order, and nothing else, and must name
+ * its columns: a prepared `select *` would fail on every connection that prepared it ("cached plan must not change
+ * result type") once a migration adds a column, which is what a rolling upgrade does to the instances still running
+ * the old version. Both are checked when it is compiled. Transactions are new handles each time, so inside one it
+ * simply compiles again.
  */
 export function preparedQuery<Row, Args extends unknown[]>(build: (executor: Executor, ...args: Args) => Compilable<Row>) {
   const compiled = new WeakMap<Executor, CompiledQuery<Row>>();
@@ -13,12 +30,18 @@ export function preparedQuery<Row, Args extends unknown[]>(build: (executor: Exe
     let query = compiled.get(executor);
     if (!query) {
       query = build(executor, ...args).compile();
-      if (query.parameters.length !== args.length || query.parameters.some((value, i) => value !== args[i])) {
-        throw new Error(`A prepared query must bind exactly its arguments, in order: ${query.sql}`);
-      }
+      checkPreparable(query, args);
+      statementNames.set(query.sql, `reuseid_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
       compiled.set(executor, query);
       return (await executor.executeQuery(query)).rows;
     }
     return (await executor.executeQuery<Row>({ ...query, parameters: args })).rows;
   };
+}
+
+function checkPreparable(query: CompiledQuery, args: unknown[]): void {
+  if (query.parameters.length !== args.length || query.parameters.some((value, i) => value !== args[i])) {
+    throw new Error(`A prepared query must bind exactly its arguments, in order: ${query.sql}`);
+  }
+  if (/\b(select|returning)\s+(\S+\.)?\*/i.test(query.sql)) throw new Error(`A prepared query must name its columns: ${query.sql}`);
 }

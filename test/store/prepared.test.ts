@@ -1,5 +1,6 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { preparedQuery } from '../../src/store/prepared.js';
+import { preparedQuery, statementName } from '../../src/store/prepared.js';
 import { testDatabases } from '../support/databases.js';
 import { useMigratedStore } from '../support/store.js';
 
@@ -30,5 +31,35 @@ for (const database of testDatabases) {
       );
       await expect(swapped(t.store.db, 'a', 'account a')).rejects.toThrow(/must bind exactly its arguments/);
     });
+
+    it('refuses a query that does not name its columns', async () => {
+      const all = preparedQuery((executor, id: string) => executor.selectFrom('accounts').selectAll().where('id', '=', id));
+      await expect(all(t.store.db, 'a')).rejects.toThrow(/must name its columns/);
+      const returningAll = preparedQuery((executor, name: string, id: string) =>
+        executor.updateTable('accounts').set({ name }).where('id', '=', id).returningAll(),
+      );
+      await expect(returningAll(t.store.db, 'account a', 'a')).rejects.toThrow(/must name its columns/);
+    });
+
+    if (database.name === 'postgres') {
+      it('runs as a named statement, prepared once per connection, which a migration adding a column does not break', async () => {
+        const byId = preparedQuery((executor, id: string) => executor.selectFrom('accounts').select(['id', 'name']).where('id', '=', id));
+        const rolledBack = new Error('rolled back');
+        // One transaction is one connection: prepare, add a column as a newer version's migration would, run again.
+        const outcome = await t.store
+          .write(async (trx) => {
+            expect(await byId(trx, 'a')).toEqual([{ id: 'a', name: 'account a' }]);
+            const prepared = (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx)).rows;
+            const statement = prepared.find((s) => s.statement.includes('from "accounts"'));
+            expect(statement?.name).toMatch(/^reuseid_[0-9a-f]{24}$/);
+            expect(statement?.name).toBe(statementName(statement!.statement));
+            await sql`alter table accounts add column added_by_a_newer_version text`.execute(trx);
+            expect(await byId(trx, 'b')).toEqual([{ id: 'b', name: 'account b' }]);
+            throw rolledBack;
+          })
+          .catch((error: unknown) => error);
+        expect(outcome).toBe(rolledBack);
+      });
+    }
   });
 }
