@@ -173,8 +173,10 @@ function withNamedStatements(pool: pg.Pool): PostgresPool {
   return {
     connect: async () => {
       const client = await pool.connect();
-      let wrapped = clients.get(client);
-      if (!wrapped) clients.set(client, (wrapped = wrap(client)));
+      const known = clients.get(client);
+      if (known) return known;
+      const wrapped = wrap(client);
+      clients.set(client, wrapped);
       return wrapped;
     },
     end: () => pool.end(),

@@ -196,8 +196,7 @@ for (const database of testDatabases) {
         statuses.push(response.statusCode);
       }
       expect(statuses).toEqual([200, 200, 200, 429]);
-      const counted = (pattern: string) =>
-        h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', pattern).execute();
+      const counted = (pattern: string) => h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', pattern).execute();
       expect((await counted('rate:token:client:%')).length).toBe(database.name === 'sqlite' ? 0 : 1);
       await h.app.inject({
         method: 'POST',
