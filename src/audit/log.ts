@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Executor, Store } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
+import { namedStatement } from '../store/prepared.js';
 
 /**
  * The tamper-evident audit log, built as transparency logs are: items are written first and chained shortly after.
@@ -70,7 +71,7 @@ export class AuditLog {
 
   async append(executor: Executor, entry: AuditEntry): Promise<AppendedAuditItem> {
     const { item, row } = this.prepare(entry);
-    await executor.insertInto('audit_pending').values(row).execute();
+    await executor.executeQuery(namedStatement(executor.insertInto('audit_pending').values(row)));
     return item;
   }
 

@@ -18,6 +18,7 @@ import { resolveProofingRequest, type OnboardingBody, type StepUpBody } from './
 import type { TransactionsTable } from '../store/schema.js';
 import type { FlowKind, Transaction } from './transaction.js';
 import { isEnrolled } from '../identity/binding.js';
+import { namedStatement } from '../store/prepared.js';
 
 export interface StoredStart {
   data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
@@ -168,7 +169,7 @@ export class FlowStarter {
 
   private async createDossier(trx: Tx, user: User, now: number): Promise<string> {
     const id = this.ctx.random.uuid();
-    await trx.insertInto('dossiers').values({ id, account_id: user.accountId, user_id: user.id, created_at: now }).execute();
+    await trx.executeQuery(namedStatement(trx.insertInto('dossiers').values({ id, account_id: user.accountId, user_id: user.id, created_at: now })));
     return id;
   }
 

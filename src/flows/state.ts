@@ -11,6 +11,7 @@ import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.
 import type { FailureReason } from './failure-reasons.js';
 import { toTransaction, type FlowKind, type Stage, type Status, type Transaction } from './transaction.js';
 import { transactionData } from './view.js';
+import { namedStatement } from '../store/prepared.js';
 
 /**
  * The transaction state machine, held as data (after Kratos's flow/state.go). A transaction is created Pending in its
@@ -102,7 +103,7 @@ export class FlowStateMachine {
   /** Inserts a new transaction: the machine, not the caller, puts it Pending in the first stage of its kind. */
   async create(trx: Tx, row: Omit<TransactionsTable, 'status' | 'stage'>): Promise<Transaction> {
     const pending: TransactionsTable = { ...row, status: 'Pending', stage: FIRST_STAGE[row.kind as FlowKind] };
-    await trx.insertInto('transactions').values(pending).execute();
+    await trx.executeQuery(namedStatement(trx.insertInto('transactions').values(pending)));
     return toTransaction(pending);
   }
 

@@ -2,6 +2,7 @@ import type { Executor, Store } from '../store/database.js';
 import type { DataCipher, Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
+import { namedStatement } from '../store/prepared.js';
 
 /**
  * The identity store: users and their verified attributes. Every attribute value is sealed with the user's own
@@ -42,20 +43,21 @@ export class UserStore {
     const dataKeySealed = this.deps.keyring.newDataKey(id);
     const user: User = { id, accountId, state: 'ACTIVE', createdAt: now, dataKeySealed };
     const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, externalRefContext(id));
-    await executor
-      .insertInto('users')
-      .values({
-        id,
-        account_id: accountId,
-        state: user.state,
-        data_key_sealed: dataKeySealed,
-        external_ref_sealed: externalRefSealed,
-        external_ref_hash: externalRef === undefined ? null : this.externalRefHash(externalRef),
-        created_at: now,
-        updated_at: now,
-        erased_at: null,
-      })
-      .execute();
+    await executor.executeQuery(
+      namedStatement(
+        executor.insertInto('users').values({
+          id,
+          account_id: accountId,
+          state: user.state,
+          data_key_sealed: dataKeySealed,
+          external_ref_sealed: externalRefSealed,
+          external_ref_hash: externalRef === undefined ? null : this.externalRefHash(externalRef),
+          created_at: now,
+          updated_at: now,
+          erased_at: null,
+        }),
+      ),
+    );
     return user;
   }
 

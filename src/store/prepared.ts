@@ -4,6 +4,11 @@ import type { Executor } from './types.js';
 
 /** SQL text → statement name, of every prepared query compiled in this process (PostgreSQL names them, see below). */
 const statementNames = new Map<string, string>();
+/**
+ * Each named statement takes memory in every PostgreSQL connection that ran it, for the connection's life. The texts
+ * are fixed by the code (a few dozen), so a text past this bound means a caller whose text varies: it runs unnamed.
+ */
+const MAX_NAMED_STATEMENTS = 256;
 
 /**
  * The name PostgreSQL runs this SQL text under, when a prepared query compiled it; else undefined (an unnamed
@@ -30,8 +35,8 @@ export function preparedQuery<Row, Args extends unknown[]>(build: (executor: Exe
     let query = compiled.get(executor);
     if (!query) {
       query = build(executor, ...args).compile();
-      checkPreparable(query, args);
-      statementNames.set(query.sql, `reuseid_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
+      checkBindings(query, args);
+      nameStatement(query);
       compiled.set(executor, query);
       return (await executor.executeQuery(query)).rows;
     }
@@ -39,9 +44,25 @@ export function preparedQuery<Row, Args extends unknown[]>(build: (executor: Exe
   };
 }
 
-function checkPreparable(query: CompiledQuery, args: unknown[]): void {
+/**
+ * A write on a hot path whose SQL text is the same on every call (a single-row insert of a fixed set of columns; only
+ * the values change), compiled and registered so that PostgreSQL runs it as a named statement. Run it with
+ * `executor.executeQuery`.
+ */
+export function namedStatement<Row>(query: Compilable<Row>): CompiledQuery<Row> {
+  const compiled = query.compile();
+  nameStatement(compiled);
+  return compiled;
+}
+
+function nameStatement(query: CompiledQuery): void {
+  if (/\b(select|returning)\s+(\S+\.)?\*/i.test(query.sql)) throw new Error(`A prepared query must name its columns: ${query.sql}`);
+  if (statementNames.has(query.sql) || statementNames.size >= MAX_NAMED_STATEMENTS) return;
+  statementNames.set(query.sql, `reuseid_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
+}
+
+function checkBindings(query: CompiledQuery, args: unknown[]): void {
   if (query.parameters.length !== args.length || query.parameters.some((value, i) => value !== args[i])) {
     throw new Error(`A prepared query must bind exactly its arguments, in order: ${query.sql}`);
   }
-  if (/\b(select|returning)\s+(\S+\.)?\*/i.test(query.sql)) throw new Error(`A prepared query must name its columns: ${query.sql}`);
 }

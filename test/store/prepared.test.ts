@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { preparedQuery, statementName } from '../../src/store/prepared.js';
+import { openStore } from '../../src/store/database.js';
+import { namedStatement, preparedQuery, statementName } from '../../src/store/prepared.js';
 import { testDatabases } from '../support/databases.js';
 import { useMigratedStore } from '../support/store.js';
 
@@ -60,6 +61,38 @@ for (const database of testDatabases) {
           .catch((error: unknown) => error);
         expect(outcome).toBe(rolledBack);
       });
+
+      it('runs a registered write as a named statement', async () => {
+        await t.store.write(async (trx) => {
+          const insert = namedStatement(trx.insertInto('accounts').values({ id: 'named', name: 'named', created_at: 1 }));
+          await trx.executeQuery(insert);
+          const prepared = (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(trx)).rows.map((r) => r.name);
+          expect(prepared).toContain(statementName(insert.sql));
+        });
+      });
     }
   });
 }
+
+// Last in this file: it fills the process-wide registry.
+describe('named statements', () => {
+  it('are bounded in number: a caller whose SQL text varies runs unnamed past the bound instead of filling every connection', async () => {
+    const store = openStore('sqlite::memory:');
+    try {
+      const inList = (n: number) =>
+        store.db
+          .selectFrom('accounts')
+          .select('id')
+          .where(
+            'id',
+            'in',
+            Array.from({ length: n }, (_, i) => `a${i}`),
+          );
+      expect(statementName(namedStatement(inList(1)).sql)).toMatch(/^reuseid_[0-9a-f]{24}$/);
+      for (let n = 2; n <= 300; n++) namedStatement(inList(n));
+      expect(statementName(namedStatement(inList(301)).sql)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+});
