@@ -8,7 +8,8 @@
  * - token: our client-credentials endpoint vs node-oidc-provider issuing the same ES256 JWT access tokens;
  * - growth: getOnboarding latency with 10,000 and with 1,000,000 stored transactions;
  * - rssMb: the server's peak resident memory under all of that.
- * Every figure carries its p99. Benchmarks print; they never fail on numbers.
+ * Each side of a comparison is warmed up (unmeasured) before either is measured. Every figure carries its p99.
+ * Benchmarks print; they never fail on numbers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
   },
 });
 const seconds = Number(args.seconds);
+const WARMUP_SECONDS = 2;
 const connections = Number(args.connections);
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 const BIN = join(import.meta.dirname, '../bin/reuseid.js');
@@ -94,8 +96,8 @@ try {
 
   const startOnboarding = await sideBySide(
     'startOnboarding',
-    () => load({ url: `${server.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
-    () => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
+    (seconds) => load({ url: `${server.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
+    (seconds) => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
   );
 
   const manyTokens = [];
@@ -116,28 +118,25 @@ try {
   const theirs = await created(baseline.url, json);
   const getOnboarding = await sideBySide(
     'getOnboarding',
-    () => load({ url: `${server.url}/reuseid/onboarding/${ours}`, headers: json, seconds, connections }),
-    () => load({ url: `${baseline.url}/reuseid/onboarding/${theirs}`, headers: json, seconds, connections }),
+    (seconds) => load({ url: `${server.url}/reuseid/onboarding/${ours}`, headers: json, seconds, connections }),
+    (seconds) => load({ url: `${baseline.url}/reuseid/onboarding/${theirs}`, headers: json, seconds, connections }),
   );
 
   const tokenBody = 'grant_type=client_credentials';
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
-  const ourToken = await load({
-    url: `${server.url}/auth/open/connect/token`,
-    method: 'POST',
-    headers: { ...form, authorization: basic },
-    body: tokenBody,
-    seconds,
-    connections,
-  });
-  const peerToken = await load({
-    url: `${peer.url}/token`,
-    method: 'POST',
-    headers: { ...form, authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` },
-    body: tokenBody,
-    seconds,
-    connections,
-  });
+  const [ourToken, peerToken] = await warmThenMeasure(
+    (seconds) =>
+      load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections }),
+    (seconds) =>
+      load({
+        url: `${peer.url}/token`,
+        method: 'POST',
+        headers: { ...form, authorization: `Basic ${Buffer.from('bench-client:bench-secret').toString('base64')}` },
+        body: tokenBody,
+        seconds,
+        connections,
+      }),
+  );
   checkClean('token', ourToken);
   checkClean('token (oidc-provider)', peerToken);
   const tokenResult = {
@@ -161,9 +160,20 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function sideBySide(name: string, ours: () => Promise<LoadResult>, baseline: () => Promise<LoadResult>) {
-  const a = await ours();
-  const b = await baseline();
+type Run = (seconds: number) => Promise<LoadResult>;
+
+/**
+ * Each side first runs unmeasured for WARMUP_SECONDS (JIT, connection pools, the database's caches), so that the one
+ * measured first is not the one paying for a cold start; then each is measured.
+ */
+async function warmThenMeasure(ours: Run, reference: Run): Promise<[LoadResult, LoadResult]> {
+  await ours(WARMUP_SECONDS);
+  await reference(WARMUP_SECONDS);
+  return [await ours(seconds), await reference(seconds)];
+}
+
+async function sideBySide(name: string, ours: Run, baseline: Run) {
+  const [a, b] = await warmThenMeasure(ours, baseline);
   checkClean(name, a);
   checkClean(`${name} (baseline)`, b);
   const out = { rps: a.rps, p50Ms: a.p50Ms, p99Ms: a.p99Ms, baselineRps: b.rps, baselineP99Ms: b.p99Ms, ratio: round(a.rps / b.rps) };
