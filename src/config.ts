@@ -85,6 +85,8 @@ const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   REUSEID_DATABASE_URL: z.string().default('sqlite:./data/reuseid.db'),
   REUSEID_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  // Hot statements as named (server-side prepared) statements on PostgreSQL; off behind a pooler that cannot carry them.
+  REUSEID_DATABASE_NAMED_STATEMENTS: booleanFromEnv.default(true),
   // Rate counters in Redis instead of the database (src/security/counter-backends.ts): redis:// or rediss:// (TLS).
   REUSEID_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   // Prefix of every key the server writes in Redis, so that several deployments can share one Redis.
@@ -163,6 +165,8 @@ export type Config = {
   databaseUrl: string;
   /** PostgreSQL connections per instance. */
   databasePoolSize: number;
+  /** PostgreSQL: run the hot statements as named statements (store/prepared.ts). */
+  databaseNamedStatements: boolean;
   /** Where the rate counters live instead of the database (null: in the database), and the prefix of their keys. */
   redis: { url: string | null; keyPrefix: string };
   /** Base URL under which RPs and devices reach this server; the OAuth issuer and the token audience. */
@@ -278,6 +282,7 @@ export function loadConfig(
     host: c.HOST,
     databaseUrl: c.REUSEID_DATABASE_URL,
     databasePoolSize: c.REUSEID_DATABASE_POOL_SIZE,
+    databaseNamedStatements: c.REUSEID_DATABASE_NAMED_STATEMENTS,
     redis: { url: c.REUSEID_REDIS_URL ?? null, keyPrefix: c.REUSEID_REDIS_KEY_PREFIX },
     publicUrl,
     masterKey: c.REUSEID_MASTER_KEY,

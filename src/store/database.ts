@@ -21,6 +21,12 @@ export interface StoreOptions {
   /** PostgreSQL connections. */
   poolSize?: number;
   /**
+   * PostgreSQL: run the SQL texts of prepared queries (prepared.ts) as named statements (default true). Off for a
+   * connection pooler in transaction mode that does not track them (PgBouncer before 1.21, or without
+   * max_prepared_statements): a statement prepared on one server connection would be run on another.
+   */
+  namedStatements?: boolean;
+  /**
    * SQLite: hold the database's server lock while the store is open, so that a second server on the same file
    * refuses to start instead of failing later with `database is locked`. Only `serve` takes it: operators run CLI
    * commands (clients create, …) against the file of a running server. PostgreSQL serves many instances: ignored.
@@ -29,7 +35,7 @@ export interface StoreOptions {
 }
 
 export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options.poolSize ?? 10);
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options.poolSize ?? 10, options.namedStatements ?? true);
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length), options.exclusive ?? false);
   throw new Error(`Unsupported database URL (expected sqlite:PATH or postgres://…): ${redactUrl(databaseUrl)}`);
 }
@@ -129,7 +135,7 @@ function withStatementCache(sqlite: SQLite.Database) {
   };
 }
 
-function openPostgres(url: string, poolSize: number): Store {
+function openPostgres(url: string, poolSize: number, namedStatements: boolean): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -143,7 +149,7 @@ function openPostgres(url: string, poolSize: number): Store {
   // A checked-out client (say, between the statements of a transaction) emits it on itself instead, which killed
   // the process when PostgreSQL restarted under load. Its queries fail anyway, and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements ? withNamedStatements(pool) : pool }) });
   return {
     db,
     dialect: 'postgres',

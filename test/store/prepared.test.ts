@@ -62,6 +62,20 @@ for (const database of testDatabases) {
         expect(outcome).toBe(rolledBack);
       });
 
+      it('runs every statement unnamed when named statements are off (behind a pooler that cannot carry them)', async () => {
+        const store = openStore(t.url, { namedStatements: false });
+        try {
+          const byId = preparedQuery((executor, id: string) => executor.selectFrom('accounts').select(['name']).where('id', '=', id));
+          const prepared = await store.write(async (trx) => {
+            expect(await byId(trx, 'a')).toEqual([{ name: 'account a' }]);
+            return (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(trx)).rows;
+          });
+          expect(prepared).toEqual([]);
+        } finally {
+          await store.close();
+        }
+      });
+
       it('runs a registered write as a named statement', async () => {
         await t.store.write(async (trx) => {
           const insert = namedStatement(trx.insertInto('accounts').values({ id: 'named', name: 'named', created_at: 1 }));
