@@ -18,7 +18,12 @@ export interface RunningServer {
 /** config → database → migrations → context → app → listen, plus the background work (sweeper, webhooks, retention, audit sequencer) and graceful shutdown. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
-  const store = openStore(config.databaseUrl, { poolSize: config.databasePoolSize, namedStatements: config.databaseNamedStatements, exclusive: true });
+  const store = openStore(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    namedStatements: config.databaseNamedStatements,
+    exclusive: true,
+    backgroundCheckpoints: true,
+  });
   await migrateToLatest(store.db);
   const ctx = createContext({ config, store, masterKey: loadMasterKey(config), log: logger });
   // With Redis, counting starts on it rather than on the fallbacks (an unreachable Redis is logged, and not fatal).

@@ -7,6 +7,7 @@ import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import { statementName } from './prepared.js';
+import { BACKSTOP_CHECKPOINT_PAGES, startBackgroundCheckpoints } from './checkpointer.js';
 import type { Database } from './schema.js';
 import type { Db, Store } from './types.js';
 
@@ -32,23 +33,31 @@ export interface StoreOptions {
    * commands (clients create, …) against the file of a running server. PostgreSQL serves many instances: ignored.
    */
   exclusive?: boolean;
+  /** SQLite: checkpoint the WAL from a worker thread instead of inside commits (checkpointer.ts). Only `serve` asks. */
+  backgroundCheckpoints?: boolean;
 }
 
 export function openStore(databaseUrl: string, options: StoreOptions = {}): Store {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) return openPostgres(databaseUrl, options.poolSize ?? 10, options.namedStatements ?? true);
-  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length), options.exclusive ?? false);
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://'))
+    return openPostgres(databaseUrl, options.poolSize ?? 10, options.namedStatements ?? true);
+  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length), options);
   throw new Error(`Unsupported database URL (expected sqlite:PATH or postgres://…): ${redactUrl(databaseUrl)}`);
 }
 
-function openSqlite(path: string, exclusive: boolean): Store {
+function openSqlite(path: string, options: StoreOptions): Store {
   const onDisk = path !== ':memory:' && path !== '';
   if (onDisk) createOwnerOnly(path);
-  const releaseLock = exclusive && onDisk ? takeServerLock(path) : () => undefined;
+  const releaseLock = options.exclusive && onDisk ? takeServerLock(path) : () => undefined;
   const sqlite = openSqliteFile(path, releaseLock);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
+  let stopCheckpoints: () => Promise<void> = async () => undefined;
+  if (options.backgroundCheckpoints && onDisk) {
+    sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+    stopCheckpoints = startBackgroundCheckpoints(path);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const groupCommit = new GroupCommit(db);
   return {
@@ -64,6 +73,7 @@ function openSqlite(path: string, exclusive: boolean): Store {
       sqlite.prepare('select 1').get();
     },
     close: async () => {
+      await stopCheckpoints();
       await db.destroy();
       releaseLock();
     },
