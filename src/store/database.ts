@@ -135,15 +135,25 @@ function withStatementCache(sqlite: SQLite.Database) {
     prepare(sql: string) {
       let statement = statements.get(sql);
       if (!statement) {
-        if (statements.size >= 2000) statements.clear();
         statement = sqlite.prepare(sql);
-        statements.set(sql, statement);
+        if (!isBatch(sql)) {
+          if (statements.size >= 2000) statements.clear();
+          statements.set(sql, statement);
+        }
       }
       return statement;
     },
     close: () => sqlite.close(),
   };
 }
+
+/**
+ * A statement binding this many values is a batch whose text changes with its size (the audit sequencer's deletes,
+ * multi-row inserts). Each compiled batch takes tens of kilobytes (500 deletes of 1–500 ids: 25 MB), so caching one
+ * per size held tens of megabytes for a prepare that costs little next to the batch itself: batches are not kept.
+ */
+const MAX_CACHED_PARAMETERS = 32;
+const isBatch = (sql: string): boolean => sql.split('?').length - 1 > MAX_CACHED_PARAMETERS;
 
 function openPostgres(url: string, poolSize: number, namedStatements: boolean): Store {
   const pool = new pg.Pool({
