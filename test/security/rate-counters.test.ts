@@ -119,6 +119,15 @@ describe('Redis with fallbacks', () => {
   });
 });
 
+/** A client-credentials token request, secret in the body. */
+const tokenRequest = (h: Harness, clientId: string, clientSecret: string) =>
+  h.app.inject({
+    method: 'POST',
+    url: '/auth/open/connect/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}`,
+  });
+
 for (const database of testDatabases) {
   describe(`the server when its Redis does not answer (${database.name})`, () => {
     let h: Harness;
@@ -135,15 +144,7 @@ for (const database of testDatabases) {
     it('still issues tokens, their rate limited by each instance on its own', async () => {
       const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'no redis', permissions: ['reuseid-onboarding'] });
       const statuses = [];
-      for (let i = 0; i < 5; i++) {
-        const response = await h.app.inject({
-          method: 'POST',
-          url: '/auth/open/connect/token',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
-        });
-        statuses.push(response.statusCode);
-      }
+      for (let i = 0; i < 5; i++) statuses.push((await tokenRequest(h, client.clientId, client.clientSecret)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 429]);
       expect(await h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', 'rate:token:%').execute()).toEqual([]);
     });
@@ -186,24 +187,11 @@ for (const database of testDatabases) {
     it(`limits token requests per client, counting them in ${loadLimitsIn}, and guessing bounds in the database`, async () => {
       const client = await h.ctx.clients.create(h.ctx.store.db, { name: 'limited', permissions: ['reuseid-onboarding'] });
       const statuses = [];
-      for (let i = 0; i < 4; i++) {
-        const response = await h.app.inject({
-          method: 'POST',
-          url: '/auth/open/connect/token',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
-        });
-        statuses.push(response.statusCode);
-      }
+      for (let i = 0; i < 4; i++) statuses.push((await tokenRequest(h, client.clientId, client.clientSecret)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 429]);
       const counted = (pattern: string) => h.ctx.store.db.selectFrom('rate_counters').select('counter_key').where('counter_key', 'like', pattern).execute();
       expect((await counted('rate:token:client:%')).length).toBe(database.name === 'sqlite' ? 0 : 1);
-      await h.app.inject({
-        method: 'POST',
-        url: '/auth/open/connect/token',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: `grant_type=client_credentials&client_id=${client.clientId}&client_secret=wrong`,
-      });
+      await tokenRequest(h, client.clientId, 'wrong');
       expect(await counted('%client-failures%')).toHaveLength(1);
     });
   });
