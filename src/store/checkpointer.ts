@@ -36,8 +36,10 @@ parentPort.on('message', () => {
  * commit that crosses 1,000 WAL pages, on the connection that committed: the server's only connection, on its event
  * loop. It copies the WAL into the database file and syncs it, and under a Start load one commit in twenty took
  * 5–26 ms for it, two thirds of all commit time (profiled; README "Capacity"), while every request waited. A worker
- * thread with a connection of its own now checkpoints every second: PASSIVE, so it copies what it can and never
- * blocks the writer, which goes on appending to the WAL meanwhile. Returns the function that stops it (after one last
+ * thread with a connection of its own now checkpoints every CHECKPOINT_INTERVAL_MS: PASSIVE, so it copies what it can
+ * and never blocks the writer, which goes on appending to the WAL meanwhile. SQLite restarts the WAL from its start
+ * only after a checkpoint that caught up, which under steady writes is the backstop's: so the `-wal` file grows to
+ * about BACKSTOP_CHECKPOINT_PAGES and stays that size. Returns the function that stops the worker (after one last
  * checkpoint).
  */
 export function startBackgroundCheckpoints(path: string, intervalMs = CHECKPOINT_INTERVAL_MS): () => Promise<void> {
