@@ -13,74 +13,6 @@ export interface CounterLog {
 /** After a failed Redis call, counts go to the fallbacks for this long before Redis is tried again. */
 export const REDIS_RETRY_MS = 5000;
 
-/**
- * Redis with fallbacks, so that a Redis outage never turns requests into errors (each limit's fallback is chosen by
- * its purpose, see LimitPurpose): guessing bounds count in the database, which stays exact across instances; load
- * limits count in this process's memory, so a burst adds no hot row to the database while Redis is away. When counting
- * moves from one backend to the other, the events counted in the one just left are not seen by the other until they
- * age out: around a switch a bound can admit up to twice its value within one window (once per backend).
- */
-export class ResilientCounters implements RateCounters {
-  private downSince: number | undefined;
-
-  constructor(
-    private readonly deps: {
-      primary: RateCounters;
-      guessing: RateCounters;
-      load: RateCounters;
-      clock: Clock;
-      log?: CounterLog;
-    },
-  ) {}
-
-  /** Waits for the primary's first connection (at server start); a failure only means counting starts on the fallbacks. */
-  async connect(): Promise<boolean> {
-    try {
-      await this.deps.primary.connect?.();
-      return true;
-    } catch (error) {
-      this.failed(error);
-      return false;
-    }
-  }
-
-  add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
-    return this.route(window, (backend) => backend.add(keys, window, now));
-  }
-
-  remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
-    return this.route(window, (backend) => backend.remove(keys, window, now));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.deps.primary.close(), this.deps.guessing.close(), this.deps.load.close()]);
-  }
-
-  private async route<T>(window: CounterWindow, call: (backend: RateCounters) => Promise<T>): Promise<T> {
-    const fallback = window.purpose === 'guessing' ? this.deps.guessing : this.deps.load;
-    if (this.downSince !== undefined && this.deps.clock.now() - this.downSince < REDIS_RETRY_MS) return call(fallback);
-    try {
-      const result = await call(this.deps.primary);
-      if (this.downSince !== undefined) this.deps.log?.info({ rateCounters: 'redis' }, 'Redis answers again: rate counters are shared through it');
-      this.downSince = undefined;
-      return result;
-    } catch (error) {
-      this.failed(error);
-      return call(fallback);
-    }
-  }
-
-  private failed(error: unknown): void {
-    if (this.downSince === undefined) {
-      this.deps.log?.warn(
-        { rateCounters: 'fallback', reason: error instanceof Error ? error.message : String(error) },
-        'Redis does not answer: guessing bounds count in the database, request rates per instance, until it is back',
-      );
-    }
-    this.downSince = this.deps.clock.now();
-  }
-}
-
 /** Guessing bounds in one backend, load limits in another. */
 export class CountersByPurpose implements RateCounters {
   constructor(private readonly backends: Record<LimitPurpose, RateCounters>) {}
@@ -95,6 +27,76 @@ export class CountersByPurpose implements RateCounters {
 
   async close(): Promise<void> {
     await Promise.all([this.backends.guessing.close(), this.backends.load.close()]);
+  }
+}
+
+/**
+ * Redis with fallbacks, so that a Redis outage never turns requests into errors (each limit's fallback is chosen by
+ * its purpose, see LimitPurpose): guessing bounds count in the database, which stays exact across instances; load
+ * limits count in this process's memory, so a burst adds no hot row to the database while Redis is away. When counting
+ * moves from one backend to the other, the events counted in the one just left are not seen by the other until they
+ * age out: around a switch a bound can admit up to twice its value within one window (once per backend).
+ */
+export class ResilientCounters implements RateCounters {
+  private downSince: number | undefined;
+  private readonly fallback: RateCounters;
+
+  constructor(
+    private readonly deps: {
+      primary: RateCounters;
+      guessing: RateCounters;
+      load: RateCounters;
+      clock: Clock;
+      log?: CounterLog;
+    },
+  ) {
+    this.fallback = new CountersByPurpose({ guessing: deps.guessing, load: deps.load });
+  }
+
+  /** Waits for the primary's first connection (at server start); a failure only means counting starts on the fallbacks. */
+  async connect(): Promise<boolean> {
+    try {
+      await this.deps.primary.connect?.();
+      return true;
+    } catch (error) {
+      this.failed(error);
+      return false;
+    }
+  }
+
+  add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
+    return this.route((backend) => backend.add(keys, window, now));
+  }
+
+  remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
+    return this.route((backend) => backend.remove(keys, window, now));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.deps.primary.close(), this.fallback.close()]);
+  }
+
+  private async route<T>(call: (backend: RateCounters) => Promise<T>): Promise<T> {
+    if (this.downSince !== undefined && this.deps.clock.now() - this.downSince < REDIS_RETRY_MS) return call(this.fallback);
+    try {
+      const result = await call(this.deps.primary);
+      if (this.downSince !== undefined) this.deps.log?.info({ rateCounters: 'redis' }, 'Redis answers again: rate counters are shared through it');
+      this.downSince = undefined;
+      return result;
+    } catch (error) {
+      this.failed(error);
+      return call(this.fallback);
+    }
+  }
+
+  private failed(error: unknown): void {
+    if (this.downSince === undefined) {
+      this.deps.log?.warn(
+        { rateCounters: 'fallback', reason: error instanceof Error ? error.message : String(error) },
+        'Redis does not answer: guessing bounds count in the database, request rates per instance, until it is back',
+      );
+    }
+    this.downSince = this.deps.clock.now();
   }
 }
 

@@ -55,9 +55,11 @@ export function namedStatement<Row>(query: Compilable<Row>): CompiledQuery<Row> 
   return compiled;
 }
 
+/** Registers the text once; a hot path's later calls cost one map lookup. */
 function nameStatement(query: CompiledQuery): void {
+  if (statementNames.has(query.sql)) return;
   if (/\b(select|returning)\s+(\S+\.)?\*/i.test(query.sql)) throw new Error(`A prepared query must name its columns: ${query.sql}`);
-  if (statementNames.has(query.sql) || statementNames.size >= MAX_NAMED_STATEMENTS) return;
+  if (statementNames.size >= MAX_NAMED_STATEMENTS) return;
   statementNames.set(query.sql, `reuseid_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
 }
 
