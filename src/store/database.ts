@@ -132,7 +132,11 @@ function takeServerLock(path: string): () => void {
 function withStatementCache(sqlite: SQLite.Database) {
   const statements = new Map<string, SQLite.Statement>();
   return {
-    prepare(sql: string) {
+    prepare(text: string) {
+      // Every transaction here is a unit of work that writes: it takes the write lock at begin, so a writer already
+      // busy (the server, or a CLI command beside it) is waited for (busy_timeout) rather than a read turning into a
+      // write after another connection committed, which SQLite refuses at once with "database is locked".
+      const sql = text === 'begin' ? 'begin immediate' : text;
       let statement = statements.get(sql);
       if (!statement) {
         statement = sqlite.prepare(sql);
