@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Executor, Store } from '../store/database.js';
+import type { Executor, Insert, Store } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 import { namedStatement } from '../store/prepared.js';
@@ -70,9 +70,15 @@ export class AuditLog {
   constructor(private readonly deps: { clock: Clock; random: RandomSource }) {}
 
   async append(executor: Executor, entry: AuditEntry): Promise<AppendedAuditItem> {
-    const { item, row } = this.prepare(entry);
-    await executor.executeQuery(namedStatement(executor.insertInto('audit_pending').values(row)));
+    const { item, insert } = this.newItem(executor, entry);
+    await executor.executeQuery(namedStatement(insert));
     return item;
+  }
+
+  /** An item and the insert that appends it, for a unit of work that runs its inserts together (Store.insertTogether). */
+  newItem(executor: Executor, entry: AuditEntry): { item: AppendedAuditItem; insert: Insert } {
+    const { item, row } = this.prepare(entry);
+    return { item, insert: executor.insertInto('audit_pending').values(row) };
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Outbox } from '../events/outbox.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import type { UserData } from '../identity/user-data.js';
 import type { User, UserStore } from '../identity/users.js';
-import type { Executor, Tx } from '../store/database.js';
+import type { Executor, Insert, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
 import type { Clock } from '../shared/runtime.js';
 import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
@@ -100,11 +100,20 @@ export interface TransitionInput {
 export class FlowStateMachine {
   constructor(private readonly deps: { clock: Clock; audit: AuditLog; outbox: Outbox; users: UserStore }) {}
 
-  /** Inserts a new transaction: the machine, not the caller, puts it Pending in the first stage of its kind. */
-  async create(trx: Tx, row: Omit<TransactionsTable, 'status' | 'stage'>): Promise<Transaction> {
+  /**
+   * A new transaction and the insert that stores it (for Store.insertTogether): the machine, not the caller, puts it
+   * Pending in the first stage of its kind.
+   */
+  newTransaction(executor: Executor, row: Omit<TransactionsTable, 'status' | 'stage'>): { transaction: Transaction; insert: Insert } {
     const pending: TransactionsTable = { ...row, status: 'Pending', stage: FIRST_STAGE[row.kind as FlowKind] };
-    await trx.executeQuery(namedStatement(trx.insertInto('transactions').values(pending)));
-    return toTransaction(pending);
+    return { transaction: toTransaction(pending), insert: executor.insertInto('transactions').values(pending) };
+  }
+
+  /** Inserts a new transaction in the caller's unit of work. */
+  async create(trx: Tx, row: Omit<TransactionsTable, 'status' | 'stage'>): Promise<Transaction> {
+    const { transaction, insert } = this.newTransaction(trx, row);
+    await trx.executeQuery(namedStatement(insert));
+    return transaction;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Executor, Store } from '../store/database.js';
+import type { Executor, Insert, Store } from '../store/database.js';
 import type { DataCipher, Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
@@ -37,27 +37,30 @@ export interface VerifiedAttribute extends Omit<Provenance, 'verifiedAt'> {
 export class UserStore {
   constructor(private readonly deps: { clock: Clock; random: RandomSource; keyring: Keyring }) {}
 
-  async create(executor: Executor, accountId: string, externalRef: unknown): Promise<User> {
+  /** A new live user, and the insert that stores it, for the caller's unit of work to run (Store.insertTogether). */
+  newUser(executor: Executor, accountId: string, externalRef: unknown): { user: User; insert: Insert } {
     const now = this.deps.clock.now();
     const id = this.deps.random.uuid();
     const dataKeySealed = this.deps.keyring.newDataKey(id);
     const user: User = { id, accountId, state: 'ACTIVE', createdAt: now, dataKeySealed };
     const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, externalRefContext(id));
-    await executor.executeQuery(
-      namedStatement(
-        executor.insertInto('users').values({
-          id,
-          account_id: accountId,
-          state: user.state,
-          data_key_sealed: dataKeySealed,
-          external_ref_sealed: externalRefSealed,
-          external_ref_hash: externalRef === undefined ? null : this.externalRefHash(externalRef),
-          created_at: now,
-          updated_at: now,
-          erased_at: null,
-        }),
-      ),
-    );
+    const insert = executor.insertInto('users').values({
+      id,
+      account_id: accountId,
+      state: user.state,
+      data_key_sealed: dataKeySealed,
+      external_ref_sealed: externalRefSealed,
+      external_ref_hash: externalRef === undefined ? null : this.externalRefHash(externalRef),
+      created_at: now,
+      updated_at: now,
+      erased_at: null,
+    });
+    return { user, insert };
+  }
+
+  async create(executor: Executor, accountId: string, externalRef: unknown): Promise<User> {
+    const { user, insert } = this.newUser(executor, accountId, externalRef);
+    await executor.executeQuery(namedStatement(insert));
     return user;
   }
 

@@ -1,17 +1,28 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  SqliteDialect,
+  type Compilable,
+  type MigrationProvider,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type QueryCreator,
+} from 'kysely';
 import pg from 'pg';
 import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
-import { statementName } from './prepared.js';
+import { namedStatement, statementName } from './prepared.js';
 import { BACKSTOP_CHECKPOINT_PAGES, startBackgroundCheckpoints } from './checkpointer.js';
 import type { Database } from './schema.js';
-import type { Db, Store } from './types.js';
+import type { Db, Insert, Store } from './types.js';
 
-export type { Db, Dialect, Election, Executor, Store, Tx } from './types.js';
+export type { Db, Dialect, Election, Executor, Insert, Store, Tx } from './types.js';
 
 // node-postgres returns int8 as strings; every bigint we store is epoch milliseconds or a counter, far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -65,6 +76,10 @@ function openSqlite(path: string, options: StoreOptions): Store {
     dialect: 'sqlite',
     write: (work) => groupCommit.run(work),
     autocommit: (work) => groupCommit.run(work),
+    insertTogether: (inserts) =>
+      groupCommit.run(async (trx) => {
+        for (const insert of inserts) await trx.executeQuery(insert.compile());
+      }),
     // One connection, one writer at a time: a transaction's reads already see no concurrent writer.
     lockForUpdate: (query) => query,
     claimForUpdate: (query) => query,
@@ -179,6 +194,9 @@ function openPostgres(url: string, poolSize: number, namedStatements: boolean): 
     dialect: 'postgres',
     write: (work) => db.transaction().execute(work),
     autocommit: (work) => work(db),
+    insertTogether: async (inserts) => {
+      await db.executeQuery(namedStatement(asOneStatement(db, inserts)));
+    },
     lockForUpdate: (query) => query.forUpdate(),
     claimForUpdate: (query) => query.forUpdate().skipLocked(),
     election: (role) => new AdvisoryLockElection(url, role),
@@ -187,6 +205,16 @@ function openPostgres(url: string, poolSize: number, namedStatements: boolean): 
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Inserts as one PostgreSQL statement, each in a data-modifying WITH clause: PostgreSQL runs every such clause exactly
+ * once and to completion whatever the main query reads, and checks foreign keys at the statement's end, so a row may
+ * refer to one inserted beside it. A statement commits or fails whole, as a transaction would.
+ */
+function asOneStatement(db: Db, inserts: readonly Insert[]): Compilable<{ inserted: number }> {
+  const clauses = inserts.reduce<QueryCreator<Database>>((creator, insert, i) => creator.with(`insert_${i}`, () => insert as never) as never, db);
+  return clauses.selectNoFrom(sql<number>`1`.as('inserted'));
 }
 
 /** The pool as Kysely sees it, running the SQL texts of prepared queries (prepared.ts) as named statements. */

@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely';
+import type { Compilable, InsertResult, Kysely, OperationNodeSource, SelectQueryBuilder, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /** The store's types, apart from its implementation (database.ts), so that helpers like group-commit.ts can use them. */
@@ -7,6 +7,8 @@ export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 /** Either the database or an open transaction: repositories accept both so callers decide the unit of work. */
 export type Executor = Db | Tx;
+/** An insert built and not run yet, that a unit of work made only of inserts runs with others (Store.insertTogether). */
+export type Insert = Compilable<InsertResult> & OperationNodeSource;
 
 export interface Store {
   db: Db;
@@ -19,6 +21,12 @@ export interface Store {
    * commit (its single writer has no row locks to hold, and a commit of its own would cost more than the statement).
    */
   autocommit<T>(work: (executor: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Runs a unit of work made only of inserts whose rows are known beforehand (Start onboarding), all or nothing. On
+   * PostgreSQL it is ONE statement committed alone, one round trip where a transaction takes a begin, a round trip
+   * per insert and a commit; on SQLite a unit of the group commit.
+   */
+  insertTogether(inserts: readonly Insert[]): Promise<void>;
   /** Locks the selected rows until the database transaction ends (PostgreSQL); SQLite serialises writers anyway. */
   lockForUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /** Locks the selected rows, skipping rows another transaction holds: how several workers share one queue. */
