@@ -3,6 +3,7 @@ import type { Store } from '../store/database.js';
 import { DatabaseCounters } from './counters.js';
 import { type CounterWindow, type LimitPurpose, MemoryCounters, type RateCounters } from './rate-counters.js';
 import { RedisCounters } from './redis-counters.js';
+import { SyncedCounters } from './synced-counters.js';
 
 /** Where the counters report that Redis stopped or started answering (the server's logger). */
 export interface CounterLog {
@@ -23,6 +24,10 @@ export class CountersByPurpose implements RateCounters {
 
   remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
     return this.backends[window.purpose].remove(keys, window, now);
+  }
+
+  async sync(): Promise<void> {
+    await Promise.all([this.backends.guessing.sync?.(), this.backends.load.sync?.()]);
   }
 
   async close(): Promise<void> {
@@ -101,19 +106,39 @@ export class ResilientCounters implements RateCounters {
 }
 
 /**
- * Redis (with its fallbacks) when REUSEID_REDIS_URL is set; else the database on PostgreSQL, shared by the instances.
- * SQLite serves a single process (the server holds the file's lock), so there load limits count in its memory, as
- * exact as in the database and without a write and a commit per request; only a restart forgets them, which a load
- * limit can afford. Guessing bounds stay in the database, so a restart does not hand a guesser a fresh budget.
+ * Redis (with its fallbacks) when REUSEID_REDIS_URL is set. Without it, guessing bounds count in the database, exact
+ * across instances and across a restart (a guesser gets no fresh budget). Load limits: on PostgreSQL each instance
+ * counts in memory and shares its counts through the database every second (SyncedCounters: no statement per
+ * request, a documented tolerance across instances); SQLite serves a single process (the server holds the file's
+ * lock), so there they count in its memory, as exact as in the database. A restart forgets them, which a load limit
+ * can afford.
  */
 export function createRateCounters(deps: {
-  store: Pick<Store, 'autocommit' | 'dialect'>;
+  store: Pick<Store, 'autocommit' | 'db' | 'dialect'>;
   clock: Clock;
   redis: { url: string | null; keyPrefix: string };
   log?: CounterLog;
 }): RateCounters {
   const database = new DatabaseCounters(deps.store);
-  if (!deps.redis.url) return deps.store.dialect === 'sqlite' ? new CountersByPurpose({ guessing: database, load: new MemoryCounters() }) : database;
+  if (!deps.redis.url) return new CountersByPurpose({ guessing: database, load: loadCounters(deps, database) });
   const primary = new RedisCounters(deps.redis.url, `${deps.redis.keyPrefix}rate:`);
   return new ResilientCounters({ primary, guessing: database, load: new MemoryCounters(), clock: deps.clock, log: deps.log });
+}
+
+function loadCounters(deps: { store: Pick<Store, 'dialect'>; clock: Clock; log?: CounterLog }, database: DatabaseCounters): RateCounters {
+  if (deps.store.dialect === 'sqlite') return new MemoryCounters();
+  let failing = false;
+  return new SyncedCounters({
+    database,
+    now: () => deps.clock.now(),
+    onError: (error) => {
+      // Once per outage: counting goes on in memory, and the events are written when the database answers again.
+      if (!failing)
+        deps.log?.warn({ reason: error instanceof Error ? error.message : String(error) }, 'Rate counters could not be shared through the database');
+      failing = true;
+    },
+    onSynced: () => {
+      failing = false;
+    },
+  });
 }

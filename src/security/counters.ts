@@ -36,7 +36,7 @@ export class DatabaseCounters implements RateCounters {
   private queue: PendingAdd[] = [];
   private draining = false;
 
-  constructor(private readonly store: Pick<Store, 'autocommit'>) {}
+  constructor(private readonly store: Pick<Store, 'autocommit' | 'db'>) {}
 
   add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
     if (keys.length === 0) return Promise.resolve([]);
@@ -113,8 +113,66 @@ export class DatabaseCounters implements RateCounters {
     );
   }
 
+  /**
+   * Adds counts to slots, as an instance that counted them in memory writes them (SyncedCounters): one statement for
+   * them all, the keys in the same order in every statement (lock order). A negative count takes events back.
+   */
+  async addSlots(slots: readonly StoredSlot[]): Promise<void> {
+    const rows = [...slots].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.slot - b.slot));
+    for (let i = 0; i < rows.length; i += MAX_ROWS) {
+      const batch = rows.slice(i, i + MAX_ROWS);
+      await this.store.autocommit((executor) =>
+        sql`
+        INSERT INTO rate_counters (counter_key, window_start, count, last_at)
+        VALUES ${sql.join(batch.map((row) => sql`(${row.key}, ${row.slot * slotMs(row.window)}, ${row.count}, ${row.lastAt})`))}
+        ON CONFLICT (counter_key, window_start) DO UPDATE SET
+          count = CASE WHEN rate_counters.count + excluded.count < 0 THEN 0 ELSE rate_counters.count + excluded.count END,
+          last_at = CASE WHEN rate_counters.last_at > excluded.last_at THEN rate_counters.last_at ELSE excluded.last_at END`.execute(executor),
+      );
+    }
+  }
+
+  /** The slots of these keys that their window still counts at `now`, by key. */
+  async readSlots(
+    keys: readonly { key: string; window: CounterWindow }[],
+    now: number,
+  ): Promise<Map<string, { slot: number; count: number; lastAt: number }[]>> {
+    const found = new Map<string, { slot: number; count: number; lastAt: number }[]>();
+    if (keys.length === 0) return found;
+    const windows = new Map(keys.map(({ key, window }) => [key, window]));
+    const oldest = Math.min(...keys.map(({ window }) => (slotOf(window, now) - SLOTS) * slotMs(window)));
+    const names = [...windows.keys()];
+    for (let i = 0; i < names.length; i += MAX_ROWS) {
+      const rows = await this.store.db
+        .selectFrom('rate_counters')
+        .select(['counter_key', 'window_start', 'count', 'last_at'])
+        .where('counter_key', 'in', names.slice(i, i + MAX_ROWS))
+        .where('window_start', '>=', oldest)
+        .execute();
+      for (const row of rows) {
+        const window = windows.get(row.counter_key)!;
+        const slots = found.get(row.counter_key) ?? [];
+        slots.push({ slot: Math.floor(Number(row.window_start) / slotMs(window)), count: Number(row.count), lastAt: Number(row.last_at) });
+        found.set(row.counter_key, slots);
+      }
+    }
+    return found;
+  }
+
   async close(): Promise<void> {}
 }
+
+/** A slot's count as an instance writes it (SyncedCounters). */
+export interface StoredSlot {
+  key: string;
+  window: CounterWindow;
+  slot: number;
+  count: number;
+  lastAt: number;
+}
+
+/** Rows per statement (four parameters each; PostgreSQL takes up to 65,535). */
+const MAX_ROWS = 1000;
 
 /** Forgets slots no window still counts (the longest window is far shorter than a day). */
 export async function purgeRateCounters(executor: Executor, olderThan: number): Promise<void> {

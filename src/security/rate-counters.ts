@@ -39,6 +39,8 @@ export interface RateCounters {
   add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]>;
   /** Takes back the events that `add` counted at the same `now` (a refused request, a failure slot given back). */
   remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void>;
+  /** Backends that share counts periodically (SyncedCounters) share them now: what this instance counted, and back. */
+  sync?(): Promise<void>;
   /** Backends with a connection of their own open it at server start; false when it could not be opened. */
   connect?(): Promise<boolean>;
   close(): Promise<void>;

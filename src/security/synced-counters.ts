@@ -1,0 +1,151 @@
+import type { DatabaseCounters, StoredSlot } from './counters.js';
+import { type CounterWindow, MemoryCounters, type RateCounters, SLOTS, slidingCount, slotOf } from './rate-counters.js';
+
+/** How often an instance adds what it counted to the shared rows and reads back what every instance counted. */
+export const SYNC_MS = 1000;
+
+interface Slot {
+  slot: number;
+  count: number;
+  lastAt: number;
+}
+
+/** A key's counts as this instance knows them: the shared rows at the last sync, and its own events since. */
+interface KeyCounts {
+  window: CounterWindow;
+  /** Every instance's events as the rows held them at the last sync (this instance's synced ones included). */
+  shared: Slot[];
+  /** This instance's events being written by the sync under way (counted until the rows read back include them). */
+  flushing: Slot[];
+  /** This instance's events since, not written yet. */
+  local: Slot[];
+}
+
+/**
+ * Load limits on PostgreSQL without Redis: each instance counts in its memory, and every SYNC_MS adds what it counted
+ * to the shared rows (`rate_counters`, through DatabaseCounters, their owner) and reads back what all instances
+ * counted. A request thus costs no statement and no row lock: a busy client's token requests no longer queue on its
+ * counter row, across instances as within one.
+ *
+ * Tolerance: an instance does not see the events the other instances counted since their last sync. With N
+ * instances a bound can be passed by what the other N - 1 admit within about one sync interval (two, if a sync is
+ * slow), i.e. by about (N - 1) / 60 of a per-minute bound under a steady load at the bound. Alone, an instance is
+ * exact. A restart forgets the events of the last interval. Guessing bounds never count here: they stay exact in the
+ * database (see LimitPurpose).
+ */
+export class SyncedCounters implements RateCounters {
+  private readonly keys = new Map<string, KeyCounts>();
+  private readonly timer: NodeJS.Timeout;
+  private syncing: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      database: Pick<DatabaseCounters, 'addSlots' | 'readSlots'>;
+      now: () => number;
+      onError?: (error: unknown) => void;
+      onSynced?: () => void;
+    },
+    intervalMs = SYNC_MS,
+  ) {
+    this.timer = setInterval(() => void this.sync(), intervalMs);
+    this.timer.unref();
+  }
+
+  async add(keys: readonly string[], window: CounterWindow, now: number): Promise<number[]> {
+    if (this.keys.size >= MemoryCounters.MAX_KEYS) this.prune(now);
+    return keys.map((key) => {
+      const counts = this.countsOf(key, window, now);
+      const slot = localSlot(counts, slotOf(window, now), now);
+      slot.count += 1;
+      slot.lastAt = Math.max(slot.lastAt, now);
+      return total(counts, now);
+    });
+  }
+
+  /** Takes back an event of the current slot, never below zero: a negative local count is a decrement to write. */
+  async remove(keys: readonly string[], window: CounterWindow, now: number): Promise<void> {
+    const current = slotOf(window, now);
+    for (const key of keys) {
+      const counts = this.keys.get(key);
+      if (!counts) continue;
+      const inSlot = [...counts.shared, ...counts.flushing, ...counts.local].filter((s) => s.slot === current).reduce((n, s) => n + s.count, 0);
+      if (inSlot > 0) localSlot(counts, current, now).count -= 1;
+    }
+  }
+
+  /**
+   * Writes the events counted since the last sync, then reads back every known key's slots. One sync at a time; a
+   * failed one (the database away) keeps its events to write next time, and counting goes on in memory meanwhile.
+   */
+  sync(): Promise<void> {
+    this.syncing ??= this.syncOnce().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.syncing;
+    this.keys.clear();
+  }
+
+  private async syncOnce(): Promise<void> {
+    const now = this.deps.now();
+    const written: StoredSlot[] = [];
+    for (const [key, counts] of this.keys) {
+      counts.flushing = counts.local.filter((s) => s.count !== 0);
+      counts.local = [];
+      for (const s of counts.flushing) written.push({ key, window: counts.window, ...s });
+    }
+    try {
+      await this.deps.database.addSlots(written);
+      const read = await this.deps.database.readSlots(
+        [...this.keys].map(([key, counts]) => ({ key, window: counts.window })),
+        now,
+      );
+      for (const [key, counts] of this.keys) {
+        counts.shared = read.get(key) ?? [];
+        counts.flushing = [];
+      }
+      this.deps.onSynced?.();
+    } catch (error) {
+      // Not written (or not read back): the events stay this instance's own until a sync succeeds.
+      for (const counts of this.keys.values()) {
+        counts.local.push(...counts.flushing);
+        counts.flushing = [];
+      }
+      this.deps.onError?.(error);
+    }
+    this.prune(this.deps.now());
+  }
+
+  private countsOf(key: string, window: CounterWindow, now: number): KeyCounts {
+    const counts = this.keys.get(key) ?? { window, shared: [], flushing: [], local: [] };
+    this.keys.set(key, counts);
+    const oldest = slotOf(window, now) - SLOTS;
+    counts.shared = counts.shared.filter((s) => s.slot >= oldest);
+    return counts;
+  }
+
+  /** Forgets keys with nothing left to count or to write; past MAX_KEYS, forgets the counts of all (a load limit). */
+  private prune(now: number): void {
+    for (const [key, counts] of this.keys) {
+      if (total(counts, now) === 0 && counts.local.length === 0 && counts.flushing.length === 0) this.keys.delete(key);
+    }
+    if (this.keys.size >= MemoryCounters.MAX_KEYS) this.keys.clear();
+  }
+}
+
+/** This instance's unwritten count of the key in that slot, created empty. */
+function localSlot(counts: KeyCounts, slot: number, now: number): Slot {
+  const found = counts.local.find((s) => s.slot === slot);
+  if (found) return found;
+  const created = { slot, count: 0, lastAt: now };
+  counts.local.push(created);
+  return created;
+}
+
+function total(counts: KeyCounts, now: number): number {
+  return Math.max(0, slidingCount([...counts.shared, ...counts.flushing, ...counts.local], counts.window, now));
+}
