@@ -55,6 +55,20 @@ for (const database of testDatabases) {
 describe('rate counters in memory (the fallback of load limits)', () => {
   const memory = new MemoryCounters();
   counterBehaviour(() => memory);
+
+  it('forgets the keys a window no longer counts, not only once it holds MAX_KEYS of them', async () => {
+    const counters = new MemoryCounters();
+    const minute: CounterWindow = { ms: 60_000, purpose: 'load' };
+    const t = 1_900_000_000_000;
+    // One key per device, as signed requests per device count: a new device's key each time.
+    for (let i = 0; i < 500; i++) await counters.add([`device:${i}`], minute, t + i);
+    expect(counters.size).toBe(500);
+    expect(await counters.add(['device:late'], minute, t + 30_000)).toEqual([1]);
+    expect(counters.size).toBe(501);
+    // A window and a slot later the first 500 count nothing: they are dropped at the next prune.
+    expect(await counters.add(['device:new'], minute, t + 67_000)).toEqual([1]);
+    expect(counters.size).toBe(2);
+  });
 });
 
 describe('Redis with fallbacks', () => {
