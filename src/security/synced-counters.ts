@@ -27,11 +27,12 @@ interface KeyCounts {
  * counted. A request thus costs no statement and no row lock: a busy client's token requests no longer queue on its
  * counter row, across instances as within one.
  *
- * Tolerance: an instance does not see the events the other instances counted since their last sync. With N
- * instances a bound can be passed by what the other N - 1 admit within about one sync interval (two, if a sync is
- * slow), i.e. by about (N - 1) / 60 of a per-minute bound under a steady load at the bound. Alone, an instance is
- * exact. A restart forgets the events of the last interval. Guessing bounds never count here: they stay exact in the
- * database (see LimitPurpose).
+ * Tolerance: an instance decides on a key with the counts it read at its last sync after counting that key (none
+ * for a key it counts for the first time), plus its own events since: it does not see what the others counted
+ * meanwhile, until the sync that follows. With N instances a bound can thus be passed by what the other N - 1 admit
+ * within about one sync interval (two, if a sync is slow), i.e. by about (N - 1) / 60 of a per-minute bound under a
+ * steady load at the bound. Alone, an instance is exact. A restart forgets the events of the last interval. Guessing
+ * bounds never count here: they stay exact in the database (see LimitPurpose).
  */
 export class SyncedCounters implements RateCounters {
   private readonly keys = new Map<string, KeyCounts>();
@@ -93,25 +94,30 @@ export class SyncedCounters implements RateCounters {
   private async syncOnce(): Promise<void> {
     const now = this.deps.now();
     const written: StoredSlot[] = [];
+    // Only the keys counted since the last sync are written and read back: the others are not being decided on (a
+    // key's view is refreshed by the sync after this instance counts it), and reading back a minute of keys (one per
+    // device) every second cost the database more than the counting saved.
+    const active = new Map<string, KeyCounts>();
     for (const [key, counts] of this.keys) {
       counts.flushing = counts.local.filter((s) => s.count !== 0);
       counts.local = [];
+      if (counts.flushing.length > 0) active.set(key, counts);
       for (const s of counts.flushing) written.push({ key, window: counts.window, ...s });
     }
     try {
       await this.deps.database.addSlots(written);
       const read = await this.deps.database.readSlots(
-        [...this.keys].map(([key, counts]) => ({ key, window: counts.window })),
+        [...active].map(([key, counts]) => ({ key, window: counts.window })),
         now,
       );
-      for (const [key, counts] of this.keys) {
+      for (const [key, counts] of active) {
         counts.shared = read.get(key) ?? [];
         counts.flushing = [];
       }
       this.deps.onSynced?.();
     } catch (error) {
       // Not written (or not read back): the events stay this instance's own until a sync succeeds.
-      for (const counts of this.keys.values()) {
+      for (const counts of active.values()) {
         counts.local.push(...counts.flushing);
         counts.flushing = [];
       }
