@@ -11,7 +11,6 @@ import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.
 import type { FailureReason } from './failure-reasons.js';
 import { toTransaction, type FlowKind, type Stage, type Status, type Transaction } from './transaction.js';
 import { transactionData } from './view.js';
-import { namedStatement } from '../store/prepared.js';
 
 /**
  * The transaction state machine, held as data (after Kratos's flow/state.go). A transaction is created Pending in its
@@ -107,13 +106,6 @@ export class FlowStateMachine {
   newTransaction(executor: Executor, row: Omit<TransactionsTable, 'status' | 'stage'>): { transaction: Transaction; insert: Insert } {
     const pending: TransactionsTable = { ...row, status: 'Pending', stage: FIRST_STAGE[row.kind as FlowKind] };
     return { transaction: toTransaction(pending), insert: executor.insertInto('transactions').values(pending) };
-  }
-
-  /** Inserts a new transaction in the caller's unit of work. */
-  async create(trx: Tx, row: Omit<TransactionsTable, 'status' | 'stage'>): Promise<Transaction> {
-    const { transaction, insert } = this.newTransaction(trx, row);
-    await trx.executeQuery(namedStatement(insert));
-    return transaction;
   }
 
   /**
