@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, Store } from '../store/database.js';
-import { type CounterWindow, type RateCounters, SLOTS, slotMs, slotOf } from './rate-counters.js';
+import { type CounterSlot, type CounterWindow, type RateCounters, SLOTS, slotMs, slotOf } from './rate-counters.js';
 
 /** One `add` waiting for its statement. */
 interface PendingAdd {
@@ -133,11 +133,8 @@ export class DatabaseCounters implements RateCounters {
   }
 
   /** The slots of these keys that their window still counts at `now`, by key. */
-  async readSlots(
-    keys: readonly { key: string; window: CounterWindow }[],
-    now: number,
-  ): Promise<Map<string, { slot: number; count: number; lastAt: number }[]>> {
-    const found = new Map<string, { slot: number; count: number; lastAt: number }[]>();
+  async readSlots(keys: readonly { key: string; window: CounterWindow }[], now: number): Promise<Map<string, CounterSlot[]>> {
+    const found = new Map<string, CounterSlot[]>();
     if (keys.length === 0) return found;
     const windows = new Map(keys.map(({ key, window }) => [key, window]));
     const oldest = Math.min(...keys.map(({ window }) => (slotOf(window, now) - SLOTS) * slotMs(window)));
@@ -163,12 +160,9 @@ export class DatabaseCounters implements RateCounters {
 }
 
 /** A slot's count as an instance writes it (SyncedCounters). */
-export interface StoredSlot {
+export interface StoredSlot extends CounterSlot {
   key: string;
   window: CounterWindow;
-  slot: number;
-  count: number;
-  lastAt: number;
 }
 
 /** Rows per statement (four parameters each; PostgreSQL takes up to 65,535). */

@@ -56,7 +56,7 @@ export const slotOf = (window: CounterWindow, now: number): number => Math.floor
 export const retryAfterSeconds = (window: CounterWindow): number => Math.max(1, Math.ceil(slotMs(window) / 1000));
 
 /** One key's slots, as the database and Redis backends keep them: the sum of the counted ones. */
-export function slidingCount(slots: Iterable<{ slot: number; count: number; lastAt: number }>, window: CounterWindow, now: number): number {
+export function slidingCount(slots: Iterable<CounterSlot>, window: CounterWindow, now: number): number {
   const current = slotOf(window, now);
   let total = 0;
   for (const { slot, count, lastAt } of slots) {
@@ -67,10 +67,20 @@ export function slidingCount(slots: Iterable<{ slot: number; count: number; last
   return total;
 }
 
-interface MemorySlot {
+/** A key's events in one slot, as every backend keeps them: how many, and the latest one's time. */
+export interface CounterSlot {
   slot: number;
   count: number;
   lastAt: number;
+}
+
+/** The slot `slot` among a key's slots, added empty when the key has none yet. */
+export function slotIn(slots: CounterSlot[], slot: number, now: number): CounterSlot {
+  const found = slots.find((s) => s.slot === slot);
+  if (found) return found;
+  const created = { slot, count: 0, lastAt: now };
+  slots.push(created);
+  return created;
 }
 
 /**
@@ -84,7 +94,7 @@ interface MemorySlot {
 export class MemoryCounters implements RateCounters {
   static readonly MAX_KEYS = 100_000;
   static readonly PRUNE_EVERY_MS = 10_000;
-  private readonly keys = new Map<string, { window: CounterWindow; slots: MemorySlot[] }>();
+  private readonly keys = new Map<string, { window: CounterWindow; slots: CounterSlot[] }>();
   private prunedAt = 0;
 
   /** The keys held now (for tests). */
@@ -96,10 +106,7 @@ export class MemoryCounters implements RateCounters {
     if (this.keys.size >= MemoryCounters.MAX_KEYS || Math.abs(now - this.prunedAt) >= MemoryCounters.PRUNE_EVERY_MS) this.prune(now);
     return keys.map((key) => {
       const slots = this.slotsOf(key, window, now);
-      const current = slotOf(window, now);
-      const found = slots.find((s) => s.slot === current);
-      const slot = found ?? { slot: current, count: 0, lastAt: now };
-      if (!found) slots.push(slot);
+      const slot = slotIn(slots, slotOf(window, now), now);
       slot.count += 1;
       slot.lastAt = Math.max(slot.lastAt, now);
       return slidingCount(slots, window, now);
@@ -119,7 +126,7 @@ export class MemoryCounters implements RateCounters {
   }
 
   /** The key's slots, without those that no longer count. */
-  private slotsOf(key: string, window: CounterWindow, now: number): MemorySlot[] {
+  private slotsOf(key: string, window: CounterWindow, now: number): CounterSlot[] {
     const oldest = slotOf(window, now) - SLOTS;
     const slots = (this.keys.get(key)?.slots ?? []).filter((s) => s.slot >= oldest);
     this.keys.set(key, { window, slots });

@@ -1,24 +1,18 @@
 import type { DatabaseCounters, StoredSlot } from './counters.js';
-import { type CounterWindow, MemoryCounters, type RateCounters, SLOTS, slidingCount, slotOf } from './rate-counters.js';
+import { type CounterSlot, type CounterWindow, MemoryCounters, type RateCounters, SLOTS, slidingCount, slotIn, slotOf } from './rate-counters.js';
 
 /** How often an instance adds what it counted to the shared rows and reads back what every instance counted. */
 export const SYNC_MS = 1000;
-
-interface Slot {
-  slot: number;
-  count: number;
-  lastAt: number;
-}
 
 /** A key's counts as this instance knows them: the shared rows at the last sync, and its own events since. */
 interface KeyCounts {
   window: CounterWindow;
   /** Every instance's events as the rows held them at the last sync (this instance's synced ones included). */
-  shared: Slot[];
+  shared: CounterSlot[];
   /** This instance's events being written by the sync under way (counted until the rows read back include them). */
-  flushing: Slot[];
+  flushing: CounterSlot[];
   /** This instance's events since, not written yet. */
-  local: Slot[];
+  local: CounterSlot[];
 }
 
 /**
@@ -56,7 +50,7 @@ export class SyncedCounters implements RateCounters {
     if (this.keys.size >= MemoryCounters.MAX_KEYS) this.prune(now);
     return keys.map((key) => {
       const counts = this.countsOf(key, window, now);
-      const slot = localSlot(counts, slotOf(window, now), now);
+      const slot = slotIn(counts.local, slotOf(window, now), now);
       slot.count += 1;
       slot.lastAt = Math.max(slot.lastAt, now);
       return total(counts, now);
@@ -70,7 +64,7 @@ export class SyncedCounters implements RateCounters {
       const counts = this.keys.get(key);
       if (!counts) continue;
       const inSlot = [...counts.shared, ...counts.flushing, ...counts.local].filter((s) => s.slot === current).reduce((n, s) => n + s.count, 0);
-      if (inSlot > 0) localSlot(counts, current, now).count -= 1;
+      if (inSlot > 0) slotIn(counts.local, current, now).count -= 1;
     }
   }
 
@@ -141,15 +135,6 @@ export class SyncedCounters implements RateCounters {
     }
     if (this.keys.size >= MemoryCounters.MAX_KEYS) this.keys.clear();
   }
-}
-
-/** This instance's unwritten count of the key in that slot, created empty. */
-function localSlot(counts: KeyCounts, slot: number, now: number): Slot {
-  const found = counts.local.find((s) => s.slot === slot);
-  if (found) return found;
-  const created = { slot, count: 0, lastAt: now };
-  counts.local.push(created);
-  return created;
 }
 
 function total(counts: KeyCounts, now: number): number {
