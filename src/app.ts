@@ -17,6 +17,7 @@ import { decoratePrincipal } from './http/auth.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
 import { decorateIdempotency } from './http/idempotency.js';
+import { deferredChildLogger } from './ops/logger.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
@@ -41,7 +42,7 @@ function trustedProxies(trust: number | string[]): false | string[] | ((address:
 /** Builds the HTTP application from the domain plugins. No I/O of its own: the caller owns the context. */
 export async function buildApp(ctx: AppContext, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    ...(logger ? { loggerInstance: logger, childLoggerFactory: deferredChildLogger } : { logger: false }),
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: trustedProxies(ctx.config.trustProxy),
     genReqId: newTraceId,
