@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--seconds N] [--connections N] [--large N] [--database postgres://…]`
+ * `npm run bench [-- --json] [--seconds N] [--rounds N] [--connections N] [--large N] [--database postgres://…]`
  *
  * Measures, side by side in one run on loopback, each against its reference:
  * - startOnboarding / getOnboarding: the real server vs the driver-level floor, a bare Fastify route doing the same
@@ -8,7 +8,8 @@
  * - token: our client-credentials endpoint vs node-oidc-provider issuing the same ES256 JWT access tokens;
  * - growth: getOnboarding latency with 10,000 and with 1,000,000 stored transactions;
  * - rssMb: the server's peak resident memory under all of that.
- * Each side of a comparison is warmed up (unmeasured) before either is measured. Every figure carries its p99.
+ * Each side of a comparison is warmed up (unmeasured) before either is measured, then the two sides are measured in
+ * alternating rounds. Every figure carries its p99.
  * Benchmarks print; they never fail on numbers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,8 @@ import { createClient, freePort, startProcess, type ServerProcess } from './proc
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     small: { type: 'string', default: '10000' },
     large: { type: 'string', default: '1000000' },
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
   },
 });
 const seconds = Number(args.seconds);
+const rounds = Number(args.rounds);
 const WARMUP_SECONDS = 2;
 const connections = Number(args.connections);
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -92,7 +95,7 @@ try {
   processes.push(peer);
 
   const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  log(`${seconds} s per measurement, ${connections} connections, database ${args.database ? 'postgres' : 'sqlite'}`);
+  log(`${rounds} rounds of ${seconds} s per side, ${connections} connections, database ${args.database ? 'postgres' : 'sqlite'}`);
 
   const startOnboarding = await sideBySide(
     'startOnboarding',
@@ -100,19 +103,31 @@ try {
     (seconds) => load({ url: `${baseline.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
   );
 
-  const manyTokens = [];
+  const manyTokens: string[] = [];
   for (const c of manyClients) manyTokens.push(await issueToken(server.url, `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`));
-  const overEight = await load({
-    url: `${server.url}/reuseid/onboarding`,
-    method: 'POST',
-    body: '{}',
-    rotateHeaders: manyTokens.map((t) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' })),
-    seconds,
-    connections,
-  });
+  // One account against the same load spread over eight, in turns like the other comparisons.
+  const [oneAccount, overEight, oneVsEightRounds] = await warmThenMeasure(
+    (seconds) => load({ url: `${server.url}/reuseid/onboarding`, method: 'POST', headers: json, body: '{}', seconds, connections }),
+    (seconds) =>
+      load({
+        url: `${server.url}/reuseid/onboarding`,
+        method: 'POST',
+        body: '{}',
+        rotateHeaders: manyTokens.map((t) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json' })),
+        seconds,
+        connections,
+      }),
+  );
   checkClean('startOnboarding over 8 accounts', overEight);
-  const oneVsManyAccounts = { oneAccountRps: startOnboarding.rps, eightAccountsRps: overEight.rps, ratio: round(startOnboarding.rps / overEight.rps) };
-  log(`one vs 8 accounts one ${startOnboarding.rps} rps   eight ${overEight.rps} rps (p99 ${overEight.p99Ms} ms)   ratio ${oneVsManyAccounts.ratio}`);
+  const oneVsManyAccounts = {
+    oneAccountRps: oneAccount.rps,
+    eightAccountsRps: overEight.rps,
+    ratio: round(oneAccount.rps / overEight.rps),
+    roundRatios: oneVsEightRounds,
+  };
+  log(
+    `one vs 8 accounts one ${oneAccount.rps} rps   eight ${overEight.rps} rps (p99 ${overEight.p99Ms} ms)   ratio ${oneVsManyAccounts.ratio} (rounds ${oneVsEightRounds.join(', ')})`,
+  );
 
   const ours = await created(server.url, json);
   const theirs = await created(baseline.url, json);
@@ -124,7 +139,7 @@ try {
 
   const tokenBody = 'grant_type=client_credentials';
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
-  const [ourToken, peerToken] = await warmThenMeasure(
+  const [ourToken, peerToken, tokenRounds] = await warmThenMeasure(
     (seconds) =>
       load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections }),
     (seconds) =>
@@ -145,9 +160,10 @@ try {
     peerRps: peerToken.rps,
     peerP99Ms: peerToken.p99Ms,
     ratio: round(ourToken.rps / peerToken.rps),
+    roundRatios: tokenRounds,
   };
   log(
-    `token            ours ${ourToken.rps} rps (p99 ${ourToken.p99Ms} ms)   oidc-provider ${peerToken.rps} rps (p99 ${peerToken.p99Ms} ms)   ratio ${tokenResult.ratio}`,
+    `token            ours ${ourToken.rps} rps (p99 ${ourToken.p99Ms} ms)   oidc-provider ${peerToken.rps} rps (p99 ${peerToken.p99Ms} ms)   ratio ${tokenResult.ratio} (rounds ${tokenRounds.join(', ')})`,
   );
 
   const growth = await measureGrowth(serverDb, server.url, json, ours);
@@ -164,20 +180,42 @@ type Run = (seconds: number) => Promise<LoadResult>;
 
 /**
  * Each side first runs unmeasured for WARMUP_SECONDS (JIT, connection pools, the database's caches), so that the one
- * measured first is not the one paying for a cold start; then each is measured.
+ * measured first is not the one paying for a cold start; then the sides take turns, `rounds` times. The speed of this
+ * shared VM drifts by a quarter and more within a minute: measured once each, one after the other, a drift fell on one
+ * side only, and single ratios swung by as much. In turns, a drift falls on both.
  */
-async function warmThenMeasure(ours: Run, reference: Run): Promise<[LoadResult, LoadResult]> {
+async function warmThenMeasure(ours: Run, reference: Run): Promise<[LoadResult, LoadResult, number[]]> {
   await ours(WARMUP_SECONDS);
   await reference(WARMUP_SECONDS);
-  return [await ours(seconds), await reference(seconds)];
+  const [mine, theirs]: [LoadResult[], LoadResult[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    mine.push(await ours(seconds));
+    theirs.push(await reference(seconds));
+  }
+  return [merged(mine), merged(theirs), mine.map((m, i) => round(m.rps / theirs[i]!.rps))];
+}
+
+/** Rounds of equal length as one: mean throughput, median latencies, every error counted. */
+function merged(results: LoadResult[]): LoadResult {
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  return {
+    rps: Math.round(sum(results.map((r) => r.rps)) / results.length),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    errors: sum(results.map((r) => r.errors)),
+    non2xx: sum(results.map((r) => r.non2xx)),
+  };
 }
 
 async function sideBySide(name: string, ours: Run, baseline: Run) {
-  const [a, b] = await warmThenMeasure(ours, baseline);
+  const [a, b, roundRatios] = await warmThenMeasure(ours, baseline);
   checkClean(name, a);
   checkClean(`${name} (baseline)`, b);
-  const out = { rps: a.rps, p50Ms: a.p50Ms, p99Ms: a.p99Ms, baselineRps: b.rps, baselineP99Ms: b.p99Ms, ratio: round(a.rps / b.rps) };
-  log(`${name.padEnd(16)} ours ${a.rps} rps (p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms)   floor ${b.rps} rps (p99 ${b.p99Ms} ms)   ratio ${out.ratio}`);
+  const out = { rps: a.rps, p50Ms: a.p50Ms, p99Ms: a.p99Ms, baselineRps: b.rps, baselineP99Ms: b.p99Ms, ratio: round(a.rps / b.rps), roundRatios };
+  log(
+    `${name.padEnd(16)} ours ${a.rps} rps (p50 ${a.p50Ms} ms, p99 ${a.p99Ms} ms)   floor ${b.rps} rps (p99 ${b.p99Ms} ms)   ratio ${out.ratio} (rounds ${roundRatios.join(', ')})`,
+  );
   return out;
 }
 
