@@ -29,6 +29,13 @@ import { chainHash, GENESIS_HASH, type AppendedAuditItem, type AuditItem } from 
  * never a fork.
  */
 export const SEQUENCE_INTERVAL_MS = 250;
+/**
+ * How soon the sequencer comes back after a pass that chained something: while items keep arriving, passes are
+ * frequent and short. On SQLite a pass holds the one connection, and a pass of a quarter second's items (500 at
+ * 2,000 Starts a second) made the requests queued behind it wait: Start onboarding's p99 on SQLite under load was
+ * 34–46 ms, 18–22 ms with this (same throughput; no difference measured on PostgreSQL).
+ */
+export const BUSY_INTERVAL_MS = 50;
 /** How often an instance that does not hold the role tries to take it: the takeover time after a holder dies. */
 export const CANDIDATE_INTERVAL_MS = 1000;
 const BATCH_SIZE = 500;
@@ -67,7 +74,7 @@ export class AuditSequencer {
     }
   }
 
-  /** Runs for election, and chains every SEQUENCE_INTERVAL_MS while elected, until stopped. */
+  /** Runs for election, and chains every SEQUENCE_INTERVAL_MS (BUSY_INTERVAL_MS while items arrive) while elected, until stopped. */
   start(log: Logger): () => Promise<void> {
     const election = this.deps.store.election(ROLE);
     let stopped = false;
@@ -102,8 +109,7 @@ export class AuditSequencer {
 
   private async tick(election: Election): Promise<number> {
     if (!(await election.lead())) return CANDIDATE_INTERVAL_MS;
-    await this.sequenceNow();
-    return SEQUENCE_INTERVAL_MS;
+    return (await this.sequenceNow()) > 0 ? BUSY_INTERVAL_MS : SEQUENCE_INTERVAL_MS;
   }
 }
 
