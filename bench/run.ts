@@ -188,7 +188,7 @@ async function warmThenMeasure(ours: Run, reference: Run): Promise<[LoadResult, 
   await ours(WARMUP_SECONDS);
   await reference(WARMUP_SECONDS);
   const [mine, theirs]: [LoadResult[], LoadResult[]] = [[], []];
-  for (let round = 0; round < rounds; round++) {
+  for (let turn = 0; turn < rounds; turn++) {
     mine.push(await ours(seconds));
     theirs.push(await reference(seconds));
   }

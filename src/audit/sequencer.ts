@@ -35,7 +35,7 @@ export const SEQUENCE_INTERVAL_MS = 250;
  * 2,000 Starts a second) made the requests queued behind it wait: Start onboarding's p99 on SQLite under load was
  * 34–46 ms, 18–22 ms with this (same throughput; no difference measured on PostgreSQL).
  */
-export const BUSY_INTERVAL_MS = 50;
+const BUSY_INTERVAL_MS = 50;
 /** How often an instance that does not hold the role tries to take it: the takeover time after a holder dies. */
 export const CANDIDATE_INTERVAL_MS = 1000;
 const BATCH_SIZE = 500;
