@@ -14,8 +14,8 @@ import { namedStatement } from '../store/prepared.js';
  * - One sequencer among all instances (src/audit/sequencer.ts, elected by an advisory lock on PostgreSQL) moves
  *   pending items into `audit_items`, hash-chained per account: each item's hash covers its canonical JSON body
  *   (RFC 8785, `sequence` included) and the previous item's hash, so altering, inserting or deleting a chained row
- *   breaks the chain from there on. An item is chained about a quarter of a second after its commit while any
- *   instance runs; `audit verify` reports what is still pending, and how old.
+ *   breaks the chain from there on. An item is chained within about a quarter of a second of its commit (50 ms
+ *   while items keep arriving) while any instance runs; `audit verify` reports what is still pending, and how old.
  *
  * This module writes `audit_pending`; the sequencer alone writes `audit_items` and `audit_chain_heads`.
  */
