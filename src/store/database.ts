@@ -12,6 +12,7 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type QueryCreator,
+  type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
 import { AdvisoryLockElection, soleProcessElection } from './election.js';
@@ -145,7 +146,7 @@ function takeServerLock(path: string): () => void {
  * kept by their SQL text. Queries run one at a time on this connection (Kysely's mutex), so reuse is safe.
  */
 function withStatementCache(sqlite: SQLite.Database) {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new Map<string, SqliteStatement>();
   return {
     prepare(text: string) {
       // Every transaction here is a unit of work that writes: it takes the write lock at begin, so a writer already
@@ -154,7 +155,7 @@ function withStatementCache(sqlite: SQLite.Database) {
       const sql = text === 'begin' ? 'begin immediate' : text;
       let statement = statements.get(sql);
       if (!statement) {
-        statement = sqlite.prepare(sql);
+        statement = withRowsBuiltInJs(sqlite.prepare(sql));
         if (!isBatch(sql)) {
           if (statements.size >= 2000) statements.clear();
           statements.set(sql, statement);
@@ -163,6 +164,33 @@ function withStatementCache(sqlite: SQLite.Database) {
       return statement;
     },
     close: () => sqlite.close(),
+  };
+}
+
+/**
+ * better-sqlite3 builds each row object through V8's C++ API on Node 20, one property transition and one column-name
+ * internalization per column: 6.5 µs for a transaction row of 22 columns, a tenth of a Get onboarding's CPU time
+ * (perf, under load). Asked for arrays instead, it takes 3 µs, and copying the array into a clone of a template
+ * object with the row's keys already in place costs 0.2 µs more. The rows are the same objects as before: the
+ * columns in order, a repeated name keeping its last value.
+ */
+function withRowsBuiltInJs(statement: SQLite.Statement): SqliteStatement {
+  if (!statement.reader) return statement;
+  statement.raw(true);
+  const names = statement.columns().map((column) => column.name);
+  const template: Record<string, unknown> = Object.fromEntries(names.map((name) => [name, null]));
+  const toObject = (values: unknown[]) => {
+    const row = { ...template };
+    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
+    return row;
+  };
+  return {
+    reader: true,
+    run: (parameters) => statement.run(parameters),
+    all: (parameters) => (statement.all(parameters) as unknown[][]).map(toObject),
+    *iterate(parameters) {
+      for (const values of statement.iterate(parameters)) yield toObject(values as unknown[]);
+    },
   };
 }
 
