@@ -21,13 +21,25 @@ import { deferredChildLogger } from './ops/logger.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { TOKEN_PATH } from './oauth/token-endpoint.js';
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/** Random bytes drawn at once for the next 256 trace ids. */
+const traceIdPool = Buffer.alloc(16 * 256);
+let traceIdOffset = traceIdPool.length;
 
 /**
- * A request's id, also its X-TRACE-ID: 32 hex digits, unique but not secret. randomUUID draws from a cached entropy
- * pool; randomBytes(16) made a system call on every request (4 % of a Get onboarding's CPU in the profile).
+ * A request's id, also its X-TRACE-ID: 32 hex digits, unique but not secret. Drawn from a pool filled 256 ids at a
+ * time, as randomUUID does: randomBytes(16) made a system call on every request (4 % of a Get onboarding's CPU in
+ * the profile), and randomUUID with its dashes replaced took 0.67 µs where hex from the pool takes 0.1 µs.
  */
-const newTraceId = () => randomUUID().replaceAll('-', '');
+function newTraceId(): string {
+  if (traceIdOffset === traceIdPool.length) {
+    randomFillSync(traceIdPool);
+    traceIdOffset = 0;
+  }
+  traceIdOffset += 16;
+  return traceIdPool.toString('hex', traceIdOffset - 16, traceIdOffset);
+}
 
 /**
  * Fastify's trustProxy for the configured hops. Fastify 5.12 ignores a plain hop count (it trusts no hop then), so a

@@ -23,6 +23,16 @@ for (const database of testDatabases) {
       return response.json() as { detail: string; invalidParams?: { name: string; reason: string }[] };
     };
 
+    it('gives every request its own trace id, past the pool of random bytes they are drawn from', async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 600; i++) {
+        const id = (await send({ method: 'GET', url: '/healthz' })).headers['x-trace-id'] as string;
+        expect(id).toMatch(/^[0-9a-f]{32}$/);
+        ids.add(id);
+      }
+      expect(ids.size).toBe(600);
+    });
+
     describe('methods', () => {
       it('answers a wrong method on an existing path with 405 and Allow, an unknown path with 404', async () => {
         expectErrorObject(await send({ method: 'PUT', url: '/reuseid/onboarding' }), 405, 'method_not_allowed');
