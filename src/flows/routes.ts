@@ -29,13 +29,15 @@ export async function flowRoutes(base: FastifyInstance, ctx: FlowRouteDeps): Pro
 
   // Replaying a Start onboarding hands out a fresh activation code: codes exist only as hashes once answered.
   const onboardingIdempotency = idempotency(ctx, (stored) => starter.reissueActivationCode(stored as StoredStart));
-  app.addHook('onSend', storeIdempotentResponse(ctx, withoutActivationCode));
+  // On the two Start routes only: a hook of the whole plugin ran on every Get too, for nothing.
+  const storeResponse = storeIdempotentResponse(ctx, withoutActivationCode);
 
   app.post(
     '/onboarding',
     {
       onRequest: guard,
       preHandler: onboardingIdempotency,
+      onSend: storeResponse,
       schema: {
         tags: ['Onboarding'],
         summary: 'Start onboarding',
@@ -54,6 +56,7 @@ export async function flowRoutes(base: FastifyInstance, ctx: FlowRouteDeps): Pro
     {
       onRequest: guard,
       preHandler: idempotency(ctx),
+      onSend: storeResponse,
       schema: {
         tags: ['Step-up'],
         summary: 'Start step-up',

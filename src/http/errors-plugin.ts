@@ -8,11 +8,13 @@ import { recordRouteMethods } from './route-methods.js';
 
 /** Maps every failure to the Signicat error object and puts X-TRACE-ID on every response. */
 export function installErrorHandling(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request, and nothing in it waits.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-TRACE-ID', request.id);
     // No identifier or parameter holds a NUL character, and PostgreSQL text cannot store one: every route refuses it
     // here, before a lookup would fail in the database with a 500.
-    if (request.url.includes('%00')) throw errors.invalidRequest('The URL holds a NUL character (%00), which no identifier or parameter may hold.');
+    if (request.url.includes('%00')) return done(errors.invalidRequest('The URL holds a NUL character (%00), which no identifier or parameter may hold.'));
+    done();
   });
   recordRouteMethods(app);
 
