@@ -52,9 +52,8 @@ export function registerTokenEndpoint(app: FastifyInstance, ctx: TokenEndpointDe
       // Counted before any work, in a statement of its own: inside the unit of work below, the client's counter row
       // stayed locked until the audit item committed, and a client's token requests ran one at a time.
       await limitIssuedTokens(ctx, request, client.clientId);
-      // Signed before the unit of work, not inside it: signing waits on the crypto thread pool, and on SQLite the
-      // units of concurrent requests run one after another. The token is only handed out once its audit item is
-      // committed.
+      // Signed before its audit item is committed (tokens.ts signs on this thread, in about 50 µs); the token is only
+      // handed out once that commit is done.
       const token = await ctx.tokens.issue(ctx.store.db, client, permissions);
       // Committed with the items of the tokens issued at the same moment: one insert and one commit for them all.
       await ctx.audit.appendCommitted(ctx.store, {

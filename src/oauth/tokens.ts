@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { KeyObject, sign } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, errors as joseErrors, type CryptoKey } from 'jose';
 import type { Executor } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import type { ApiClient } from './clients.js';
@@ -15,6 +16,31 @@ export interface Principal {
 
 export class TokenRejected extends Error {}
 
+/**
+ * An ES256 compact JWS (RFC 7515 §7.1) signed on this thread by Node's crypto: jose signs through WebCrypto, whose
+ * argument normalisation and thread-pool round trip cost more than the signature itself (about 100 µs of CPU per
+ * token against 50, measured). Verification stays with jose, so tokens are checked by another implementation than
+ * the one that made them.
+ */
+function signCompactJwt(header: Record<string, unknown>, claims: Record<string, unknown>, privateKey: KeyObject): string {
+  const input = `${base64url(header)}.${base64url(claims)}`;
+  const signature = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** The signing key as Node's KeyObject, made once per key. */
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+function keyObjectOf(key: CryptoKey): KeyObject {
+  let keyObject = keyObjects.get(key);
+  if (!keyObject) {
+    keyObject = KeyObject.from(key);
+    keyObjects.set(key, keyObject);
+  }
+  return keyObject;
+}
+
+const base64url = (value: Record<string, unknown>): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
 const VERIFIED_TOKENS_LIMIT = 10_000;
 const MAX_KID_LENGTH = 100;
 
@@ -29,15 +55,21 @@ export class AccessTokens {
     const key = await this.deps.keys.signingKey(executor);
     const nowSeconds = Math.floor(this.deps.clock.now() / 1000);
     const scope = permissions.join(' ');
-    const token = await new SignJWT({ client_id: client.clientId, scope, account_id: client.accountId })
-      .setProtectedHeader({ alg: TOKEN_ALG, typ: 'at+jwt', kid: key.kid })
-      .setIssuer(this.deps.issuer)
-      .setAudience(this.deps.audience)
-      .setSubject(client.clientId)
-      .setJti(this.deps.random.uuid())
-      .setIssuedAt(nowSeconds)
-      .setExpirationTime(nowSeconds + client.tokenTtlSeconds)
-      .sign(key.privateKey);
+    const token = signCompactJwt(
+      { alg: TOKEN_ALG, typ: 'at+jwt', kid: key.kid },
+      {
+        client_id: client.clientId,
+        scope,
+        account_id: client.accountId,
+        iss: this.deps.issuer,
+        aud: this.deps.audience,
+        sub: client.clientId,
+        jti: this.deps.random.uuid(),
+        iat: nowSeconds,
+        exp: nowSeconds + client.tokenTtlSeconds,
+      },
+      keyObjectOf(key.privateKey),
+    );
     return { token, expiresIn: client.tokenTtlSeconds, scope };
   }
 

@@ -1,4 +1,4 @@
-import { generateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { createHarness, PUBLIC_URL, type Harness } from '../support/harness.js';
@@ -38,6 +38,11 @@ for (const database of testDatabases) {
       const jwks = await h.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
       expect(jwks.json().keys.map((k: { kid: string }) => k.kid)).toContain(header.kid);
       expect(JSON.stringify(jwks.json())).not.toContain('"d"');
+      // Signed by Node's crypto, checked by jose against the published keys, as an RP would.
+      const verified = await jwtVerify(body.access_token, createLocalJWKSet(jwks.json()), { issuer: PUBLIC_URL, audience: PUBLIC_URL, typ: 'at+jwt' });
+      expect(verified.protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: header.kid });
+      const tampered = `${body.access_token.slice(0, -4)}${body.access_token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+      await expect(jwtVerify(tampered, createLocalJWKSet(jwks.json()))).rejects.toThrow();
       const viaPost = await form(`grant_type=client_credentials&client_id=${c.clientId}&client_secret=${c.clientSecret}&scope=audit`);
       expect(viaPost.json().scope).toBe('audit');
     });
