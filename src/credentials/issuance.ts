@@ -1,13 +1,12 @@
-import { webcrypto } from 'node:crypto';
 import { digest, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import type { CryptoKey } from 'jose';
 import type { CredentialSettings } from '../config.js';
 import { latestAssuredTransaction } from '../flows/transaction.js';
 import type { RequestMeta } from '../http/request-meta.js';
 import { isEnrolled } from '../identity/binding.js';
 import type { User, UserStore } from '../identity/users.js';
 import { meetsAssurance } from '../proofing/assurance.js';
+import { signJwsInput } from '../oauth/signing-keys.js';
 import { apiError, errors } from '../shared/errors.js';
 import { isoTime } from '../shared/runtime.js';
 import type { Executor, Store, Tx } from '../store/database.js';
@@ -160,20 +159,12 @@ export class CredentialIssuer {
       status: { status_list: { idx: statusIndex, uri: statusUri } },
       ...identity.claims,
     };
-    const signer = this.sdJwtSigner(key.privateKey);
+    const signer = async (signingInput: string) => signJwsInput(signingInput, key.privateKey);
     return new SDJwtVcInstance({ hasher: digest, hashAlg: 'sha-256', saltGenerator: generateSalt, signAlg: CREDENTIAL_ALG, signer }).issue(
       payload,
       IDENTITY_DISCLOSURE_FRAME,
       { header: { kid: key.kid } },
     );
-  }
-
-  /** ES256 over the JWS signing input, as the raw r||s JWS expects (WebCrypto's ECDSA output). */
-  private sdJwtSigner(privateKey: CryptoKey): (data: string) => Promise<string> {
-    return async (data) => {
-      const signature = await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey as webcrypto.CryptoKey, Buffer.from(data));
-      return Buffer.from(signature).toString('base64url');
-    };
   }
 
   private async announceIssued(trx: Tx, grant: OfferGrant, credentialId: string, expiresAt: number, meta: RequestMeta): Promise<void> {

@@ -1,9 +1,8 @@
 import { createHeaderAndPayload, StatusList } from '@sd-jwt/jwt-status-list';
-import { SignJWT } from 'jose';
 import type { AuditLog } from '../audit/log.js';
 import type { Outbox } from '../events/outbox.js';
 import type { RequestMeta } from '../http/request-meta.js';
-import type { SigningKeys } from '../oauth/signing-keys.js';
+import { signJwt, type SigningKeys } from '../oauth/signing-keys.js';
 import { isoTime, type Clock, type RandomSource } from '../shared/runtime.js';
 import type { Executor, Tx } from '../store/database.js';
 import { deleteExpiredRows } from './expiry.js';
@@ -186,7 +185,7 @@ export class CredentialRegistry {
       { iss: this.deps.issuer, sub: this.statusListUri(listId), iat, exp: iat + STATUS_LIST_VALIDITY_SECONDS, ttl: STATUS_LIST_TTL_SECONDS },
       { alg: CREDENTIAL_ALG, typ: 'statuslist+jwt', kid: key.kid },
     );
-    return new SignJWT(payload).setProtectedHeader(header).sign(key.privateKey);
+    return signJwt(header, payload, key.privateKey);
   }
 
   /** The list new credentials go to: the newest one, or a new one once it is half full. */
