@@ -18,7 +18,7 @@ import pg from 'pg';
 import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
-import { namedStatement, statementName } from './prepared.js';
+import { namedStatement, runPreparedQueriesDirectly, statementName } from './prepared.js';
 import { BACKSTOP_CHECKPOINT_PAGES, startBackgroundCheckpoints } from './checkpointer.js';
 import type { Database } from './schema.js';
 import type { Db, Insert, Store } from './types.js';
@@ -70,7 +70,11 @@ function openSqlite(path: string, options: StoreOptions): Store {
     sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     stopCheckpoints = startBackgroundCheckpoints(path);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // Statements run one at a time on the one connection: outside a transaction a read may run at once, synchronously;
+  // inside one (a group commit awaiting its units) it would see uncommitted rows, so it waits its turn in Kysely.
+  runPreparedQueriesDirectly(db, (text, parameters) => (sqlite.inTransaction ? undefined : statements.prepare(text).all(parameters)));
   const groupCommit = new GroupCommit(db);
   return {
     db,
@@ -217,6 +221,10 @@ function openPostgres(url: string, poolSize: number, namedStatements: boolean): 
   // the process when PostgreSQL restarted under load. Its queries fail anyway, and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements ? withNamedStatements(pool) : pool }) });
+  runPreparedQueriesDirectly(db, async (text, parameters) => {
+    const name = namedStatements ? statementName(text) : undefined;
+    return (await pool.query({ ...(name ? { name } : {}), text, values: [...parameters] })).rows;
+  });
   return {
     db,
     dialect: 'postgres',

@@ -24,6 +24,30 @@ for (const database of testDatabases) {
       expect(await t.store.write((trx) => byId(trx, 'b'))).toEqual([{ id: 'b', name: 'account b' }]);
     });
 
+    it('never shows a read on the handle the rows of a transaction still open, even on SQLite’s one connection', async () => {
+      const byId = preparedQuery((executor, id: string) => executor.selectFrom('accounts').select(['id']).where('id', '=', id));
+      expect(await byId(t.store.db, 'a')).toEqual([{ id: 'a' }]); // compiled: later calls take the driver's path
+      let inserted!: () => void;
+      const insertedSignal = new Promise<void>((resolve) => (inserted = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const rolledBack = new Error('rolled back');
+      const unit = t.store
+        .write(async (trx) => {
+          await trx.insertInto('accounts').values({ id: 'uncommitted', name: 'never committed', created_at: 1 }).execute();
+          inserted();
+          await released;
+          throw rolledBack;
+        })
+        .catch((error: unknown) => error);
+      await insertedSignal;
+      // Run while the unit's transaction is open: on SQLite it shares the connection, so it must wait for the end.
+      const read = byId(t.store.db, 'uncommitted');
+      release();
+      expect(await unit).toBe(rolledBack);
+      expect(await read).toEqual([]);
+    });
+
     it('refuses a query that binds anything but its arguments, in order', async () => {
       const withLiteral = preparedQuery((executor, id: string) => executor.selectFrom('accounts').select('id').where('id', '=', id).where('name', '=', 'x'));
       await expect(withLiteral(t.store.db, 'a')).rejects.toThrow(/must bind exactly its arguments/);
@@ -60,6 +84,22 @@ for (const database of testDatabases) {
           })
           .catch((error: unknown) => error);
         expect(outcome).toBe(rolledBack);
+      });
+
+      it('runs a query on the handle, outside transactions, as a named statement too', async () => {
+        for (const namedStatements of [true, false]) {
+          const store = openStore(t.url, { poolSize: 1, namedStatements });
+          try {
+            const byId = preparedQuery((executor, id: string) => executor.selectFrom('accounts').select(['id', 'created_at']).where('id', '=', id));
+            expect(await byId(store.db, 'a')).toEqual([{ id: 'a', created_at: 1 }]);
+            expect(await byId(store.db, 'b')).toEqual([{ id: 'b', created_at: 1 }]);
+            // One connection in the pool: this runs where the two reads ran.
+            const prepared = (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(store.db)).rows.map((r) => r.name);
+            expect(prepared.some((name) => name.startsWith('reuseid_'))).toBe(namedStatements);
+          } finally {
+            await store.close();
+          }
+        }
       });
 
       it('runs every statement unnamed when named statements are off (behind a pooler that cannot carry them)', async () => {
