@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { FastifyBaseLogger } from 'fastify';
 import { auditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
@@ -17,6 +17,7 @@ import { decoratePrincipal } from './http/auth.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { answerClientError, answerFrameworkError, installErrorHandling } from './http/errors-plugin.js';
 import { decorateIdempotency } from './http/idempotency.js';
+import { serializerCompiler } from './http/serializer.js';
 import { deferredChildLogger } from './ops/logger.js';
 import { operationsRoutes } from './ops/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
