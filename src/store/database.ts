@@ -221,10 +221,7 @@ function openPostgres(url: string, poolSize: number, namedStatements: boolean): 
   // the process when PostgreSQL restarted under load. Its queries fail anyway, and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements ? withNamedStatements(pool) : pool }) });
-  runPreparedQueriesDirectly(db, async (text, parameters) => {
-    const name = namedStatements ? statementName(text) : undefined;
-    return (await pool.query({ ...(name ? { name } : {}), text, values: [...parameters] })).rows;
-  });
+  runPreparedQueriesDirectly(db, async (text, parameters) => (await pool.query(queryConfig(text, parameters, namedStatements))).rows);
   return {
     db,
     dialect: 'postgres',
@@ -258,10 +255,10 @@ function withNamedStatements(pool: pg.Pool): PostgresPool {
   const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
     // A string is a query; anything else a cursor (Kysely's streaming), passed on as it is.
-    query: ((sql: string, parameters?: readonly unknown[]) => {
-      const name = typeof sql === 'string' ? statementName(sql) : undefined;
-      return name ? client.query({ name, text: sql, values: [...(parameters ?? [])] }) : client.query(sql, parameters as unknown[]);
-    }) as unknown as PostgresPoolClient['query'],
+    query: ((sql: string, parameters?: readonly unknown[]) =>
+      typeof sql === 'string'
+        ? client.query(queryConfig(sql, parameters ?? [], true))
+        : client.query(sql, parameters as unknown[])) as unknown as PostgresPoolClient['query'],
     release: (destroy) => client.release(destroy),
   });
   return {
@@ -275,6 +272,12 @@ function withNamedStatements(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/** How PostgreSQL runs this SQL text: as its named statement when a prepared query registered it (prepared.ts). */
+function queryConfig(text: string, parameters: readonly unknown[], namedStatements: boolean): pg.QueryConfig {
+  const name = namedStatements ? statementName(text) : undefined;
+  return { ...(name ? { name } : {}), text, values: [...parameters] };
 }
 
 /** Applies every pending migration. Safe when several instances start at once (the migrator takes a lock). */
