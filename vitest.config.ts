@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -16,5 +17,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest runs one file at a time on two cores (it keeps a core for itself), yet most files here wait on spawned
+    // processes, databases and timers rather than compute: two at a time took the whole suite on SQLite, PostgreSQL
+    // and Redis from 726 s to 486 s on the 2-core CI machine, every test passing. Test files share nothing (each
+    // PostgreSQL harness has a database of its own, each server a free port).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
