@@ -1,5 +1,5 @@
-import { KeyObject, sign } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Executor } from '../store/database.js';
 import type { DataCipher } from '../security/keyring.js';
 import type { Clock } from '../shared/runtime.js';
@@ -17,7 +17,8 @@ export type KeyPurpose = 'access-token' | 'credential';
 
 interface ActiveKey {
   kid: string;
-  privateKey: CryptoKey;
+  /** Node's own key object: signing goes through `crypto.sign` (see signJwsInput). */
+  privateKey: KeyObject;
   createdAt: number;
 }
 
@@ -51,7 +52,7 @@ export class SigningKeys {
       .executeTakeFirst();
     if (newest && now - newest.created_at < this.deps.rotationMs) {
       const jwk = this.deps.cipher.openJson<JWK>(newest.private_jwk_sealed, `signing-key:${newest.kid}`);
-      this.active = { kid: newest.kid, privateKey: (await importJWK(jwk, TOKEN_ALG)) as CryptoKey, createdAt: newest.created_at };
+      this.active = { kid: newest.kid, privateKey: createPrivateKey({ key: jwk, format: 'jwk' }), createdAt: newest.created_at };
     } else {
       this.active = await this.createKey(executor, now);
     }
@@ -90,8 +91,9 @@ export class SigningKeys {
   }
 
   private async createKey(executor: Executor, now: number): Promise<ActiveKey> {
-    const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
+    // P-256, the curve of ES256 (RFC 7518 §3.4).
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
     const kid = await calculateJwkThumbprint(publicJwk);
     const published: JWK = { ...publicJwk, kid, alg: TOKEN_ALG, use: 'sig' };
     await executor
@@ -100,7 +102,7 @@ export class SigningKeys {
         kid,
         alg: TOKEN_ALG,
         public_jwk: JSON.stringify(published),
-        private_jwk_sealed: this.deps.cipher.sealJson(await exportJWK(privateKey), `signing-key:${kid}`),
+        private_jwk_sealed: this.deps.cipher.sealJson(privateKey.export({ format: 'jwk' }), `signing-key:${kid}`),
         created_at: now,
         retired_at: null,
         purpose: this.deps.purpose,
@@ -114,7 +116,7 @@ export class SigningKeys {
  * A compact JWS (RFC 7515 §7.1) of these header and claims, signed ES256 with a key of SigningKeys. Every JWT this
  * server signs goes through here (access tokens, credentials, status lists); jose and other libraries verify them.
  */
-export function signJwt(header: Record<string, unknown>, claims: Record<string, unknown>, privateKey: CryptoKey): string {
+export function signJwt(header: Record<string, unknown>, claims: Record<string, unknown>, privateKey: KeyObject): string {
   const input = `${base64urlJson(header)}.${base64urlJson(claims)}`;
   return `${input}.${signJwsInput(input, privateKey)}`;
 }
@@ -124,19 +126,8 @@ export function signJwt(header: Record<string, unknown>, claims: Record<string, 
  * Node's crypto: WebCrypto's argument normalisation and thread-pool round trip cost more than the signature itself
  * (about 100 µs of CPU per access token against 50, measured).
  */
-export function signJwsInput(signingInput: string, privateKey: CryptoKey): string {
-  return sign('sha256', Buffer.from(signingInput), { key: keyObjectOf(privateKey), dsaEncoding: 'ieee-p1363' }).toString('base64url');
+export function signJwsInput(signingInput: string, privateKey: KeyObject): string {
+  return sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 }
 
 const base64urlJson = (value: Record<string, unknown>): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-/** A signing key as Node's KeyObject, made once per key. */
-const keyObjects = new WeakMap<CryptoKey, KeyObject>();
-function keyObjectOf(key: CryptoKey): KeyObject {
-  let keyObject = keyObjects.get(key);
-  if (!keyObject) {
-    keyObject = KeyObject.from(key);
-    keyObjects.set(key, keyObject);
-  }
-  return keyObject;
-}
