@@ -1,7 +1,7 @@
 import { canonicalize } from 'json-canonicalize';
 import type { Insertable } from 'kysely';
 import type { AuditItemsTable } from '../store/schema.js';
-import { isUniqueViolation, type Election, type Store, type Tx } from '../store/database.js';
+import { isUniqueViolation, type Election, type Executor, type Store, type Tx } from '../store/database.js';
 import type { Clock } from '../shared/runtime.js';
 import { chainHash, GENESIS_HASH, type AppendedAuditItem, type AuditItem } from './log.js';
 
@@ -62,7 +62,7 @@ export class AuditSequencer {
     let chained = 0;
     for (let conflicts = 0; ; ) {
       // An idle pass costs one read, not a transaction.
-      if (!(await this.deps.store.db.selectFrom('audit_pending').select('id').limit(1).executeTakeFirst())) return chained;
+      if (!(await pendingProbe(this.deps.store.db).executeTakeFirst())) return chained;
       try {
         const batch = await this.deps.store.write((trx) => chainBatch(trx));
         chained += batch;
@@ -111,6 +111,18 @@ export class AuditSequencer {
     if (!(await election.lead())) return CANDIDATE_INTERVAL_MS;
     return (await this.sequenceNow()) > 0 ? BUSY_INTERVAL_MS : SEQUENCE_INTERVAL_MS;
   }
+}
+
+/**
+ * Whether anything is pending, read in the primary key's order so that PostgreSQL walks the index rather than the
+ * heap. Every chained item leaves a dead row in `audit_pending` until VACUUM; without the order the planner chose a
+ * sequential scan that read all of them on every pass: with 141,000 dead rows (autovacuum off, after a few token
+ * benches) 69 ms and 8,865 buffers a pass, up to 20 passes a second, so PostgreSQL's CPU went to the probe rather than
+ * to the writes. The index's entries are a twentieth of the rows' size, and the first scan marks those of dead rows so
+ * that later ones skip them without visiting the heap. Exported for its test.
+ */
+export function pendingProbe(executor: Executor) {
+  return executor.selectFrom('audit_pending').select('id').orderBy('id').limit(1);
 }
 
 /** One batch: the oldest pending rows, chained per account onto each chain's head, in one transaction. */
