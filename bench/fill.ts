@@ -33,15 +33,18 @@ async function fillRange(store: Store, offset: number, first: number, last: numb
       ? sql`select g as n from generate_series(${first}::integer, ${last}::integer) g`
       : sql`with recursive s(n) as (select ${first} union all select n + 1 from s where n < ${last}) select n from s`;
   const id = (prefix: string) => sql.raw(`'${prefix}-${offset}-' || n`);
+  // Ended now: rows the retention policy keeps (a year by default), so the server is not purging them while the
+  // growth figure is measured. Ended in 1970, they were all due for deletion at once.
+  const now = sql.lit(Date.now());
   await store.db.transaction().execute(async (trx) => {
     await sql`insert into users (id, account_id, state, data_key_sealed, external_ref_sealed, created_at, updated_at)
-      select ${id('u')}, 'default', 'ACTIVE', 'x', null, 0, 0 from (${series}) series`.execute(trx);
+      select ${id('u')}, 'default', 'ACTIVE', 'x', null, ${now}, ${now} from (${series}) series`.execute(trx);
     await sql`insert into dossiers (id, account_id, user_id, created_at)
-      select ${id('d')}, 'default', ${id('u')}, 0 from (${series}) series`.execute(trx);
+      select ${id('d')}, 'default', ${id('u')}, ${now} from (${series}) series`.execute(trx);
     await sql`insert into transactions (id, account_id, client_id, kind, user_id, device_id, status, stage, provider, provider_options,
         external_ref_sealed, activation_code_hash, activation_code_expires_at, dossier_id, process_id, proofing_id, user_data_sealed,
         failure_reason, created_at, updated_at, expires_at, ended_at)
       select ${id('t')}, 'default', 'bench', 'onboarding', ${id('u')}, null, 'Failed', 'done', 'signicatvideoid', '{}',
-        null, null, null, ${id('d')}, ${id('p')}, null, null, 'bench', 0, 0, 0, 0 from (${series}) series`.execute(trx);
+        null, null, null, ${id('d')}, ${id('p')}, null, null, 'bench', ${now}, ${now}, ${now}, ${now} from (${series}) series`.execute(trx);
   });
 }

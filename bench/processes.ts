@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ClientStore, type CreatedClient } from '../src/oauth/clients.js';
 import { systemClock } from '../src/shared/runtime.js';
@@ -15,6 +15,8 @@ export interface ServerProcess {
   peakRssMb(): number;
   /** Resident set size now, in MB (Linux VmRSS). */
   rssMb(): number;
+  /** CPU time the process has used so far (user and system), in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, ready
     child,
     peakRssMb: () => procStatusMb(child.pid!, 'VmHWM'),
     rssMb: () => procStatusMb(child.pid!, 'VmRSS'),
+    cpuMs: () => processCpuMs(child.pid!),
     logTail: () => [...recent, stderr].join('\n'),
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -68,6 +71,32 @@ function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);
+}
+
+/** utime + stime of /proc/PID/stat (fields 14 and 15, in clock ticks of 10 ms), in ms; with `reaped`, also what its
+ * children that have exited used (cutime + cstime, fields 16 and 17). */
+function processCpuMs(pid: number, reaped = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  return ticks * 10;
+}
+
+/**
+ * CPU time used so far by the PostgreSQL processes on this machine, in ms; 0 when none runs here. The backends that
+ * have exited (a pool closing an idle connection) count through the postmaster, which reaps them: without that the
+ * total fell whenever one exited. Only meaningful for a database on this machine that nothing else is using.
+ */
+export function localPostgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('postgres')) total += processCpuMs(Number(entry), true);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return total;
 }
 
 /** An API client created directly in the database (migrating it first), as `reuseid clients create` does. */

@@ -5,20 +5,24 @@
  * - startOnboarding / getOnboarding: the real server vs the driver-level floor, a bare Fastify route doing the same
  *   token verification and the same inserts or select with the driver's prepared statements (bench/baseline-server.ts);
  * - oneVsManyAccounts: startOnboarding from one account vs the same load spread over eight accounts;
- * - token: our client-credentials endpoint vs node-oidc-provider issuing the same ES256 JWT access tokens;
+ * - token: our client-credentials endpoint vs node-oidc-provider issuing the same ES256 JWT access tokens, with the CPU
+ *   each process spent per token and, with --database on this machine, what its PostgreSQL spent;
  * - growth: getOnboarding latency with 10,000 and with 1,000,000 stored transactions;
  * - rssMb: the server's peak resident memory under all of that.
  * Each side of a comparison is warmed up (unmeasured) before either is measured, then the two sides are measured in
  * alternating rounds. Every figure carries its p99.
+ * With --database, the URL's role must be able to create databases: the run creates one of its own on that server and
+ * drops it at the end.
  * Benchmarks print; they never fail on numbers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createScratchDatabase } from '../src/testing/databases/postgres.js';
 import { fillTransactions } from './fill.js';
 import { load, sequentialP50Ms, type LoadResult } from './load.js';
-import { createClient, freePort, startProcess, type ServerProcess } from './processes.js';
+import { createClient, freePort, localPostgresCpuMs, startProcess, type ServerProcess } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,8 +44,13 @@ const BIN = join(import.meta.dirname, '../bin/reuseid.js');
 const TSX = ['--import', 'tsx'];
 
 const dir = mkdtempSync(join(tmpdir(), 'reuseid-bench-'));
-const databaseUrl = (name: string) => args.database ?? `sqlite:${join(dir, `${name}.db`)}`;
+// On PostgreSQL, a database of the run's own on that server, dropped at the end: what an earlier run left in a shared
+// one (a million filled transactions, long ended) kept the next run's server busy purging it under the retention
+// policy, and that background work fell on every figure.
+const scratch = args.database ? await createScratchDatabase(args.database, 'reuseid_bench') : undefined;
+const databaseUrl = (name: string) => scratch?.url ?? `sqlite:${join(dir, `${name}.db`)}`;
 const processes: ServerProcess[] = [];
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 
 try {
   const serverDb = databaseUrl('server');
@@ -139,10 +148,15 @@ try {
 
   const tokenBody = 'grant_type=client_credentials';
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  // CPU per token of each side, and of the local PostgreSQL during our side's runs (the peer writes nothing): the
+  // ratio alone cannot say whether a gap is the server's or the database's when both share the machine's cores.
+  const ourCpu = cpuPerRequest(server);
+  const peerCpu = cpuPerRequest(peer);
   const [ourToken, peerToken, tokenRounds] = await warmThenMeasure(
-    (seconds) =>
+    ourCpu.counting((seconds) =>
       load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections }),
-    (seconds) =>
+    ),
+    peerCpu.counting((seconds) =>
       load({
         url: `${peer.url}/token`,
         method: 'POST',
@@ -151,6 +165,7 @@ try {
         seconds,
         connections,
       }),
+    ),
   );
   checkClean('token', ourToken);
   checkClean('token (oidc-provider)', peerToken);
@@ -161,9 +176,13 @@ try {
     peerP99Ms: peerToken.p99Ms,
     ratio: round(ourToken.rps / peerToken.rps),
     roundRatios: tokenRounds,
+    cpuUsPerToken: { server: ourCpu.processUs(), postgres: args.database ? ourCpu.postgresUs() : null, peer: peerCpu.processUs() },
   };
   log(
     `token            ours ${ourToken.rps} rps (p99 ${ourToken.p99Ms} ms)   oidc-provider ${peerToken.rps} rps (p99 ${peerToken.p99Ms} ms)   ratio ${tokenResult.ratio} (rounds ${tokenRounds.join(', ')})`,
+  );
+  log(
+    `  CPU per token  server ${tokenResult.cpuUsPerToken.server} µs${args.database ? `, local PostgreSQL ${tokenResult.cpuUsPerToken.postgres} µs` : ''}   oidc-provider ${tokenResult.cpuUsPerToken.peer} µs`,
   );
 
   const growth = await measureGrowth(serverDb, server.url, json, ours);
@@ -172,8 +191,14 @@ try {
   log(`rss              peak ${result.rssMb} MB (server process)`);
   if (args.json) console.log(JSON.stringify(result));
 } finally {
+  await cleanUp();
+}
+
+/** The child processes, the temporary folder and the scratch database go, at the end or when the run is interrupted. */
+async function cleanUp(): Promise<void> {
   await Promise.all(processes.map((p) => p.stop()));
   rmSync(dir, { recursive: true, force: true });
+  await scratch?.drop();
 }
 
 type Run = (seconds: number) => Promise<LoadResult>;
@@ -250,6 +275,28 @@ async function issueToken(url: string, basic: string): Promise<string> {
 async function created(url: string, headers: Record<string, string>): Promise<string> {
   const res = await fetch(`${url}/reuseid/onboarding`, { method: 'POST', headers, body: '{}' });
   return ((await res.json()) as { data: { transactionId: string } }).data.transactionId;
+}
+
+/** Wraps a side's runs to add up its requests and the CPU its process (and the local PostgreSQL) used meanwhile. */
+function cpuPerRequest(side: ServerProcess) {
+  let requests = 0;
+  let processMs = 0;
+  let postgresMs = 0;
+  const perRequestUs = (ms: number) => (requests ? Math.round((ms * 1000) / requests) : 0);
+  return {
+    counting:
+      (run: Run): Run =>
+      async (seconds) => {
+        const [side0, postgres0] = [side.cpuMs(), localPostgresCpuMs()];
+        const result = await run(seconds);
+        processMs += side.cpuMs() - side0;
+        postgresMs += localPostgresCpuMs() - postgres0;
+        requests += result.rps * seconds;
+        return result;
+      },
+    processUs: () => perRequestUs(processMs),
+    postgresUs: () => perRequestUs(postgresMs),
+  };
 }
 
 function checkClean(name: string, result: LoadResult): void {

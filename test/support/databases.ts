@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createScratchDatabase } from '../../src/testing/databases/postgres.js';
 
 /**
  * The databases every storage behaviour is tested on: SQLite always, PostgreSQL when REUSEID_TEST_DATABASE_URL is
@@ -20,23 +19,7 @@ const sqlite: TestDatabase = {
 
 const postgres: TestDatabase = {
   name: 'postgres',
-  async create() {
-    const name = `reuseid_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${name}`);
-    const url = new URL(postgresUrl!);
-    url.pathname = `/${name}`;
-    return { url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-  },
+  create: () => createScratchDatabase(postgresUrl!, 'reuseid_test'),
 };
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 export const testDatabases: TestDatabase[] = postgresUrl ? [sqlite, postgres] : [sqlite];
