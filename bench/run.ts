@@ -50,7 +50,11 @@ const dir = mkdtempSync(join(tmpdir(), 'reuseid-bench-'));
 const scratch = args.database ? await createScratchDatabase(args.database, 'reuseid_bench') : undefined;
 const databaseUrl = (name: string) => scratch?.url ?? `sqlite:${join(dir, `${name}.db`)}`;
 const processes: ServerProcess[] = [];
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => void cleanUp().finally(() => process.exit(code)));
 
 try {
   const serverDb = databaseUrl('server');
@@ -150,8 +154,8 @@ try {
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   // CPU per token of each side, and of the local PostgreSQL during our side's runs (the peer writes nothing): the
   // ratio alone cannot say whether a gap is the server's or the database's when both share the machine's cores.
-  const ourCpu = cpuPerRequest(server);
-  const peerCpu = cpuPerRequest(peer);
+  const ourCpu = cpuPerRequest(server, Boolean(args.database));
+  const peerCpu = cpuPerRequest(peer, false);
   const [ourToken, peerToken, tokenRounds] = await warmThenMeasure(
     ourCpu.counting((seconds) =>
       load({ url: `${server.url}/auth/open/connect/token`, method: 'POST', headers: { ...form, authorization: basic }, body: tokenBody, seconds, connections }),
@@ -176,13 +180,13 @@ try {
     peerP99Ms: peerToken.p99Ms,
     ratio: round(ourToken.rps / peerToken.rps),
     roundRatios: tokenRounds,
-    cpuUsPerToken: { server: ourCpu.processUs(), postgres: args.database ? ourCpu.postgresUs() : null, peer: peerCpu.processUs() },
+    cpuUsPerToken: { server: ourCpu.processUs(), postgres: ourCpu.postgresUs(), peer: peerCpu.processUs() },
   };
   log(
     `token            ours ${ourToken.rps} rps (p99 ${ourToken.p99Ms} ms)   oidc-provider ${peerToken.rps} rps (p99 ${peerToken.p99Ms} ms)   ratio ${tokenResult.ratio} (rounds ${tokenRounds.join(', ')})`,
   );
   log(
-    `  CPU per token  server ${tokenResult.cpuUsPerToken.server} µs${args.database ? `, local PostgreSQL ${tokenResult.cpuUsPerToken.postgres} µs` : ''}   oidc-provider ${tokenResult.cpuUsPerToken.peer} µs`,
+    `  CPU per token  server ${tokenResult.cpuUsPerToken.server} µs${tokenResult.cpuUsPerToken.postgres === null ? '' : `, local PostgreSQL ${tokenResult.cpuUsPerToken.postgres} µs`}   oidc-provider ${tokenResult.cpuUsPerToken.peer} µs`,
   );
 
   const growth = await measureGrowth(serverDb, server.url, json, ours);
@@ -277,25 +281,29 @@ async function created(url: string, headers: Record<string, string>): Promise<st
   return ((await res.json()) as { data: { transactionId: string } }).data.transactionId;
 }
 
-/** Wraps a side's runs to add up its requests and the CPU its process (and the local PostgreSQL) used meanwhile. */
-function cpuPerRequest(side: ServerProcess) {
+/**
+ * Wraps a side's runs to add up its requests and the CPU its process used meanwhile, and with `postgres` what the local
+ * PostgreSQL used too (null without: nothing to read, and /proc is not scanned).
+ */
+function cpuPerRequest(side: ServerProcess, postgres: boolean) {
   let requests = 0;
   let processMs = 0;
   let postgresMs = 0;
+  const postgresCpuMs = () => (postgres ? localPostgresCpuMs() : 0);
   const perRequestUs = (ms: number) => (requests ? Math.round((ms * 1000) / requests) : 0);
   return {
     counting:
       (run: Run): Run =>
       async (seconds) => {
-        const [side0, postgres0] = [side.cpuMs(), localPostgresCpuMs()];
+        const [side0, postgres0] = [side.cpuMs(), postgresCpuMs()];
         const result = await run(seconds);
         processMs += side.cpuMs() - side0;
-        postgresMs += localPostgresCpuMs() - postgres0;
+        postgresMs += postgresCpuMs() - postgres0;
         requests += result.rps * seconds;
         return result;
       },
     processUs: () => perRequestUs(processMs),
-    postgresUs: () => perRequestUs(postgresMs),
+    postgresUs: () => (postgres ? perRequestUs(postgresMs) : null),
   };
 }
 
