@@ -167,6 +167,17 @@ for (const database of testDatabases) {
         expect((await call(await sign(PUBLIC_URL, 'https://other.example'))).statusCode).toBe(401);
       });
 
+      it('answers the same for a token verified afresh and for the same token remembered', async () => {
+        const rp = await h.rp();
+        const auditOnly = await h.rp({ permissions: ['audit'] });
+        for (let use = 0; use < 2; use++) {
+          expect((await call(rp.token)).statusCode).toBe(404);
+          const refused = await call(auditOnly.token);
+          expect(refused.statusCode).toBe(403);
+          expect(refused.json()).toMatchObject({ code: 'insufficient_permissions', status: 403, traceId: refused.headers['x-trace-id'] });
+        }
+      });
+
       it('refuses a token without the permission the endpoint needs with 403', async () => {
         const rp = await h.rp({ permissions: ['audit'] });
         const res = await rp.post('/reuseid/onboarding', {});
