@@ -47,9 +47,12 @@ export function requirePermission(verifyToken: VerifyToken, permission: Permissi
   };
 }
 
+/** RFC 6750 §2.1: the scheme, case-insensitive, then a b64token. No `g` flag, so exec keeps no state between calls. */
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
+
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  const match = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim()) : null;
+  const match = header ? BEARER.exec(header.trim()) : null;
   if (!match?.[1]) throw errors.invalidToken('A bearer access token is required.');
   return match[1];
 }
