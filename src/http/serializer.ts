@@ -1,6 +1,7 @@
 import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
 import { serializerCompiler as zodSerializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { literalKey, propertyRead } from '../shared/generated-code.js';
 
 /** Copies of a value holding only what its response schema declares. */
 type Projection = (value: unknown) => unknown;
@@ -52,26 +53,29 @@ export function projection(schema: z.ZodType): Projection | null {
   }
 }
 
-/** An object's declared keys, in the schema's order; an object that passes unknown keys on is not projected. */
+/**
+ * An object's declared keys, in the schema's order; an object that passes unknown keys on is not projected. The copy is
+ * a function generated for this schema (shared/generated-code.ts): one object literal of the declared keys, each read
+ * by name. One loop shared by every schema read and wrote each key through megamorphic keyed accesses and grew the
+ * copy key by key (perf under a Get load: 1.2 % of the CPU). A key left undefined stays in the copy, undefined, and
+ * JSON.stringify leaves it out, as the loop did.
+ */
 function objectProjection(schema: z.ZodObject): Projection | null {
   const catchall = schema._zod.def.catchall;
   if (catchall && catchall._zod.def.type !== 'never') return null;
-  const keys: string[] = [];
   const projections: Projection[] = [];
+  const fields: string[] = [];
   for (const [key, field] of Object.entries(schema.shape)) {
     const project = projection(field as z.ZodType);
     if (!project) return null;
-    keys.push(key);
+    const read = `value${propertyRead(key)}`;
+    fields.push(`${literalKey(key)}: ${project === asIs ? read : `(field = ${read}) === undefined ? undefined : projections[${projections.length}](field)`}`);
     projections.push(project);
   }
-  return (value) => {
+  const body = `return (value) => {
     if (typeof value !== 'object' || value === null) return value;
-    const source = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) {
-      const field = source[keys[i]!];
-      if (field !== undefined) out[keys[i]!] = projections[i]!(field);
-    }
-    return out;
-  };
+    let field;
+    return { ${fields.join(', ')} };
+  };`;
+  return new Function('projections', body)(projections) as Projection;
 }

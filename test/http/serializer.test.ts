@@ -59,6 +59,13 @@ describe('response serializer', () => {
     expect(serialize(schema, { data })).toBe(serializeWithZod(schema, { data }));
   });
 
+  it('writes a key holding quotes, backslashes or line breaks as zod does, and runs none of it', () => {
+    const schema = z.object({ 'a"b': z.string(), 'c\\d': z.number(), 'e\nf': z.object({ '"}; globalThis.injected = 1; ({"': z.boolean() }) });
+    const data = { 'a"b': 'x', 'c\\d': 1, 'e\nf': { '"}; globalThis.injected = 1; ({"': true, other: 'hidden' } };
+    expect(serialize(schema, data)).toBe(serializeWithZod(schema, data));
+    expect('injected' in globalThis).toBe(false);
+  });
+
   it("keeps zod's serializer, which checks every value, for a shape the schema alone does not fix", () => {
     for (const schema of [
       z.object({ value: z.union([z.string(), z.number()]) }),
