@@ -4,6 +4,7 @@ import type { Executor, Insert, Store } from '../store/database.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 import { namedStatement } from '../store/prepared.js';
+import { rowInsert } from '../store/row-insert.js';
 
 /**
  * The tamper-evident audit log, built as transparency logs are: items are written first and chained shortly after.
@@ -78,7 +79,7 @@ export class AuditLog {
   /** An item and the insert that appends it, for a unit of work that runs its inserts together (Store.insertTogether). */
   newItem(executor: Executor, entry: AuditEntry): { item: AppendedAuditItem; insert: Insert } {
     const { item, row } = this.prepare(entry);
-    return { item, insert: executor.insertInto('audit_pending').values(row) };
+    return { item, insert: rowInsert(executor, 'audit_pending', row) };
   }
 
   /**

@@ -19,6 +19,7 @@ import type { TransactionsTable } from '../store/schema.js';
 import type { FlowKind, Transaction } from './transaction.js';
 import { isEnrolled } from '../identity/binding.js';
 import { namedStatement } from '../store/prepared.js';
+import { rowInsert } from '../store/row-insert.js';
 
 export interface StoredStart {
   data: { transactionId: string; activationCode?: string; activationCodeExpiresAt?: string; [field: string]: unknown };
@@ -170,7 +171,7 @@ export class FlowStarter {
 
   private newDossier(executor: Executor, user: User, now: number): { id: string; insert: Insert } {
     const id = this.ctx.random.uuid();
-    return { id, insert: executor.insertInto('dossiers').values({ id, account_id: user.accountId, user_id: user.id, created_at: now }) };
+    return { id, insert: rowInsert(executor, 'dossiers', { id, account_id: user.accountId, user_id: user.id, created_at: now }) };
   }
 
   private async createDossier(trx: Tx, user: User, now: number): Promise<string> {

@@ -6,6 +6,7 @@ import type { UserData } from '../identity/user-data.js';
 import type { User, UserStore } from '../identity/users.js';
 import type { Executor, Insert, Tx } from '../store/database.js';
 import type { TransactionsTable } from '../store/schema.js';
+import { rowInsert } from '../store/row-insert.js';
 import type { Clock } from '../shared/runtime.js';
 import type { AssuranceLevel, VerificationSummary } from '../proofing/assurance.js';
 import type { FailureReason } from './failure-reasons.js';
@@ -105,7 +106,7 @@ export class FlowStateMachine {
    */
   newTransaction(executor: Executor, row: Omit<TransactionsTable, 'status' | 'stage'>): { transaction: Transaction; insert: Insert } {
     const pending: TransactionsTable = { ...row, status: 'Pending', stage: FIRST_STAGE[row.kind as FlowKind] };
-    return { transaction: toTransaction(pending), insert: executor.insertInto('transactions').values(pending) };
+    return { transaction: toTransaction(pending), insert: rowInsert(executor, 'transactions', pending) };
   }
 
   /**

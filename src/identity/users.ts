@@ -3,6 +3,7 @@ import type { DataCipher, Keyring } from '../security/keyring.js';
 import type { Clock, RandomSource } from '../shared/runtime.js';
 import { isoTime } from '../shared/runtime.js';
 import { namedStatement } from '../store/prepared.js';
+import { rowInsert } from '../store/row-insert.js';
 
 /**
  * The identity store: users and their verified attributes. Every attribute value is sealed with the user's own
@@ -44,7 +45,7 @@ export class UserStore {
     const dataKeySealed = this.deps.keyring.newDataKey(id);
     const user: User = { id, accountId, state: 'ACTIVE', createdAt: now, dataKeySealed };
     const externalRefSealed = externalRef === undefined ? null : this.cipher(user).sealJson(externalRef, externalRefContext(id));
-    const insert = executor.insertInto('users').values({
+    const insert = rowInsert(executor, 'users', {
       id,
       account_id: accountId,
       state: user.state,

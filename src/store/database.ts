@@ -20,6 +20,7 @@ import { AdvisoryLockElection, soleProcessElection } from './election.js';
 import { GroupCommit } from './group-commit.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import { namedStatement, runPreparedQueriesDirectly, statementName } from './prepared.js';
+import { combinedInserts } from './row-insert.js';
 import { BACKSTOP_CHECKPOINT_PAGES, startBackgroundCheckpoints } from './checkpointer.js';
 import type { Database } from './schema.js';
 import type { Db, Insert, Store } from './types.js';
@@ -227,13 +228,14 @@ function openPostgres(url: string, poolSize: number, namedStatements: boolean): 
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements ? withNamedStatements(pool) : pool }) });
   runPreparedQueriesDirectly(db, async (text, parameters) => (await pool.query(queryConfig(text, parameters, namedStatements))).rows);
+  const insertsAsOne = combinedInserts((inserts) => ({ compile: () => namedStatement(asOneStatement(db, inserts)) }));
   return {
     db,
     dialect: 'postgres',
     write: (work) => db.transaction().execute(work),
     autocommit: (work) => work(db),
     insertTogether: async (inserts) => {
-      await db.executeQuery(namedStatement(asOneStatement(db, inserts)));
+      await db.executeQuery(insertsAsOne(inserts));
     },
     lockForUpdate: (query) => query.forUpdate(),
     claimForUpdate: (query) => query.forUpdate().skipLocked(),
