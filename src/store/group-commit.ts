@@ -1,5 +1,10 @@
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Db, Tx } from './types.js';
+
+// Compiled once: a tagged `sql` template is built and compiled again on every use, up to three times per unit.
+const SAVEPOINT = CompiledQuery.raw('savepoint unit');
+const RELEASE = CompiledQuery.raw('release savepoint unit');
+const ROLLBACK = CompiledQuery.raw('rollback to savepoint unit');
 
 /**
  * Group commit for SQLite. Its writers take turns on one connection and each commit writes every touched page to
@@ -37,14 +42,14 @@ export class GroupCommit {
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const unit of batch) {
-          await sql`savepoint unit`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             outcomes.push({ ok: true, value: await unit.work(trx) });
-            await sql`release savepoint unit`.execute(trx);
+            await trx.executeQuery(RELEASE);
           } catch (error) {
             outcomes.push({ ok: false, error });
-            await sql`rollback to savepoint unit`.execute(trx);
-            await sql`release savepoint unit`.execute(trx);
+            await trx.executeQuery(ROLLBACK);
+            await trx.executeQuery(RELEASE);
           }
         }
       });
