@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '6' },
     connections: { type: 'string', default: '10' },
     small: { type: 'string', default: '10000' },
     large: { type: 'string', default: '1000000' },
@@ -211,15 +211,18 @@ type Run = (seconds: number) => Promise<LoadResult>;
  * Each side first runs unmeasured for WARMUP_SECONDS (JIT, connection pools, the database's caches), so that the one
  * measured first is not the one paying for a cold start; then the sides take turns, `rounds` times. The speed of this
  * shared VM drifts by a quarter and more within a minute: measured once each, one after the other, a drift fell on one
- * side only, and single ratios swung by as much. In turns, a drift falls on both.
+ * side only, and single ratios swung by as much. In turns, a drift falls on both; and the side that goes first
+ * alternates from round to round (ours, reference; reference, ours; …), so that a drift in one direction over a run
+ * does not always favour the same side.
  */
 async function warmThenMeasure(ours: Run, reference: Run): Promise<[LoadResult, LoadResult, number[]]> {
   await ours(WARMUP_SECONDS);
   await reference(WARMUP_SECONDS);
   const [mine, theirs]: [LoadResult[], LoadResult[]] = [[], []];
   for (let turn = 0; turn < rounds; turn++) {
+    if (turn % 2 === 1) theirs.push(await reference(seconds));
     mine.push(await ours(seconds));
-    theirs.push(await reference(seconds));
+    if (turn % 2 === 0) theirs.push(await reference(seconds));
   }
   return [merged(mine), merged(theirs), mine.map((m, i) => round(m.rps / theirs[i]!.rps))];
 }
